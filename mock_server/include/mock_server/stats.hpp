@@ -1,0 +1,106 @@
+// The server's counters. Every event loop thread updates them with relaxed atomics (no lock on the
+// request path); /stats reads a snapshot. Timer lateness goes into a log-linear histogram so that
+// p50/p99 stay cheap to record and bounded in memory however long the server runs.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace iobench::mock {
+
+/// Lock-free histogram of non-negative integers (microseconds here) with ~3% relative precision:
+/// exact below 64, then 32 sub-buckets per power of two.
+class latency_histogram {
+ public:
+  void record(std::uint64_t value);
+  /// Smallest bucket bound at or above the q-quantile (0 < q <= 1), capped at the exact max; 0
+  /// when empty.
+  [[nodiscard]] std::uint64_t quantile(double q) const;
+  [[nodiscard]] std::uint64_t max() const { return max_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  void reset();
+
+  /// Bucket index of a value and the largest value that bucket holds (exposed for tests).
+  static std::size_t bucket_of(std::uint64_t value);
+  static std::uint64_t bucket_upper(std::size_t bucket);
+
+ private:
+  static constexpr unsigned kExactBits = 6;  // values below 64 get their own bucket
+  static constexpr unsigned kSubBits = 5;    // 32 sub-buckets per power of two above that
+  static constexpr std::size_t kBuckets = (64 - kExactBits + 2) << kSubBits;
+  std::array<std::atomic<std::uint64_t>, kBuckets> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> max_{0};
+};
+
+/// A consistent-enough copy of the counters, as served by GET /stats.
+struct stats_snapshot {
+  std::uint64_t requests = 0;
+  std::map<int, std::uint64_t> responses;  ///< status -> count
+  std::int64_t in_flight = 0;
+  std::int64_t max_in_flight = 0;
+  std::uint64_t connections_accepted = 0;
+  std::int64_t connections_open = 0;
+  std::uint64_t connections_rejected = 0;
+  std::uint64_t bad_requests = 0;
+  std::uint64_t faults = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t late_p50_us = 0;
+  std::uint64_t late_p99_us = 0;
+  std::uint64_t late_max_us = 0;
+  std::uint64_t late_samples = 0;
+
+  /// The /stats JSON document (keys as in DESIGN.md).
+  [[nodiscard]] std::string to_json() const;
+};
+
+/// The live counters.
+class server_stats {
+ public:
+  static constexpr int kMinStatus = 100;
+  static constexpr int kMaxStatus = 599;
+
+  void on_request() { requests_.fetch_add(1, std::memory_order_relaxed); }
+  void on_response(int status);
+  void begin_flight();
+  void end_flight() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  void on_accept() {
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    open_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void on_close() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  void on_reject() { rejected_.fetch_add(1, std::memory_order_relaxed); }
+  void on_bad_request() { bad_requests_.fetch_add(1, std::memory_order_relaxed); }
+  void on_fault() { faults_.fetch_add(1, std::memory_order_relaxed); }
+  void on_cancel() { cancelled_.fetch_add(1, std::memory_order_relaxed); }
+  void on_sent(std::uint64_t n) { bytes_sent_.fetch_add(n, std::memory_order_relaxed); }
+  void on_late(std::uint64_t us) { late_us_.record(us); }
+  [[nodiscard]] std::int64_t connections_open() const {
+    return open_.load(std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] stats_snapshot snapshot() const;
+  /// Zeroes the counters; gauges (in_flight, connections_open) keep their value and
+  /// max_in_flight restarts from the current in_flight.
+  void reset();
+
+ private:
+  std::atomic<std::uint64_t> requests_{0};
+  std::array<std::atomic<std::uint64_t>, kMaxStatus - kMinStatus + 1> responses_{};
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> max_in_flight_{0};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::int64_t> open_{0};
+  std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> bad_requests_{0};
+  std::atomic<std::uint64_t> faults_{0};
+  std::atomic<std::uint64_t> cancelled_{0};
+  std::atomic<std::uint64_t> bytes_sent_{0};
+  latency_histogram late_us_;
+};
+
+}  // namespace iobench::mock
