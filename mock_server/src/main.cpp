@@ -36,6 +36,7 @@ options:
   --max-delay D          largest delay, jitter or drip a request may ask for (default 60s)
   --max-bytes SIZE       largest body a request may ask for (default 64MiB)
   --max-connections N    open connections beyond this get 503 and are closed (default 100000)
+  --idle-timeout D       close connections idle this long between requests (default 120s)
   --grace D              how long in-flight requests may finish at shutdown (default 5s)
   -h, --help             this text
 
@@ -99,6 +100,11 @@ options parse_args(int argc, char** argv) {
       c.lim.max_bytes = args.size();
     } else if (args.is("--max-connections")) {
       c.max_connections = args.u64(1);
+    } else if (args.is("--idle-timeout")) {
+      c.idle_timeout = args.duration();
+      if (c.idle_timeout < std::chrono::milliseconds{1}) {
+        throw cli::usage_error("--idle-timeout: must be at least 1ms");
+      }
     } else if (args.is("--grace")) {
       o.grace = args.duration();
     } else {

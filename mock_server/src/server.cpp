@@ -13,6 +13,7 @@
 #include "mock_server/server.hpp"
 #include "mock_server/units.hpp"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -56,8 +57,7 @@ constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;       // request line + headers, else 431
 constexpr std::uint64_t kMaxBodyBytes = 1 << 20;           // request body, else 413
-constexpr auto kIdleTimeout = 120s;                        // keep-alive idle or slow headers
-constexpr auto kSweepInterval = 1s;                        // how often idle connections are checked
+constexpr std::chrono::nanoseconds kMaxSweepInterval = 1s;  // idle connections checked this often
 constexpr std::size_t kMaxPipelineBytes = 64 * 1024;       // buffered while a delay runs
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kBodyBlock = 64 * 1024;              // static body content, see body_block()
@@ -296,6 +296,7 @@ std::vector<std::unique_ptr<loop>> make_loops(const server_config& cfg) {
 server::impl::impl(server_config c)
     : cfg(std::move(c)), loops(make_loops(cfg)), acceptor(loops.front()->ctx) {
   if (auto err = validate(cfg.defaults, cfg.lim)) throw std::invalid_argument(*err);
+  if (cfg.idle_timeout < 1ms) throw std::invalid_argument("idle timeout must be at least 1ms");
   const auto address = asio::ip::make_address(cfg.bind);
   const tcp::endpoint ep(address, cfg.port);
   acceptor.open(ep.protocol());
@@ -350,11 +351,12 @@ asio::awaitable<void> server::impl::reject(tcp::socket s) {
 }
 
 asio::awaitable<void> server::impl::sweep(loop& l) {
+  const auto interval = std::min(kMaxSweepInterval, cfg.idle_timeout / 2);
   for (;;) {
-    l.sweeper.expires_after(kSweepInterval);
+    l.sweeper.expires_after(interval);
     auto [ec] = co_await l.sweeper.async_wait(kAwait);
     if (ec) co_return;
-    const auto cutoff = clock::now() - kIdleTimeout;
+    const auto cutoff = clock::now() - cfg.idle_timeout;
     for (connection* c : l.connections) {
       error_code ignored;
       if (c->idle && c->since < cutoff) c->socket.close(ignored);
@@ -629,6 +631,8 @@ asio::awaitable<next_step> server::impl::serve_behaviour(connection& c, beast::f
   }
 
   // A normal answer: head, then the body in one piece or dripped in up to kDripPieces pieces.
+  // Keep-alive is decided now, not on arrival: a stop() during the delay must say "close".
+  keep_alive = keep_alive && !stopping.load(std::memory_order_relaxed);
   const bool no_body = head_only || b.status == 204 || b.status == 304;
   head_fields f{.content_type = "application/octet-stream",
                 .keep_alive = keep_alive,
@@ -685,7 +689,12 @@ void server::start() {
   asio::co_spawn(impl_->loops.front()->ctx, impl_->accept_loop(), impl::on_spawn_done);
   for (auto& l : impl_->loops) {
     asio::co_spawn(l->ctx, impl_->sweep(*l), impl::on_spawn_done);
-    impl_->threads.emplace_back([&ctx = l->ctx] { ctx.run(); });
+    impl_->threads.emplace_back([&ctx = l->ctx] {
+      // The kernel may fire a thread's timers up to 50us late to batch wake-ups (timer slack);
+      // a server whose job is exact delays asks for none.
+      prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+      ctx.run();
+    });
   }
 }
 

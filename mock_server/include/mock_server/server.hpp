@@ -32,6 +32,9 @@ struct server_config {
   std::uint64_t seed = 1;  ///< seeds the per-thread generators of requests without `seed`
   limits lim;
   std::uint64_t max_connections = 100000;  ///< beyond it new connections get 503 and are closed
+  /// A connection waiting this long for its next request (or for the rest of its headers) is
+  /// closed.
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds{120};
 };
 
 /// A running mock server. Construction binds and listens (throws std::system_error if it cannot);

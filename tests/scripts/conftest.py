@@ -1,0 +1,64 @@
+"""Shared fixtures: where the built binaries are, and a real mock_server child on port 0."""
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def bin_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("IOBENCH_BIN", ROOT / "build" / "bin"))
+
+
+@pytest.fixture(scope="session")
+def bins() -> pathlib.Path:
+    d = bin_dir()
+    if not (d / "mock_server").exists():
+        pytest.fail(f"{d}/mock_server is not built; run scripts/test.sh (or set IOBENCH_BIN)")
+    return d
+
+
+class MockServer:
+    """A mock_server child process; .url is http://127.0.0.1:PORT."""
+
+    def __init__(self, bins: pathlib.Path, tmp: pathlib.Path, *args: str):
+        port_file = tmp / f"port-{time.monotonic_ns()}"
+        self.proc = subprocess.Popen(
+            [str(bins / "mock_server"), "--port", "0", "--port-file", str(port_file), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError(f"mock_server did not start: {self.proc.communicate()}")
+            time.sleep(0.01)
+        self.url = port_file.read_text().strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stop(self, timeout: float = 15):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+@pytest.fixture
+def mock_server(bins, tmp_path):
+    servers = []
+
+    def start(*args: str) -> MockServer:
+        s = MockServer(bins, tmp_path, *args)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.communicate()

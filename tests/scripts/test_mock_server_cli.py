@@ -1,0 +1,99 @@
+"""The mock_server executable: flags, --help, the port file, signals and final stats."""
+import json
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+
+def run(bins, *args, timeout=10):
+    return subprocess.run([str(bins / "mock_server"), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_every_flag_and_endpoint(bins):
+    r = run(bins, "--help")
+    assert r.returncode == 0
+    for word in ["--bind", "--port", "--port-file", "--threads", "--delay", "--jitter", "--dist",
+                 "--bytes", "--seed", "--max-delay", "--max-bytes", "--max-connections",
+                 "/stats", "/stats/reset", "/healthz", "delay=", "jitter=", "dist=", "bytes=",
+                 "status=", "chunked=", "drip=", "fail=", "seed="]:
+        assert word in r.stdout, word
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--port", "70000"], "--port"),
+    (["--delay", "soon"], "--delay"),
+    (["--dist", "zipf"], "--dist"),
+    (["--bytes", "lots"], "--bytes"),
+    (["--threads", "0"], "--threads"),
+    (["--frobnicate"], "unknown option '--frobnicate'"),
+    (["--port"], "--port: missing value"),
+    (["stray"], "unexpected argument 'stray'"),
+    (["--dist", "uniform", "--delay", "1ms", "--jitter", "5ms"], "jitter"),
+    (["--max-bytes", "1k", "--bytes", "2k"], "bytes"),
+])
+def test_bad_flags_exit_2_with_one_line(bins, args, needle):
+    r = run(bins, *args)
+    assert r.returncode == 2, r
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0]
+    assert lines[0].startswith("mock_server: ")
+
+
+def test_port_in_use_is_a_clear_error(bins, mock_server):
+    s = mock_server()
+    r = run(bins, "--port", str(s.port))
+    assert r.returncode == 1
+    assert "mock_server:" in r.stderr and "in use" in r.stderr.lower()
+
+
+def test_port_file_holds_the_url_and_flags_set_defaults(mock_server):
+    s = mock_server("--delay", "20ms", "--bytes", "5")
+    assert s.url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(s.url + "/x") as resp:
+        assert resp.read() == b"abcde"
+        assert "delay;dur=20.000" in resp.headers["Server-Timing"]
+    with urllib.request.urlopen(s.url + "/x?bytes=2&delay=0") as resp:
+        assert resp.read() == b"ab"
+
+
+def test_sigterm_drains_in_flight_and_prints_final_stats(mock_server):
+    s = mock_server()
+    result = {}
+
+    def slow():
+        with urllib.request.urlopen(s.url + "/slow?delay=500ms&bytes=3") as resp:
+            result["body"] = resp.read()
+
+    t = threading.Thread(target=slow)
+    t.start()
+    deadline = time.monotonic() + 5
+    while True:  # wait until the server holds the request
+        with urllib.request.urlopen(s.url + "/stats") as resp:
+            if json.load(resp)["in_flight"] == 1:
+                break
+        assert time.monotonic() < deadline
+    s.proc.send_signal(signal.SIGTERM)
+    out, err = s.stop()
+    t.join(10)
+    assert s.proc.returncode == 0, err
+    assert result.get("body") == b"abc", "the in-flight request finished"
+    final = [line for line in out.splitlines() if line.startswith("final stats: ")]
+    assert final, out
+    stats = json.loads(final[0][len("final stats: "):])
+    assert stats["responses"]["200"] == 1
+    assert stats["in_flight"] == 0
+
+
+def test_sigint_on_idle_server_exits_0(mock_server):
+    s = mock_server("--threads", "2")
+    s.proc.send_signal(signal.SIGINT)
+    out, _ = s.stop()
+    assert s.proc.returncode == 0
+    assert "listening on http://127.0.0.1:" in out

@@ -1,0 +1,112 @@
+// Test helpers: a real mock server on port 0 for the life of a scope, and a blocking client
+// over plain POSIX sockets whose every read has a deadline, so that a broken server fails a test
+// instead of hanging it. Responses are parsed with Beast's parser, fed by hand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mock_server/server.hpp"
+
+namespace iobench::test {
+
+using namespace std::chrono_literals;
+
+/// Starts an in-process mock server on 127.0.0.1:0; stops it (no grace) on scope exit.
+class running_server {
+ public:
+  explicit running_server(mock::server_config cfg = {});
+  ~running_server();
+  running_server(const running_server&) = delete;
+  running_server& operator=(const running_server&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return server_.port(); }
+  [[nodiscard]] std::string url() const { return server_.url(); }
+  [[nodiscard]] mock::stats_snapshot stats() const { return server_.stats(); }
+  mock::server& get() { return server_; }
+
+ private:
+  mock::server server_;
+};
+
+/// A parsed HTTP response.
+struct http_response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;
+  [[nodiscard]] std::string header(const std::string& name) const;
+  /// The `dur` of a Server-Timing metric ("delay" or "late"), in ms; nullopt if absent.
+  [[nodiscard]] std::optional<double> timing_ms(std::string_view metric) const;
+};
+
+/// How a read ended.
+enum class read_end { response, eof, reset, timeout, bad };
+
+struct read_result {
+  read_end end = read_end::bad;
+  std::optional<http_response> response;
+  std::string raw;        ///< every byte received for this read
+  std::size_t reads = 0;  ///< recv() calls that returned data
+};
+
+/// A blocking client connection to 127.0.0.1:port.
+class client_socket {
+ public:
+  explicit client_socket(std::uint16_t port);
+  ~client_socket();
+  client_socket(client_socket&& other) noexcept;
+  client_socket& operator=(client_socket&&) = delete;
+  client_socket(const client_socket&) = delete;
+  client_socket& operator=(const client_socket&) = delete;
+
+  /// Sends all of `bytes` (throws on failure).
+  void send(std::string_view bytes);
+  /// Sends "GET target HTTP/1.1" with Host (and `extra` header lines).
+  void send_get(std::string_view target, std::string_view extra = {});
+  /// Reads one response; bytes past it stay buffered for the next call (pipelining).
+  read_result read_response(std::chrono::milliseconds timeout = 10s, bool head_request = false);
+  /// Reads until the peer closes, resets, or the timeout passes.
+  read_result read_until_close(std::chrono::milliseconds timeout = 10s);
+  /// GET + read_response.
+  read_result get(std::string_view target, std::chrono::milliseconds timeout = 10s);
+  /// Closes gracefully (FIN).
+  void close();
+
+ private:
+  // Waits for data; returns bytes read (0 on EOF), -1 on reset, -2 on timeout.
+  long recv_some(std::string& out, std::chrono::steady_clock::time_point deadline);
+  int fd_ = -1;
+  std::string pending_;
+};
+
+/// One request per target over `connections` keep-alive connections, in rounds; results in
+/// target order.
+std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::string>& targets,
+                                     std::size_t connections);
+
+/// The body the server sends for `bytes` bytes (its deterministic pattern).
+std::string expected_body(std::size_t bytes);
+
+/// Polls `pred` every 10 ms until true or `limit` passes; returns the last value. For waiting on
+/// the server's counters, never for asserting durations.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s);
+
+}  // namespace iobench::test
+
+#include <thread>
+
+template <typename Pred>
+bool iobench::test::eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return true;
+}

@@ -1,0 +1,107 @@
+#include "mock_server/units.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+
+#include "mock_server/cli.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using iobench::format_duration;
+using iobench::format_size;
+using iobench::parse_duration;
+using iobench::parse_size;
+
+TEST(Units, ParsesDurationsWithEveryUnit) {
+  EXPECT_EQ(parse_duration("250us"), 250us);
+  EXPECT_EQ(parse_duration("100ms"), 100ms);
+  EXPECT_EQ(parse_duration("1.5s"), 1500ms);
+  EXPECT_EQ(parse_duration("2m"), 120s);
+  EXPECT_EQ(parse_duration("10ns"), 10ns);
+  EXPECT_EQ(parse_duration("0"), 0ms);
+  EXPECT_EQ(parse_duration("100"), 100ms) << "a bare number is milliseconds";
+  EXPECT_EQ(parse_duration("0.5"), 500us);
+}
+
+TEST(Units, RejectsMalformedDurations) {
+  for (const char* bad : {"", "-5ms", "ms", "5 ms", "5h", "1e3", "0x10", "abc", "1.2.3s", "+1s"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+}
+
+TEST(Units, ParsesSizesInBinaryUnits) {
+  EXPECT_EQ(parse_size("512"), 512U);
+  EXPECT_EQ(parse_size("4k"), 4096U);
+  EXPECT_EQ(parse_size("4KiB"), 4096U);
+  EXPECT_EQ(parse_size("1m"), 1048576U);
+  EXPECT_EQ(parse_size("64MiB"), 64U << 20);
+  EXPECT_EQ(parse_size("1g"), 1U << 30);
+}
+
+TEST(Units, RejectsMalformedSizes) {
+  for (const char* bad : {"", "-1", "1.5k", "k", "4 k", "4x", "99999999999999999999",
+                          "18014398509481984g"}) {
+    EXPECT_FALSE(parse_size(bad).has_value()) << bad;
+  }
+}
+
+TEST(Units, FormatsWhatItParses) {
+  for (std::chrono::nanoseconds d : {0ns, 1ns, 250000ns, 100000000ns, 1500000000ns, 60000000000ns}) {
+    EXPECT_EQ(parse_duration(format_duration(d)), d) << format_duration(d);
+  }
+  for (std::uint64_t s : {0ULL, 512ULL, 4096ULL, 64ULL << 20, 1000ULL}) {
+    EXPECT_EQ(parse_size(format_size(s)), s) << format_size(s);
+  }
+  EXPECT_EQ(format_duration(100ms), "100ms");
+  EXPECT_EQ(format_size(64U << 20), "64MiB");
+}
+
+struct argv_builder {
+  explicit argv_builder(std::initializer_list<const char*> a) : args{"prog"} {
+    args.insert(args.end(), a.begin(), a.end());
+  }
+  int argc() const { return static_cast<int>(args.size()); }
+  char** argv() { return const_cast<char**>(args.data()); }
+  std::vector<const char*> args;
+};
+
+TEST(Cli, ReadsSeparateAndInlineValues) {
+  argv_builder a{"--port", "80", "--delay=1.5s", "--bytes", "4k", "url"};
+  iobench::cli::arg_reader r(a.argc(), a.argv());
+  ASSERT_TRUE(r.next());
+  ASSERT_TRUE(r.is("--port"));
+  EXPECT_EQ(r.u64(0, 65535), 80U);
+  ASSERT_TRUE(r.next());
+  ASSERT_TRUE(r.is("--delay"));
+  EXPECT_EQ(r.duration(), 1500ms);
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.size(), 4096U);
+  ASSERT_TRUE(r.next());
+  EXPECT_TRUE(r.positional());
+  EXPECT_EQ(r.current(), "url");
+  EXPECT_FALSE(r.next());
+}
+
+TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
+  argv_builder a{"--port", "99999", "--delay", "soon", "--bytes", "lots", "--threads"};
+  iobench::cli::arg_reader r(a.argc(), a.argv());
+  using iobench::cli::usage_error;
+  r.next();
+  try {
+    r.u64(0, 65535);
+    FAIL() << "accepted 99999 as a port";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--port"), std::string::npos) << e.what();
+  }
+  r.next();
+  EXPECT_THROW(r.duration(), usage_error);
+  r.next();
+  EXPECT_THROW(r.size(), usage_error);
+  r.next();
+  EXPECT_THROW(r.value(), usage_error) << "a flag at the end has no value";
+  EXPECT_THROW(r.unknown(), usage_error);
+}
+
+}  // namespace
