@@ -1,0 +1,274 @@
+// coroutine: Boost.Asio C++20 coroutines + Beast on one io_context, run by the caller's thread.
+//
+// Why it behaves as it does: min(C, N) worker coroutines each own a connection and pull the next
+// request from a shared index. When a worker waits for bytes it suspends; the frame (a few
+// hundred bytes) and the socket are all that wait, while the one thread serves whichever socket
+// epoll reports ready. So C waits overlap like a thread pool's, a batch takes about ceil(N/C) x L,
+// but the cost of concurrency is per socket rather than per thread: no stacks, no context
+// switches, one thread's CPU. The limit is that one core: at zero delay, parsing and syscalls of
+// every connection share it.
+//
+// Timeouts: one absolute deadline per request (start + timeout) is set on the tcp_stream before
+// each operation, so connect + write + read together cannot exceed it; the connect step is also
+// capped by connect_timeout.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/url/parse.hpp>
+#include <exception>
+
+#include "models.hpp"
+
+namespace iobench::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+// A Beast body that counts bytes and keeps none: a 64 MiB response costs a counter, not a buffer.
+struct counting_body {
+  // Beast calls reader::init only when a body follows, so the count needs its own zero.
+  struct value_type {
+    std::size_t bytes = 0;
+  };
+
+  class reader {
+   public:
+    template <bool IsRequest, class Fields>
+    reader(http::header<IsRequest, Fields>& /*header*/, value_type& count) : count_(count) {}
+    void init(const boost::optional<std::uint64_t>& /*length*/, error_code& ec) {
+      count_.bytes = 0;
+      ec = {};
+    }
+    template <class Buffers>
+    std::size_t put(const Buffers& buffers, error_code& ec) {
+      const std::size_t n = asio::buffer_size(buffers);
+      count_.bytes += n;
+      ec = {};
+      return n;
+    }
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    value_type& count_;
+  };
+};
+
+// What a worker needs to know about one URL.
+struct target {
+  std::string host;       // for connecting: no brackets around IPv6
+  std::string port;
+  std::uint16_t port_number = 80;
+  std::string authority;  // for the Host header
+  std::string path;       // path and query, as sent
+  std::string error;      // set when the URL cannot be fetched
+};
+
+target parse_target(const std::string& url) {
+  target t;
+  const auto u = boost::urls::parse_uri(url);
+  if (!u) {
+    t.error = "invalid URL '" + url + "': " + u.error().message();
+    return t;
+  }
+  if (u->scheme_id() != boost::urls::scheme::http) {
+    t.error = "unsupported scheme in '" + url + "' (only http)";
+    return t;
+  }
+  if (u->host_type() == boost::urls::host_type::ipv6) {
+    t.host = u->host_ipv6_address().to_string();
+  } else {
+    t.host = u->host();
+  }
+  if (t.host.empty()) {
+    t.error = "no host in '" + url + "'";
+    return t;
+  }
+  t.port = u->has_port() ? std::string(u->port()) : "80";
+  const unsigned long port = t.port.size() <= 5 ? std::stoul("0" + t.port) : 0;
+  if (port == 0 || port > 65535) {
+    t.error = "invalid port in '" + url + "'";
+    return t;
+  }
+  t.port_number = static_cast<std::uint16_t>(port);
+  t.authority = u->encoded_host_and_port();
+  t.path = u->encoded_target();
+  if (t.path.empty()) t.path = "/";
+  return t;
+}
+
+struct batch {
+  std::span<const Request> requests;
+  std::vector<Outcome>* outcomes = nullptr;
+  std::size_t next = 0;  // one thread: a plain counter is the queue
+  std::exception_ptr failure;
+};
+
+// A read that failed: a timeout; the server closing before any byte (end_of_stream) or a socket
+// error with nothing received is a reset; an HTTP parse error or a cut-short message is a bad
+// response.
+ErrorKind classify_read(const error_code& ec, bool got_bytes) {
+  if (ec == beast::error::timeout) return ErrorKind::timeout;
+  if (ec == http::error::end_of_stream) return ErrorKind::reset;
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+    return ErrorKind::bad_response;
+  }
+  return got_bytes ? ErrorKind::bad_response : ErrorKind::reset;
+}
+
+class coroutine_fetcher final : public Fetcher {
+ public:
+  explicit coroutine_fetcher(const Options& options) : options_(options) {}
+
+  std::vector<Outcome> fetch_all(std::span<const Request> requests) override {
+    std::vector<Outcome> outcomes(requests.size());
+    batch b{requests, &outcomes};
+    const std::size_t workers = std::min(options_.concurrency, requests.size());
+    ctx_.restart();
+    for (std::size_t i = 0; i < workers; ++i) {
+      asio::co_spawn(ctx_, worker(b), [&b](std::exception_ptr e) {
+        // Per-request failures are values; an exception here is a bug, so it is not swallowed.
+        if (e && !b.failure) b.failure = e;
+      });
+    }
+    ctx_.run();
+    if (b.failure) std::rethrow_exception(b.failure);
+    return outcomes;
+  }
+
+ private:
+  // One connection, reused for every request this worker takes.
+  struct connection {
+    explicit connection(const asio::any_io_executor& ex) : stream(ex) {}
+    beast::tcp_stream stream;
+    beast::flat_buffer buffer;
+    std::string peer;  // "host:port" it is connected to; empty when closed
+    void close() {
+      error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.close();
+      buffer.clear();
+      peer.clear();
+    }
+  };
+
+  asio::awaitable<void> worker(batch& b) {
+    connection conn(co_await asio::this_coro::executor);
+    for (;;) {
+      const std::size_t i = b.next++;
+      if (i >= b.requests.size()) break;
+      Outcome& out = (*b.outcomes)[i];
+      out.start = Clock::now();
+      co_await fetch_one(conn, b.requests[i].url, out);
+      out.end = Clock::now();
+      count_completed(options_);
+    }
+    conn.close();  // connections close with the batch
+  }
+
+  asio::awaitable<void> fetch_one(connection& conn, const std::string& url, Outcome& out) {
+    const target t = parse_target(url);
+    if (!t.error.empty()) {
+      out.error = ErrorKind::connect;
+      out.detail = t.error;
+      co_return;
+    }
+    const auto deadline = out.start + options_.timeout;
+    const std::string peer = t.host + ":" + t.port;
+    std::string request = "GET " + t.path + " HTTP/1.1\r\nHost: " + t.authority +
+                          "\r\nUser-Agent: iobench\r\nAccept: */*\r\n";
+    if (!options_.keep_alive) request += "Connection: close\r\n";
+    request += "\r\n";
+
+    for (int attempt = 0;; ++attempt) {
+      const bool reused = conn.peer == peer;
+      if (!reused) {
+        conn.close();
+        if (auto ec = co_await connect(conn, t, deadline); ec) {
+          out.error = ErrorKind::connect;
+          out.detail = (ec == beast::error::timeout ? "connect timeout: " : "connect: ") +
+                       ec.message();
+          co_return;
+        }
+        conn.peer = peer;
+      }
+      // A reused connection the server closed while idle fails before any byte comes back:
+      // that is not the request's fault, so it gets one retry on a fresh connection.
+      const bool may_retry = reused && attempt == 0;
+
+      conn.stream.expires_at(deadline);
+      auto [wec, written] = co_await asio::async_write(conn.stream, asio::buffer(request), kAwait);
+      if (wec) {
+        conn.close();
+        if (may_retry && wec != beast::error::timeout) continue;
+        out.error = wec == beast::error::timeout ? ErrorKind::timeout : ErrorKind::reset;
+        out.detail = "write: " + wec.message();
+        co_return;
+      }
+
+      http::response_parser<counting_body> parser;
+      parser.body_limit(boost::none);
+      conn.stream.expires_at(deadline);
+      auto [rec, n] = co_await http::async_read(conn.stream, conn.buffer, parser, kAwait);
+      if (rec) {
+        const bool got_bytes = parser.got_some() || conn.buffer.size() > 0;
+        conn.close();
+        if (may_retry && !got_bytes && rec != beast::error::timeout) continue;
+        out.error = classify_read(rec, got_bytes);
+        out.detail = "read: " + rec.message();
+        co_return;
+      }
+      const auto& res = parser.get();
+      out.status = static_cast<int>(res.result_int());
+      out.body_bytes = res.body().bytes;
+      if (!options_.keep_alive || !res.keep_alive()) conn.close();
+      co_return;
+    }
+  }
+
+  asio::awaitable<error_code> connect(connection& conn, const target& t,
+                                      Clock::time_point deadline) {
+    conn.stream.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
+    error_code ec;
+    const auto address = asio::ip::make_address(t.host, ec);
+    if (!ec) {
+      auto [cec] = co_await conn.stream.async_connect(tcp::endpoint(address, t.port_number), kAwait);
+      ec = cec;
+    } else {
+      // A name: resolve it (Asio does this on a helper thread; numeric hosts never get here).
+      tcp::resolver resolver(conn.stream.get_executor());
+      auto [rec, results] = co_await resolver.async_resolve(t.host, t.port, kAwait);
+      if (rec) co_return rec;
+      auto [cec, ep] = co_await conn.stream.async_connect(results, kAwait);
+      ec = cec;
+    }
+    if (!ec) conn.stream.socket().set_option(tcp::no_delay(true), ec);
+    co_return ec;
+  }
+
+  Options options_;
+  asio::io_context ctx_{1};
+};
+
+}  // namespace
+
+std::unique_ptr<Fetcher> make_coroutine(const Options& options) {
+  return std::make_unique<coroutine_fetcher>(options);
+}
+
+}  // namespace iobench::detail

@@ -1,0 +1,128 @@
+#include "curl_easy.hpp"
+
+#include <mutex>
+#include <stdexcept>
+
+#include "models.hpp"
+
+namespace iobench::detail {
+namespace {
+
+// libcurl's own words for a timeout during connection setup (lib/connect.c); a timeout after
+// that is a request timeout.
+bool timed_out_connecting(const char* message) {
+  const std::string_view m(message);
+  return m.starts_with("Connection timed out") || m.starts_with("Failed to connect") ||
+         m.find("Connection timeout") != std::string_view::npos;
+}
+
+ErrorKind classify(CURLcode code, const char* message) {
+  switch (code) {
+    case CURLE_OK:
+      return ErrorKind::none;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      // UNSUPPORTED_PROTOCOL is also what an answer that is not HTTP/1.x gets (libcurl calls it
+      // HTTP/0.9); a bad scheme is caught before that, so a message tells them apart.
+      return std::string_view(message).find("HTTP/0.9") != std::string_view::npos
+                 ? ErrorKind::bad_response
+                 : ErrorKind::connect;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      return ErrorKind::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return timed_out_connecting(message) ? ErrorKind::connect : ErrorKind::timeout;
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      return ErrorKind::reset;
+    default:
+      // PARTIAL_FILE (truncated), WEIRD_SERVER_REPLY (garbage), BAD_CONTENT_ENCODING, ...
+      return ErrorKind::bad_response;
+  }
+}
+
+}  // namespace
+
+void ensure_curl_global() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("curl_global_init failed");
+    }
+  });
+}
+
+curl_easy::curl_easy(const Options& options) {
+  ensure_curl_global();
+  handle_ = curl_easy_init();
+  if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
+  curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
+  curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(handle_, CURLOPT_USERAGENT, "iobench");
+  curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
+  curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
+  curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error_);
+  curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
+  if (!options.keep_alive) {
+    curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, 1L);
+  }
+}
+
+curl_easy::~curl_easy() {
+  end_batch();
+  curl_easy_cleanup(handle_);
+}
+
+std::size_t curl_easy::on_body(char* /*data*/, std::size_t size, std::size_t n, void* self) {
+  static_cast<curl_easy*>(self)->body_bytes_ += size * n;
+  return size * n;
+}
+
+void curl_easy::prepare(const std::string& url) {
+  body_bytes_ = 0;
+  error_[0] = '\0';
+  curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
+}
+
+void curl_easy::finish(CURLcode code, Outcome& out) const {
+  out.body_bytes = body_bytes_;
+  long status = 0;
+  curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
+  out.error = classify(code, error_);
+  out.status = out.error == ErrorKind::none ? static_cast<int>(status) : 0;
+  if (out.error != ErrorKind::none) {
+    out.detail = error_[0] != '\0' ? error_ : curl_easy_strerror(code);
+  }
+}
+
+Outcome curl_easy::perform(const Request& request) {
+  Outcome out;
+  prepare(request.url);
+  out.start = Clock::now();
+  const CURLcode code = curl_easy_perform(handle_);
+  out.end = Clock::now();
+  finish(code, out);
+  return out;
+}
+
+void curl_easy::begin_batch() {
+  end_batch();
+  share_ = curl_share_init();
+  if (share_ == nullptr) throw std::runtime_error("curl_share_init failed");
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_easy_setopt(handle_, CURLOPT_SHARE, share_);
+}
+
+void curl_easy::end_batch() {
+  if (share_ == nullptr) return;
+  curl_easy_setopt(handle_, CURLOPT_SHARE, nullptr);
+  curl_share_cleanup(share_);  // closes the connections it holds
+  share_ = nullptr;
+}
+
+}  // namespace iobench::detail

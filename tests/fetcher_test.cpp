@@ -1,0 +1,248 @@
+// One suite, every fetcher: each test runs once per name in fetcher_names(), against a real mock
+// server on port 0. Concurrency is proven by the server's max_in_flight, reuse by its
+// connections_accepted; nothing here asserts how long anything took.
+#include "impls/fetcher.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace iobench;
+using iobench::test::eventually;
+using iobench::test::running_server;
+
+class Fetchers : public ::testing::TestWithParam<std::string_view> {
+ protected:
+  [[nodiscard]] bool is_sequential() const { return GetParam() == "sequential"; }
+  /// The concurrency a fetcher really gets when asked for `c`.
+  [[nodiscard]] std::size_t effective(std::size_t c) const { return is_sequential() ? 1 : c; }
+
+  std::unique_ptr<Fetcher> make(Options o = {}) { return make_fetcher(GetParam(), o); }
+
+  static std::vector<Request> repeat(const std::string& url, std::size_t n) {
+    return std::vector<Request>(n, Request{url});
+  }
+};
+
+std::string describe(const Outcome& o) {
+  return "status=" + std::to_string(o.status) + " error=" + std::string(to_string(o.error)) +
+         " detail=" + o.detail;
+}
+
+TEST_P(Fetchers, BodiesAndStatusesAreRight) {
+  running_server s;
+  const std::string u = s.url();
+  const std::vector<Request> reqs{{u + "/a?bytes=0"},
+                                  {u + "/a?bytes=1"},
+                                  {u + "/a?bytes=100000"},
+                                  {u + "/a?bytes=300000&chunked=1"},
+                                  {u + "/a?status=404&bytes=9"},
+                                  {u + "/a?status=503"},
+                                  {u + "/a?status=204"}};
+  Options o;
+  o.concurrency = 3;
+  const auto out = make(o)->fetch_all(reqs);
+  ASSERT_EQ(out.size(), reqs.size());
+  const std::vector<std::pair<int, std::size_t>> want{
+      {200, 0}, {200, 1}, {200, 100000}, {200, 300000}, {404, 9}, {503, 0}, {204, 0}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(out[i].error, ErrorKind::none) << i << ": " << describe(out[i]);
+    EXPECT_EQ(out[i].status, want[i].first) << i;
+    EXPECT_EQ(out[i].body_bytes, want[i].second) << i;
+    EXPECT_LE(out[i].start, out[i].end);
+  }
+  EXPECT_TRUE(out[0].succeeded());
+  EXPECT_FALSE(out[4].succeeded()) << "404 is a response, but not a success";
+}
+
+TEST_P(Fetchers, OutcomesComeBackInRequestOrder) {
+  running_server s;
+  // Later requests finish first (shorter delays), each is told apart by its body length.
+  std::vector<Request> reqs;
+  constexpr int kN = 40;
+  for (int i = 0; i < kN; ++i) {
+    reqs.push_back({s.url() + "/o?bytes=" + std::to_string(i) + "&delay=" +
+                    std::to_string((kN - i) * 2) + "ms"});
+  }
+  Options o;
+  o.concurrency = 8;
+  const auto out = make(o)->fetch_all(reqs);
+  ASSERT_EQ(out.size(), reqs.size());
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_EQ(out[static_cast<std::size_t>(i)].error, ErrorKind::none)
+        << describe(out[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(out[static_cast<std::size_t>(i)].body_bytes, static_cast<std::size_t>(i));
+  }
+}
+
+TEST_P(Fetchers, EveryFaultIsAValueOfTheRightKind) {
+  running_server s;
+  const std::string u = s.url();
+  // A port nobody listens on: bind one, note it, close it.
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(probe);
+  const std::string refused = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+
+  const std::vector<std::pair<std::string, ErrorKind>> cases{
+      {u + "/f?bytes=10", ErrorKind::none},
+      {u + "/f?fail=reset", ErrorKind::reset},
+      {u + "/f?bytes=10", ErrorKind::none},
+      {u + "/f?fail=close", ErrorKind::reset},
+      {u + "/f?fail=truncate&bytes=10000", ErrorKind::bad_response},
+      {u + "/f?fail=truncate&bytes=1000&chunked=1", ErrorKind::bad_response},
+      {u + "/f?fail=garbage", ErrorKind::bad_response},
+      {u + "/f?fail=hang", ErrorKind::timeout},
+      {u + "/f?bytes=100&drip=5s", ErrorKind::timeout},
+      {refused, ErrorKind::connect},
+      {"http://127.0.0.1:0/", ErrorKind::connect},
+      {"not a url", ErrorKind::connect},
+      {"ftp://127.0.0.1/x", ErrorKind::connect},
+      {u + "/f?bytes=10", ErrorKind::none},
+  };
+  std::vector<Request> reqs;
+  for (const auto& [url, kind] : cases) reqs.push_back({url});
+  for (std::size_t c : {1UL, 4UL}) {
+    Options o;
+    o.concurrency = c;
+    o.timeout = 500ms;
+    const auto out = make(o)->fetch_all(reqs);
+    ASSERT_EQ(out.size(), reqs.size()) << "nothing lost";
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(out[i].error, cases[i].second)
+          << "c=" << c << " " << cases[i].first << ": " << describe(out[i]);
+      if (out[i].error != ErrorKind::none) {
+        EXPECT_FALSE(out[i].detail.empty()) << cases[i].first;
+        EXPECT_EQ(out[i].status, 0) << cases[i].first;
+      }
+    }
+  }
+}
+
+TEST_P(Fetchers, ConnectTimeoutHolds) {
+  // A listener whose accept queue is full drops further SYNs: connecting can only time out.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {  // fill the queue; extra connects just stay pending
+    int f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(f, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(f);
+  }
+  Options o;
+  o.concurrency = 2;
+  o.connect_timeout = 300ms;
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+  const auto out = make(o)->fetch_all(repeat(url, 3));
+  ASSERT_EQ(out.size(), 3U);
+  for (const auto& r : out) EXPECT_EQ(r.error, ErrorKind::connect) << describe(r);
+  for (int f : fillers) ::close(f);
+  ::close(lfd);
+}
+
+TEST_P(Fetchers, AtMostConcurrencyRequestsAreInFlight) {
+  running_server s;
+  for (std::size_t c : {1UL, 3UL, 16UL}) {
+    Options o;
+    o.concurrency = c;
+    const auto out = make(o)->fetch_all(repeat(s.url() + "/c?delay=100ms", 48));
+    for (const auto& r : out) ASSERT_TRUE(r.succeeded()) << describe(r);
+    EXPECT_EQ(s.stats().max_in_flight, static_cast<std::int64_t>(effective(c))) << "c=" << c;
+    test::client_socket reset(s.port());
+    reset.send("POST /stats/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_EQ(reset.read_response().response->status, 200);
+  }
+}
+
+TEST_P(Fetchers, KeepAliveReusesConnectionsWithinABatchAndClosesThemAfter) {
+  running_server s;
+  Options o;
+  o.concurrency = 4;
+  auto f = make(o);
+  const auto out = f->fetch_all(repeat(s.url() + "/k?delay=20ms&bytes=10", 40));
+  for (const auto& r : out) ASSERT_TRUE(r.succeeded()) << describe(r);
+  EXPECT_EQ(s.stats().connections_accepted, effective(4));
+  EXPECT_EQ(s.stats().requests, 40U);
+  EXPECT_TRUE(eventually([&] { return s.stats().connections_open == 0; }))
+      << "connections close when the batch ends; open: " << s.stats().connections_open;
+  // The same fetcher runs a second batch on new connections.
+  const auto again = f->fetch_all(repeat(s.url() + "/k?delay=20ms&bytes=10", 40));
+  for (const auto& r : again) ASSERT_TRUE(r.succeeded()) << describe(r);
+  EXPECT_EQ(s.stats().connections_accepted, 2 * effective(4));
+  EXPECT_TRUE(eventually([&] { return s.stats().connections_open == 0; }));
+}
+
+TEST_P(Fetchers, WithoutKeepAliveEachRequestHasItsOwnConnection) {
+  running_server s;
+  Options o;
+  o.concurrency = 4;
+  o.keep_alive = false;
+  const auto out = make(o)->fetch_all(repeat(s.url() + "/n?bytes=10", 30));
+  for (const auto& r : out) ASSERT_TRUE(r.succeeded()) << describe(r);
+  EXPECT_EQ(s.stats().connections_accepted, 30U);
+  EXPECT_EQ(s.stats().requests, 30U);
+  EXPECT_TRUE(eventually([&] { return s.stats().connections_open == 0; }));
+}
+
+TEST_P(Fetchers, TwoThousandRequestsAtConcurrency500AllSucceed) {
+  running_server s;
+  Options o;
+  o.concurrency = 500;
+  std::atomic<std::size_t> completed{0};
+  o.completed = &completed;
+  auto f = make(o);
+  // The delay must outlast opening 500 connections (also under ASan), or the first wave ends
+  // before the last request starts. Sequential gets a short batch: 2000 x 300 ms is 10 minutes.
+  const std::size_t n = is_sequential() ? 10 : 2000;
+  const auto out = f->fetch_all(repeat(s.url() + "/big?delay=300ms&bytes=64", n));
+  ASSERT_EQ(out.size(), n);
+  std::size_t ok = 0;
+  for (const auto& r : out) ok += r.succeeded() && r.body_bytes == 64;
+  EXPECT_EQ(ok, n) << describe(*std::find_if(out.begin(), out.end(),
+                                             [](const Outcome& r) { return !r.succeeded(); }));
+  EXPECT_EQ(completed.load(), n);
+  EXPECT_EQ(s.stats().max_in_flight, static_cast<std::int64_t>(effective(500)));
+  EXPECT_EQ(s.stats().requests, n) << "no request was sent twice";
+}
+
+TEST_P(Fetchers, EmptyBatchIsEmpty) {
+  EXPECT_TRUE(make()->fetch_all({}).empty());
+}
+
+TEST_P(Fetchers, RejectsZeroConcurrency) {
+  Options o;
+  o.concurrency = 0;
+  EXPECT_THROW(make_fetcher(GetParam(), o), std::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names()),
+                         [](const auto& info) { return std::string(info.param); });
+
+TEST(Registry, KnowsTheFourModelsAndRejectsOthers) {
+  const auto names = fetcher_names();
+  EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()),
+            (std::vector<std::string_view>{"sequential", "thread_pool", "coroutine",
+                                           "curl_multi"}));
+  EXPECT_THROW(make_fetcher("carrier_pigeon", {}), std::invalid_argument);
+}
+
+}  // namespace
