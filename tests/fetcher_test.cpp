@@ -164,7 +164,8 @@ TEST_P(Fetchers, AtMostConcurrencyRequestsAreInFlight) {
   for (std::size_t c : {1UL, 3UL, 16UL}) {
     Options o;
     o.concurrency = c;
-    const auto out = make(o)->fetch_all(repeat(s.url() + "/c?delay=100ms", 48));
+    // Three full waves: enough to reach the limit and to show it is never passed.
+    const auto out = make(o)->fetch_all(repeat(s.url() + "/c?delay=100ms", 3 * effective(c)));
     for (const auto& r : out) ASSERT_TRUE(r.succeeded()) << describe(r);
     EXPECT_EQ(s.stats().max_in_flight, static_cast<std::int64_t>(effective(c))) << "c=" << c;
     test::client_socket reset(s.port());
