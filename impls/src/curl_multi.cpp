@@ -17,6 +17,7 @@
 // - Never call into libcurl from inside its callbacks: a 0 ms timeout becomes a timer that fires
 //   on the next loop turn.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <exception>
@@ -120,12 +121,30 @@ class curl_multi_fetcher final : public Fetcher {
   }
 
   static int on_timer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
+    // libcurl replaces its one timeout with each call, but a wake-up that comes too early is
+    // harmless (it just tells us the time left). So the timer is only moved earlier, never
+    // re-armed for a later or cancelled timeout: each re-arm reprograms the kernel's timerfd, a
+    // syscall per transfer otherwise.
     auto& self = *static_cast<curl_multi_fetcher*>(self_ptr);
-    self.timer_.cancel();
     if (timeout_ms < 0) return 0;
-    self.timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    if (timeout_ms == 0) {
+      if (!self.tick_posted_) {
+        self.tick_posted_ = true;
+        asio::post(self.ctx_, [&self] {
+          self.tick_posted_ = false;
+          self.drive(CURL_SOCKET_TIMEOUT, 0);
+        });
+      }
+      return 0;
+    }
+    const auto due = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (self.timer_armed_ && self.timer_.expiry() <= due) return 0;
+    self.timer_armed_ = true;
+    self.timer_.expires_at(due);
     self.timer_.async_wait([&self](const error_code& ec) {
-      if (!ec) self.drive(CURL_SOCKET_TIMEOUT, 0);
+      if (ec) return;
+      self.timer_armed_ = false;
+      self.drive(CURL_SOCKET_TIMEOUT, 0);
     });
     return 0;
   }
@@ -185,6 +204,7 @@ class curl_multi_fetcher final : public Fetcher {
     // watchers through on_socket, the timer is cancelled, and ctx_.run() returns.
     release_multi();
     timer_.cancel();
+    timer_armed_ = false;
   }
 
   void release_multi() {
@@ -214,6 +234,8 @@ class curl_multi_fetcher final : public Fetcher {
   std::size_t next_ = 0;
   std::size_t done_ = 0;
   std::exception_ptr failure_;
+  bool timer_armed_ = false;  // timer_ holds a pending wait
+  bool tick_posted_ = false;  // a 0 ms timeout is already queued
 };
 
 void watcher::arm() {
