@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <thread>
@@ -596,6 +597,34 @@ TEST(MockServer, StopDrainsInFlightRequests) {
   EXPECT_EQ(r.response->body, expected_body(4));
   EXPECT_EQ(r.response->header("connection"), "close");
   EXPECT_EQ(idle.read_until_close(5s).end, read_end::eof) << "idle connections are closed";
+}
+
+TEST(MockServer, StopDoesNotWaitForADrippingBody) {
+  auto s = std::make_unique<running_server>();
+  client_socket c(s->port());
+  c.send_get("/d?bytes=64&drip=60s");
+  ASSERT_TRUE(eventually([&] { return s->stats().in_flight == 1; }));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s->get().stop(std::chrono::nanoseconds{0});
+    stopped = true;
+  });
+  const bool prompt = eventually([&] { return stopped.load(); });
+  stopper.join();
+  EXPECT_TRUE(prompt) << "stop() waited for the drip timer";
+  EXPECT_NE(c.read_until_close(5s).end, read_end::timeout);
+}
+
+TEST(MockServer, StopNeverHangsWhateverTheLoopIsDoing) {
+  // stop() once raced the idle sweeper's re-arming timer and waited forever; many short
+  // lives with traffic hit every phase of the loop.
+  for (int i = 0; i < 200; ++i) {
+    mock::server_config cfg;
+    cfg.idle_timeout = 20ms;  // the sweeper ticks every 100 us
+    running_server s(cfg);
+    client_socket c(s.port());
+    ASSERT_EQ(c.get("/x?bytes=1").end, read_end::response) << "cycle " << i;
+  }
 }
 
 TEST(MockServer, ListensOnIpv6) {

@@ -358,10 +358,12 @@ asio::awaitable<void> server::impl::sweep(loop& l) {
   // a whole cycle still visits every connection.
   const auto cycle = std::min(kMaxSweepCycle, cfg.idle_timeout / 2);
   const auto tick = cycle / kSweepSlices;
-  for (;;) {
+  // stop() cancels the timer, but a wait that has already completed cannot be cancelled: the
+  // flag is what ends the loop, or it would re-arm and keep the event loop alive forever.
+  while (!stopping.load(std::memory_order_relaxed)) {
     l.sweeper.expires_after(tick);
     auto [ec] = co_await l.sweeper.async_wait(kAwait);
-    if (ec) co_return;
+    if (ec || stopping.load(std::memory_order_relaxed)) co_return;
     const auto cutoff = clock::now() - cfg.idle_timeout;
     std::size_t budget = l.connections.size() / kSweepSlices + 1;
     while (budget-- > 0 && !l.connections.empty()) {
@@ -664,11 +666,12 @@ asio::awaitable<next_step> server::impl::serve_behaviour(connection& c, beast::f
     c.out.clear();
   }
   for (std::uint64_t i = 0; i < pieces; ++i) {
-    if (dripping) {
-      asio::steady_timer t(c.socket.get_executor(),
-                           start + b.drip * static_cast<std::int64_t>(i + 1) /
-                                       static_cast<std::int64_t>(pieces));
-      co_await t.async_wait(kAwait);
+    // Between pieces, wait like a delay does: a client that leaves, or a stop() that closes the
+    // socket, ends the wait instead of leaving a timer that keeps the event loop alive.
+    if (dripping && !co_await wait_delay(c, buf,
+                                         start + b.drip * static_cast<std::int64_t>(i + 1) /
+                                                     static_cast<std::int64_t>(pieces))) {
+      co_return next_step::close;
     }
     if (!no_body) {
       const std::uint64_t from = b.bytes * i / pieces;
