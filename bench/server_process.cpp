@@ -1,0 +1,167 @@
+#include "server_process.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace iobench::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kStartTimeout = 10s;
+constexpr auto kStopTimeout = 10s;
+constexpr long kControlTimeoutMs = 10000;
+
+// The child to take down if we are interrupted (one server per run).
+std::atomic<pid_t> g_child{-1};
+
+void on_fatal_signal(int sig) {
+  const pid_t child = g_child.load();
+  if (child > 0) ::kill(child, SIGTERM);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// A control request with libcurl (the suite links it anyway): returns status and body.
+std::pair<long, std::string> request(const std::string& url, bool post) {
+  CURL* h = curl_easy_init();
+  if (h == nullptr) throw std::runtime_error("curl_easy_init failed");
+  std::string body;
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kControlTimeoutMs);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  if (post) curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+  const CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  if (rc != CURLE_OK) throw std::runtime_error(url + ": " + curl_easy_strerror(rc));
+  return {status, body};
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+server_process::server_process(const std::filesystem::path& binary,
+                               const std::vector<std::string>& args) {
+  if (!std::filesystem::exists(binary)) {
+    throw std::runtime_error("mock_server not found at " + binary.string());
+  }
+  char tmpl[] = "/tmp/iobench-server-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  const auto port_file = dir_ / "url";
+  const auto log = dir_ / "server.log";
+
+  std::vector<std::string> argv_s{binary.string(), "--port", "0", "--port-file",
+                                  port_file.string()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    // Child: die with the parent, whatever kills it; log to a file the parent can show.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(1);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      ::close(fd);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  g_child = pid_;
+  std::signal(SIGINT, on_fatal_signal);
+  std::signal(SIGTERM, on_fatal_signal);
+
+  const auto until = std::chrono::steady_clock::now() + kStartTimeout;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("mock_server exited at start: " + read_file(log));
+    }
+    if (std::filesystem::exists(port_file)) {
+      std::string url = read_file(port_file);
+      while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+      try {
+        if (request(url + "/healthz", false).first == 200) {
+          url_ = url;
+          return;
+        }
+      } catch (const std::exception&) {
+        // not ready yet
+      }
+    }
+    if (std::chrono::steady_clock::now() > until) {
+      throw std::runtime_error("mock_server did not become ready: " + read_file(log));
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+server_process::~server_process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    const auto until = std::chrono::steady_clock::now() + kStopTimeout;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > until) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    g_child = -1;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void reset_server_stats(const std::string& base_url) {
+  const auto [status, body] = request(base_url + "/stats/reset", true);
+  if (status != 200) throw std::runtime_error("POST /stats/reset answered " + std::to_string(status));
+}
+
+server_counters read_server_stats(const std::string& base_url) {
+  const auto [status, body] = request(base_url + "/stats", false);
+  if (status != 200) throw std::runtime_error("GET /stats answered " + std::to_string(status));
+  const auto doc = boost::json::parse(body).as_object();
+  server_counters c;
+  c.max_in_flight = static_cast<double>(doc.at("max_in_flight").to_number<double>());
+  c.late_p99_ms = doc.at("late_us").at("p99").to_number<double>() / 1000.0;
+  return c;
+}
+
+}  // namespace iobench::bench

@@ -1,0 +1,42 @@
+// The suite's own mock_server: a child process on an ephemeral port that lives exactly as long
+// as the benchmark run, plus the two control calls the suite makes (/stats/reset, /stats).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace iobench::bench {
+
+/// A mock_server child. Construction starts it and waits until /healthz answers (throws with the
+/// child's own error output if it does not); destruction stops it (SIGTERM, then SIGKILL). The
+/// child also dies if this process is killed (PR_SET_PDEATHSIG), and on SIGINT/SIGTERM.
+class server_process {
+ public:
+  server_process(const std::filesystem::path& binary, const std::vector<std::string>& args);
+  ~server_process();
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  [[nodiscard]] const std::string& url() const { return url_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path dir_;
+  std::string url_;
+};
+
+/// What the suite reads from a server's /stats after a benchmark.
+struct server_counters {
+  double max_in_flight = 0;
+  double late_p99_ms = 0;
+};
+
+/// POST /stats/reset. Throws std::runtime_error if the server does not answer 200.
+void reset_server_stats(const std::string& base_url);
+/// GET /stats. Throws std::runtime_error on failure.
+server_counters read_server_stats(const std::string& base_url);
+
+}  // namespace iobench::bench

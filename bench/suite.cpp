@@ -1,0 +1,237 @@
+#include "suite.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <queue>
+#include <set>
+#include <stdexcept>
+
+#include "impls/fetcher.hpp"
+
+namespace iobench::bench {
+namespace {
+
+// A point never runs longer than this per batch (a sequential 10,000 x 100 ms batch would take
+// 17 minutes): the full suite skips what would exceed it.
+constexpr double kMaxBatchSeconds = 60;
+
+constexpr std::array<std::string_view, 6> kSuites{"quick", "default", "full", "seed", "ci", "smoke"};
+
+// The blog posts' scenarios: each label is the claim, the numbers are what the posts fetched.
+struct scenario {
+  std::size_t requests;
+  std::vector<int> delays_ms;
+  std::size_t bytes;
+  const char* claim;
+};
+
+const std::vector<scenario>& seed_scenarios() {
+  static const std::vector<scenario> kScenarios{
+      {2, {2000}, 0, "two 2-second fetches take about 2 s at once, 4 s one after another"},
+      {3, {1000}, 0, "three 1-second fetches take about 1 s at once, 3 s one after another"},
+      {6,
+       {120, 250, 380, 500, 650, 800},
+       16 * 1024,
+       "six websites fetched at once take as long as the slowest (0.8 s), not the sum (2.7 s)"},
+  };
+  return kScenarios;
+}
+
+class builder {
+ public:
+  explicit builder(std::vector<std::string> impls) : impls_(std::move(impls)) {}
+
+  // Adds the point for every selected impl; sequential only gets it at concurrency 1 (its one
+  // mode), so a grid over concurrency yields one sequential point, not several copies.
+  void add(std::size_t requests, std::vector<int> delays_ms, std::size_t concurrency,
+           std::size_t bytes = 0, bool keep_alive = true, int repetitions = 1,
+           const std::string& label = {}) {
+    for (const auto& impl : impls_) {
+      point p;
+      p.impl = impl;
+      p.requests = requests;
+      p.delays_ms = delays_ms;
+      p.concurrency = impl == "sequential" ? 1 : concurrency;
+      p.bytes = bytes;
+      p.keep_alive = keep_alive;
+      p.repetitions = repetitions;
+      p.label = label;
+      if (ideal_makespan_s(p) > kMaxBatchSeconds) continue;
+      if (!seen_.insert(benchmark_name(p)).second) continue;
+      points_.push_back(std::move(p));
+    }
+  }
+
+  void add_seed(int repetitions = 1) {
+    for (const auto& s : seed_scenarios()) {
+      add(s.requests, s.delays_ms, s.requests, s.bytes, true, repetitions, s.claim);
+    }
+  }
+
+  std::vector<point> take() { return std::move(points_); }
+
+ private:
+  std::vector<std::string> impls_;
+  std::vector<point> points_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::size_t point::effective_concurrency() const {
+  return impl == "sequential" ? 1 : std::max<std::size_t>(1, concurrency);
+}
+
+int point::delay_ms() const {
+  return delays_ms.empty() ? 0 : *std::max_element(delays_ms.begin(), delays_ms.end());
+}
+
+std::vector<int> point::request_delays_ms() const {
+  std::vector<int> out(requests, 0);
+  if (delays_ms.empty()) return out;
+  for (std::size_t i = 0; i < requests; ++i) out[i] = delays_ms[i % delays_ms.size()];
+  return out;
+}
+
+std::string benchmark_name(const point& p) {
+  std::string name = "fetch/" + p.impl + "/requests:" + std::to_string(p.requests) +
+                     "/delay_ms:" + std::to_string(p.delay_ms()) +
+                     "/concurrency:" + std::to_string(p.concurrency) +
+                     "/bytes:" + std::to_string(p.bytes);
+  if (!p.keep_alive) name += "/close";
+  return name;
+}
+
+std::optional<point> parse_benchmark_name(std::string_view name) {
+  // Google Benchmark may append "/repeats:N", "/real_time" or an aggregate suffix; stop at the
+  // fields we know.
+  auto take = [&name](std::string_view prefix) -> std::optional<std::string_view> {
+    if (!name.starts_with(prefix)) return std::nullopt;
+    name.remove_prefix(prefix.size());
+    const auto slash = name.find('/');
+    const auto field = name.substr(0, slash);
+    name.remove_prefix(slash == std::string_view::npos ? name.size() : slash + 1);
+    return field;
+  };
+  auto number = [](std::optional<std::string_view> s) -> std::optional<std::size_t> {
+    if (!s || s->empty()) return std::nullopt;
+    std::size_t v = 0;
+    const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc{} || end != s->data() + s->size()) return std::nullopt;
+    return v;
+  };
+  point p;
+  const auto impl = take("fetch/");
+  if (!impl || impl->empty()) return std::nullopt;
+  p.impl = std::string(*impl);
+  const auto n = number(take("requests:"));
+  const auto l = number(take("delay_ms:"));
+  const auto c = number(take("concurrency:"));
+  const auto b = number(take("bytes:"));
+  if (!n || !l || !c || !b) return std::nullopt;
+  p.requests = *n;
+  p.delays_ms = {static_cast<int>(*l)};
+  p.concurrency = *c;
+  p.bytes = *b;
+  p.keep_alive = !name.starts_with("close");
+  return p;
+}
+
+double ideal_makespan_s(std::span<const int> delays_ms, std::size_t concurrency) {
+  if (delays_ms.empty()) return 0;
+  const std::size_t workers = std::max<std::size_t>(1, std::min(concurrency, delays_ms.size()));
+  // Each request goes to the worker that frees up first, in request order.
+  std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
+  for (std::size_t i = 0; i < workers; ++i) free_at.push(0.0);
+  double makespan = 0;
+  for (const int d : delays_ms) {
+    const double start = free_at.top();
+    free_at.pop();
+    const double end = start + d / 1000.0;
+    makespan = std::max(makespan, end);
+    free_at.push(end);
+  }
+  return makespan;
+}
+
+double ideal_makespan_s(const point& p) {
+  const auto delays = p.request_delays_ms();
+  return ideal_makespan_s(delays, p.effective_concurrency());
+}
+
+double efficiency(double ideal_s, double measured_s) {
+  if (ideal_s <= 0 || measured_s <= 0) return 0;
+  return ideal_s / measured_s;
+}
+
+std::span<const std::string_view> suite_names() { return kSuites; }
+
+std::vector<point> suite_points(std::string_view suite, std::span<const std::string> impls) {
+  const auto known = fetcher_names();
+  std::vector<std::string> selected;
+  if (impls.empty()) {
+    selected.assign(known.begin(), known.end());
+  } else {
+    for (const auto& i : impls) {
+      if (std::find(known.begin(), known.end(), i) == known.end()) {
+        throw std::invalid_argument("unknown impl '" + i + "'");
+      }
+      selected.push_back(i);
+    }
+  }
+  builder b(selected);
+  if (suite == "smoke") {
+    b.add(4, {5}, 2);
+    b.add(10, {0}, 4, 1000, false);
+  } else if (suite == "quick") {
+    b.add(20, {50}, 20);        // overlap of slow calls
+    b.add(2000, {0}, 16);       // zero-delay throughput
+    b.add(200, {0}, 16, 65536); // with 64 KiB bodies
+  } else if (suite == "seed") {
+    b.add_seed(2);
+  } else if (suite == "default") {
+    // The headline: makespan vs number of requests at 100 ms, everything in flight at once.
+    for (std::size_t n : {1, 10, 100, 1000}) b.add(n, {100}, n);
+    // Throughput vs concurrency, at zero and 10 ms delay; at least 20 waves per batch.
+    for (std::size_t c : {1, 4, 16, 64, 256}) {
+      b.add(std::max<std::size_t>(2000, 20 * c), {0}, c);
+      b.add(std::max<std::size_t>(200, 20 * c), {10}, c);
+    }
+    // Cost (CPU, memory, threads) and efficiency vs concurrency, ten waves at 100 ms.
+    for (std::size_t c : {1, 10, 100, 1000}) b.add(10 * c, {100}, c);
+    // What a connection per request costs, and bodies.
+    b.add(2000, {0}, 16, 0, false);
+    b.add(1000, {0}, 16, 65536);
+    b.add_seed();
+  } else if (suite == "full") {
+    for (int l : {0, 1, 10, 100}) {
+      for (std::size_t bytes : {0, 65536}) {
+        for (std::size_t n : {100, 1000, 10000}) {
+          for (std::size_t c : {1, 10, 100, 1000, 10000}) {
+            if (c <= n) b.add(n, {l}, c, bytes);
+          }
+        }
+      }
+    }
+    b.add(2000, {0}, 16, 0, false);
+    b.add_seed();
+  } else if (suite == "ci") {
+    // Few points, each repeated, chosen for what is stable run to run on a shared machine:
+    // latency-bound batches (their efficiency is a ratio within one run) and zero-delay
+    // throughput (judged with wider thresholds). See reports/baseline/README.md.
+    constexpr int kReps = 6;
+    b.add(200, {20}, 50, 0, true, kReps);   // latency-bound, 4 waves
+    b.add(20, {20}, 1, 0, true, kReps);     // the sequential reference for speedups
+    b.add(3000, {0}, 32, 0, true, kReps);   // zero-delay throughput
+  } else {
+    std::string names;
+    for (auto s : kSuites) names += (names.empty() ? "" : ", ") + std::string(s);
+    throw std::invalid_argument("unknown suite '" + std::string(suite) + "'; known: " + names);
+  }
+  return b.take();
+}
+
+}  // namespace iobench::bench

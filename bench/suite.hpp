@@ -1,0 +1,60 @@
+// What the benchmark suite runs: points of impl x requests x delay x concurrency x bytes
+// (x keep-alive), grouped into named suites, with the ideal makespan each point is judged by.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace iobench::bench {
+
+/// One benchmark: a batch of `requests` GETs with the given server-side delay and body size.
+struct point {
+  std::string impl;
+  std::size_t requests = 1;
+  /// Server delay of each request, cycled over the batch; one entry for a uniform batch. The
+  /// "websites" scenario gives each request its own.
+  std::vector<int> delays_ms{0};
+  std::size_t concurrency = 1;  ///< as asked; sequential always runs at 1
+  std::size_t bytes = 0;
+  bool keep_alive = true;
+  int repetitions = 1;
+  std::string label;  ///< what the point stands for, e.g. the claim it tests
+
+  /// The concurrency the model really gets (1 for sequential).
+  [[nodiscard]] std::size_t effective_concurrency() const;
+  /// The largest per-request delay, used in the name.
+  [[nodiscard]] int delay_ms() const;
+  /// Each request's delay in ms, in request order.
+  [[nodiscard]] std::vector<int> request_delays_ms() const;
+};
+
+/// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close]
+std::string benchmark_name(const point& p);
+
+/// Parses a name made by benchmark_name (the fields it encodes); nullopt if it is not one.
+std::optional<point> parse_benchmark_name(std::string_view name);
+
+/// The makespan a perfect model would reach: `concurrency` workers take the requests in order,
+/// each costing exactly its delay and nothing else (list scheduling). For equal delays L this is
+/// ceil(N / min(C, N)) x L. Returns seconds.
+double ideal_makespan_s(std::span<const int> delays_ms, std::size_t concurrency);
+
+/// ideal_makespan_s for a point, at its effective concurrency.
+double ideal_makespan_s(const point& p);
+
+/// Efficiency: ideal / measured, in (0, ~1]; 0 when either is not positive.
+double efficiency(double ideal_s, double measured_s);
+
+/// The suites: quick, default, full, seed, ci, and smoke (tiny, for tests).
+std::span<const std::string_view> suite_names();
+
+/// The points of a suite restricted to `impls` (all when empty). Throws std::invalid_argument
+/// for an unknown suite or impl.
+std::vector<point> suite_points(std::string_view suite, std::span<const std::string> impls);
+
+}  // namespace iobench::bench
