@@ -243,6 +243,7 @@ void run_point(benchmark::State& state, const point& p) {
   }
 
   reset_peak_rss();
+  const double rss_base = static_cast<double>(status_field_kb("VmRSS:").value_or(0)) / 1024;
   double threads = thread_count();
   std::vector<double> latencies_ms;
   latencies_ms.reserve(p.requests * static_cast<std::size_t>(state.max_iterations));
@@ -281,6 +282,9 @@ void run_point(benchmark::State& state, const point& p) {
   c["efficiency"] = efficiency(ideal_makespan_s(p), wall_s / iterations);
   c["cpu_us_per_req"] = total_requests > 0 ? cpu_s * 1e6 / total_requests : 0;
   c["peak_rss_mib"] = peak_rss_mib();
+  // What the process held before the batch (freed thread stacks glibc keeps, caches): the
+  // report shows peak - base as what the batch itself added.
+  c["rss_base_mib"] = rss_base;
   c["threads"] = threads;
   c["errors"] = static_cast<double>(errors);
   try {

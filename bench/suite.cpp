@@ -44,12 +44,14 @@ class builder {
  public:
   explicit builder(std::vector<std::string> impls) : impls_(std::move(impls)) {}
 
-  // Adds the point for every selected impl; sequential only gets it at concurrency 1 (its one
-  // mode), so a grid over concurrency yields one sequential point, not several copies.
+  // Adds the point for every selected impl. Sequential runs at concurrency 1 whatever is asked;
+  // grids over concurrency pass `with_sequential` only for their C = 1 column, so sequential
+  // appears once there rather than once per C (with N growing with C).
   void add(std::size_t requests, std::vector<int> delays_ms, std::size_t concurrency,
            std::size_t bytes = 0, bool keep_alive = true, int repetitions = 1,
-           const std::string& label = {}) {
+           const std::string& label = {}, bool with_sequential = true) {
     for (const auto& impl : impls_) {
+      if (impl == "sequential" && !with_sequential) continue;
       point p;
       p.impl = impl;
       p.requests = requests;
@@ -197,11 +199,11 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     for (std::size_t n : {1, 10, 100, 1000}) b.add(n, {100}, n);
     // Throughput vs concurrency, at zero and 10 ms delay; at least 20 waves per batch.
     for (std::size_t c : {1, 4, 16, 64, 256}) {
-      b.add(std::max<std::size_t>(2000, 20 * c), {0}, c);
-      b.add(std::max<std::size_t>(200, 20 * c), {10}, c);
+      b.add(std::max<std::size_t>(2000, 20 * c), {0}, c, 0, true, 1, {}, c == 1);
+      b.add(std::max<std::size_t>(200, 20 * c), {10}, c, 0, true, 1, {}, c == 1);
     }
     // Cost (CPU, memory, threads) and efficiency vs concurrency, ten waves at 100 ms.
-    for (std::size_t c : {1, 10, 100, 1000}) b.add(10 * c, {100}, c);
+    for (std::size_t c : {1, 10, 100, 1000}) b.add(10 * c, {100}, c, 0, true, 1, {}, c == 1);
     // What a connection per request costs, and bodies.
     b.add(2000, {0}, 16, 0, false);
     b.add(1000, {0}, 16, 65536);
@@ -211,7 +213,7 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
       for (std::size_t bytes : {0, 65536}) {
         for (std::size_t n : {100, 1000, 10000}) {
           for (std::size_t c : {1, 10, 100, 1000, 10000}) {
-            if (c <= n) b.add(n, {l}, c, bytes);
+            if (c <= n) b.add(n, {l}, c, bytes, true, 1, {}, c == 1);
           }
         }
       }

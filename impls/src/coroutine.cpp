@@ -39,6 +39,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadBuffer = 64 * 1024;
 
 // A Beast body that counts bytes and keeps none: a 64 MiB response costs a counter, not a buffer.
 struct counting_body {
@@ -154,7 +155,9 @@ class coroutine_fetcher final : public Fetcher {
  private:
   // One connection, reused for every request this worker takes.
   struct connection {
-    explicit connection(const asio::any_io_executor& ex) : stream(ex) {}
+    // Beast sizes each read from the buffer's free capacity (at least 512 bytes), and a buffer
+    // that starts small never grows: a 64 KiB body would take 128 reads. Start big instead.
+    explicit connection(const asio::any_io_executor& ex) : stream(ex) { buffer.reserve(kReadBuffer); }
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::string peer;  // "host:port" it is connected to; empty when closed
