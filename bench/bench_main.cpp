@@ -280,6 +280,7 @@ void run_point(benchmark::State& state, const point& p) {
   c["p99_ms"] = percentile(latencies_ms, 0.99);
   c["max_ms"] = latencies_ms.empty() ? 0 : latencies_ms.back();
   c["efficiency"] = efficiency(ideal_makespan_s(p), wall_s / iterations);
+  c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
   c["cpu_us_per_req"] = total_requests > 0 ? cpu_s * 1e6 / total_requests : 0;
   c["peak_rss_mib"] = peak_rss_mib();
   // What the process held before the batch (freed thread stacks glibc keeps, caches): the
