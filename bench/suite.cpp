@@ -189,9 +189,16 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     b.add(4, {5}, 2);
     b.add(10, {0}, 4, 1000, false);
   } else if (suite == "quick") {
-    b.add(20, {50}, 20);        // overlap of slow calls
-    b.add(2000, {0}, 16);       // zero-delay throughput
-    b.add(200, {0}, 16, 65536); // with 64 KiB bodies
+    // The default suite scaled down so that every chart still has data: fewer points, smaller
+    // batches, sequential only where it takes a second or less.
+    for (std::size_t n : {1, 10, 100}) b.add(n, {100}, n, 0, true, 1, {}, n <= 10);
+    for (std::size_t c : {1, 16, 64}) {
+      b.add(std::max<std::size_t>(2000, 20 * c), {0}, c, 0, true, 1, {}, c == 1);
+      b.add(std::max<std::size_t>(100, 20 * c), {10}, c, 0, true, 1, {}, c == 1);
+    }
+    for (std::size_t c : {1, 10, 100}) b.add(10 * c, {100}, c, 0, true, 1, {}, c == 1);
+    b.add(200, {0}, 16, 65536);
+    b.add_seed();
   } else if (suite == "seed") {
     b.add_seed(2);
   } else if (suite == "default") {

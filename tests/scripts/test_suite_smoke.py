@@ -1,0 +1,110 @@
+"""build/bin/iobench end to end on tiny sizes: every counter for every impl, contract names."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
+            "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
+IMPLS = {"sequential", "thread_pool", "coroutine", "curl_multi"}
+NAME = re.compile(r"^fetch/(\w+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
+
+
+def iobench(bins, tmp_path, *args, timeout=120):
+    out = tmp_path / "results.json"
+    r = subprocess.run([str(bins / "iobench"), *args, f"--benchmark_out={out}",
+                        "--benchmark_out_format=json"], capture_output=True, text=True,
+                       timeout=timeout)
+    return r, out
+
+
+@pytest.fixture(scope="module")
+def smoke(bins, tmp_path_factory):
+    r, out = iobench(bins, tmp_path_factory.mktemp("smoke"), "--suite", "smoke")
+    assert r.returncode == 0, r.stderr
+    return r, json.loads(out.read_text())
+
+
+def test_every_impl_reports_every_counter(smoke):
+    _, doc = smoke
+    seen = set()
+    for b in doc["benchmarks"]:
+        m = NAME.match(b["name"])
+        assert m, b["name"]
+        assert not b.get("error_occurred"), b.get("error_message")
+        for c in COUNTERS:
+            assert isinstance(b.get(c), (int, float)), (b["name"], c)
+        assert b["errors"] == 0
+        assert b["req_per_s"] > 0 and 0 < b["p50_ms"] <= b["p99_ms"] <= b["max_ms"]
+        seen.add(m.group(1))
+    assert seen == IMPLS
+
+
+def test_counters_describe_the_batch(smoke):
+    _, doc = smoke
+    by_name = {b["name"]: b for b in doc["benchmarks"]}
+    seq = by_name["fetch/sequential/requests:4/delay_ms:5/concurrency:1/bytes:0"]
+    pool = by_name["fetch/thread_pool/requests:4/delay_ms:5/concurrency:2/bytes:0"]
+    co = by_name["fetch/coroutine/requests:4/delay_ms:5/concurrency:2/bytes:0"]
+    assert seq["server_max_in_flight"] == 1 and pool["server_max_in_flight"] == 2
+    assert pool["threads"] >= 3 and co["threads"] == 1
+    assert 0 < co["efficiency"] <= 1.05
+    assert by_name["fetch/coroutine/requests:10/delay_ms:0/concurrency:4/bytes:1000/close"]["efficiency"] == 0
+
+
+def test_context_and_progress(smoke):
+    r, doc = smoke
+    for key in ["git_sha", "build_type", "boost_version", "libcurl_version", "kernel", "cores",
+                "iobench_suite"]:
+        assert key in doc["context"], key
+    assert "[1/8] fetch/" in r.stderr and "[8/8] fetch/" in r.stderr
+    assert "started mock_server at http://127.0.0.1:" in r.stderr
+
+
+def test_impls_and_filter_select(bins, tmp_path):
+    r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "coroutine",
+                     "--benchmark_filter=close")
+    assert r.returncode == 0, r.stderr
+    names = [b["name"] for b in json.loads(out.read_text())["benchmarks"]]
+    assert names == ["fetch/coroutine/requests:10/delay_ms:0/concurrency:4/bytes:1000/close"]
+    assert "[1/1]" in r.stderr
+
+
+def test_external_server(bins, tmp_path, mock_server):
+    s = mock_server()
+    r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "curl_multi", "--server", s.url)
+    assert r.returncode == 0, r.stderr
+    assert "started mock_server" not in r.stderr
+    assert len(json.loads(out.read_text())["benchmarks"]) == 2
+
+
+def test_unreachable_server_skips_with_a_clear_error(bins, tmp_path):
+    r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "coroutine", "--server",
+                     "http://127.0.0.1:9")
+    doc = json.loads(out.read_text())
+    assert all(b.get("error_occurred") for b in doc["benchmarks"])
+    assert "setup failed" in doc["benchmarks"][0]["error_message"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--suite", "enormous"], "unknown suite 'enormous'"),
+    (["--impls", "pigeon"], "unknown impl 'pigeon'"),
+    (["--benchmark_frobnicate=1"], "unrecognized"),
+])
+def test_bad_arguments_exit_2(bins, args, needle):
+    r = subprocess.run([str(bins / "iobench"), *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert needle in r.stderr
+
+
+def test_report_reads_the_suites_output(smoke, tmp_path):
+    _, doc = smoke
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(doc))
+    r = subprocess.run(["/usr/bin/python3", str(ROOT / "scripts" / "report.py"), str(f), "--out",
+                        str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "index.html").exists()
