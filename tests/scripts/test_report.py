@@ -117,7 +117,7 @@ def test_late_server_is_a_caution(tmp_path):
     assert report(f, tmp_path / "out").returncode == 0
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Caution: in 1 benchmark(s) the mock server" in md
-    assert f"worst 42.00 ms in {doc['benchmarks'][3]['name']}" in md
+    assert f"worst 42.0 ms in {doc['benchmarks'][3]['name']}" in md
 
 
 @pytest.mark.parametrize("name, needle", [
