@@ -56,6 +56,8 @@ options:
   --suite NAME     quick, default, full, seed, ci or smoke (default: default)
   --server URL     use this mock server instead of starting one next to this binary
   --impls a,b      only these fetchers (sequential, thread_pool, coroutine, curl_multi)
+  --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
+                   "--extra-delay 2ms" (a uniformly slower network)
   -h, --help       this text
 
 Google Benchmark's own flags work as usual, e.g. --benchmark_filter=coroutine,
@@ -67,6 +69,7 @@ struct options {
   std::string suite = "default";
   std::string server;
   std::vector<std::string> impls;
+  std::vector<std::string> server_args;
   std::string filter;  // --benchmark_filter, for counting what will run
   std::string display_format = "console";  // --benchmark_format
   std::string out_format = "json";         // --benchmark_out_format
@@ -101,6 +104,9 @@ options parse_args(int argc, char** argv) {
     } else if (is("--server")) {
       o.server = value(i, "--server");
       while (!o.server.empty() && o.server.back() == '/') o.server.pop_back();
+    } else if (is("--server-args")) {
+      std::stringstream s(value(i, "--server-args"));
+      for (std::string item; s >> item;) o.server_args.push_back(item);
     } else if (is("--impls")) {
       std::stringstream s(value(i, "--impls"));
       for (std::string item; std::getline(s, item, ',');) {
@@ -185,7 +191,7 @@ struct run_state {
         server_url = opts.server;
       } else {
         try {
-          own_server = std::make_unique<server_process>(server_binary, std::vector<std::string>{});
+          own_server = std::make_unique<server_process>(server_binary, opts.server_args);
           server_url = own_server->url();
           std::cerr << "iobench: started mock_server at " << server_url << "\n";
         } catch (const std::exception& e) {
@@ -347,7 +353,9 @@ void add_context(const options& o) {
   benchmark::AddCustomContext("libcurl_version", curl_version_info(CURLVERSION_NOW)->version);
   benchmark::AddCustomContext("kernel", std::string(u.sysname) + " " + u.release);
   benchmark::AddCustomContext("cores", std::to_string(std::thread::hardware_concurrency()));
-  benchmark::AddCustomContext("server", o.server.empty() ? "own mock_server child" : o.server);
+  std::string server = o.server.empty() ? "own mock_server child" : o.server;
+  for (const auto& a : o.server_args) server += " " + a;
+  benchmark::AddCustomContext("server", server);
 }
 
 }  // namespace

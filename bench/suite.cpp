@@ -8,6 +8,7 @@
 #include <queue>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "impls/fetcher.hpp"
 
@@ -65,6 +66,14 @@ class builder {
       if (!seen_.insert(benchmark_name(p)).second) continue;
       points_.push_back(std::move(p));
     }
+  }
+
+  // A point for sequential alone (the others would add nothing at concurrency 1).
+  void add_sequential(std::size_t requests, std::vector<int> delays_ms, int repetitions) {
+    if (std::find(impls_.begin(), impls_.end(), "sequential") == impls_.end()) return;
+    const std::vector<std::string> all = std::exchange(impls_, {"sequential"});
+    add(requests, std::move(delays_ms), 1, 0, true, repetitions);
+    impls_ = all;
   }
 
   void add_seed(int repetitions = 1) {
@@ -232,9 +241,10 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     // latency-bound batches (their efficiency is a ratio within one run) and zero-delay
     // throughput (judged with wider thresholds). See reports/baseline/README.md.
     constexpr int kReps = 6;
-    b.add(200, {20}, 50, 0, true, kReps);   // latency-bound, 4 waves
-    b.add(20, {20}, 1, 0, true, kReps);     // the sequential reference for speedups
-    b.add(3000, {0}, 32, 0, true, kReps);   // zero-delay throughput
+    b.add(200, {20}, 50, 0, true, kReps, {}, false);   // latency-bound, 4 waves
+    b.add(200, {20}, 50, 0, false, kReps, {}, false);  // the same, a connection per request
+    b.add_sequential(20, {20}, kReps);                  // the reference for speedups
+    b.add(3000, {0}, 32, 0, true, kReps);              // zero-delay throughput
   } else {
     std::string names;
     for (auto s : kSuites) names += (names.empty() ? "" : ", ") + std::string(s);

@@ -55,7 +55,10 @@ IOBENCH_GIT_SHA=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
   build/bin/iobench "${args[@]}" "${extra[@]}" | tee "$out/console.txt"
 echo "bench.sh: suite '$suite' took $(( $(date +%s) - start )) s"
 
-/usr/bin/python3 scripts/report.py "$out/results.json" --out "$out"
+# Every run joins the history (reports/history.db, not in git); the report draws it once there
+# are two runs of the suite.
+/usr/bin/python3 scripts/history.py append "$out/results.json" --db reports/history.db
+/usr/bin/python3 scripts/report.py "$out/results.json" --out "$out" --history reports/history.db
 status=0
 if [[ -n $compare ]]; then
   /usr/bin/python3 scripts/compare.py "$compare" "$out/results.json" | tee "$out/compare.md" || status=$?

@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Turn an iobench results file (Google Benchmark JSON) into charts, report.md and index.html.
 
-    scripts/report.py RESULTS.json --out DIR
+    scripts/report.py RESULTS.json --out DIR [--history reports/history.db]
+    scripts/report.py --history reports/history.db --out DIR [--suite ci]
+
+With --history, the gate metrics over time (one point per run in the history database, for the
+results' suite or --suite) are drawn too, or alone when no results file is given.
 
 Charts are written as PNG and SVG. Repetitions of a benchmark are summarised by their median.
 Bad or empty input: one line on stderr, exit 2.
@@ -24,6 +28,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -593,29 +598,134 @@ def write_report(ctx: dict, rows: list[Row], charts: list[Chart], out: Path,
 
 CHARTS = [chart_headline, chart_throughput, chart_latency, chart_cost, chart_efficiency]
 
+# The gate's metrics (scripts/compare.py), drawn over the runs in the history database.
+HISTORY_METRICS = [("efficiency", "efficiency (delay > 0)", True),
+                   ("speedup_vs_sequential", "speedup over sequential (delay > 0)", True),
+                   ("req_per_s", "throughput, req/s (zero delay)", False)]
+
+
+def short_name(name: str) -> str:
+    g = NAME_RE.match(name)
+    tail = "/close" if g["close"] else ""
+    return f"{g['impl']} N{g['n']} L{g['l']} C{g['c']}{tail}"
+
+
+def chart_history(db: Path, suite: str, out: Path) -> Chart | None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import compare  # noqa: E402  (same folder: the gate's own speedup definition)
+    import history  # noqa: E402
+
+    runs = history.runs(db, suite)
+    if len(runs) < 2:
+        return None
+    for r in runs:
+        compare.add_speedups(r["data"])
+    fig, axes = plt.subplots(1, len(HISTORY_METRICS), figsize=(6 * len(HISTORY_METRICS), 4.8),
+                             sharey=True)
+    xs = list(range(len(runs)))
+    seen_impls = set()
+    for ax, (metric, title, delayed) in zip(axes, HISTORY_METRICS):
+        names = sorted({n for r in runs for n, m in r["data"].items()
+                        if metric in m and NAME_RE.match(n)
+                        and (int(NAME_RE.match(n)["l"]) > 0) == delayed})
+        for n in names:
+            ys = [statistics.median(r["data"][n][metric]) if metric in r["data"].get(n, {})
+                  else math.nan for r in runs]
+            known = [y for y in ys if not math.isnan(y)]
+            mid = statistics.median(known) if known else math.nan
+            if not mid or math.isnan(mid):
+                continue
+            # Each benchmark against its own median over these runs: drift reads the same on
+            # every line, whatever its absolute value.
+            impl = NAME_RE.match(n)["impl"]
+            seen_impls.add(impl)
+            st = style(impl)
+            st["linestyle"] = ":" if "/close" in n else "-"
+            ax.plot(xs, [y / mid for y in ys], alpha=0.8, **st)
+        ax.axhline(1.0, color="#555555", linewidth=0.8)
+        ax.set_title(title)
+        ax.set_xticks(xs, [f"{r['git_sha'][:7]}\n{r['date'][5:16]}" for r in runs],
+                      fontsize=7, rotation=45, ha="right")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("value / that benchmark's median over these runs")
+    handles = [matplotlib.lines.Line2D([], [], color=style(i)["color"], marker=style(i)["marker"],
+                                       label=i) for i in ORDER if i in seen_impls]
+    handles.append(matplotlib.lines.Line2D([], [], color="black", linestyle=":",
+                                           label="connection per request"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+    fig.subplots_adjust(bottom=0.28)
+    fig.suptitle(f"Gate metrics over {len(runs)} runs of suite '{suite}' (median of repetitions)")
+    fig.savefig(out / "history.png", dpi=130)
+    fig.savefig(out / "history.svg")
+    plt.close(fig)
+    return Chart("history", f"Gate metrics over time (suite {suite})",
+                 "One point per scripts/bench.sh run recorded in the history database, oldest "
+                 "left, labelled with its git sha and date; each line is one benchmark divided by "
+                 "its own median over these runs, so 0.9 means 10% below its usual value. These "
+                 "are the metrics the regression gate judges (scripts/compare.py).")
+
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", type=Path, help="Google Benchmark JSON written by build/bin/iobench")
+    ap.add_argument("results", type=Path, nargs="?",
+                    help="Google Benchmark JSON written by build/bin/iobench")
     ap.add_argument("--out", type=Path, required=True, help="folder for charts and the report")
+    ap.add_argument("--history", type=Path, help="history database (scripts/history.py)")
+    ap.add_argument("--suite", help="with --history alone: which suite's runs (default ci)")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
         return 0 if e.code == 0 else 2
-    try:
-        ctx, rows = load(args.results)
-    except InputError as e:
-        print(f"report.py: {e}", file=sys.stderr)
+    if args.results is None and args.history is None:
+        print("report.py: give a results file, --history DB, or both (see --help)", file=sys.stderr)
         return 2
+    ctx, rows = {}, []
+    if args.results is not None:
+        try:
+            ctx, rows = load(args.results)
+        except InputError as e:
+            print(f"report.py: {e}", file=sys.stderr)
+            return 2
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         print(f"report.py: cannot create {args.out}: {e.strerror}", file=sys.stderr)
         return 2
-    charts = [c for c in (make(rows, args.out) for make in CHARTS) if c is not None]
-    write_report(ctx, rows, charts, args.out, args.results)
+    charts = [c for c in (make(rows, args.out) for make in CHARTS) if c is not None] if rows else []
+    if args.history is not None:
+        suite = args.suite or ctx.get("iobench_suite") or "ci"
+        try:
+            hist = chart_history(args.history, suite, args.out)
+        except Exception as e:  # noqa: BLE001 - any unreadable database is bad input
+            print(f"report.py: --history: {e}", file=sys.stderr)
+            return 2
+        if hist is None and not rows:
+            print(f"report.py: --history: fewer than two runs of suite '{suite}' in {args.history}",
+                  file=sys.stderr)
+            return 2
+        if hist is not None:
+            charts.append(hist)
+    if rows:
+        write_report(ctx, rows, charts, args.out, args.results)
+    else:
+        write_history_page(charts, args.out, args.history)
     print(f"report.py: {len(rows)} benchmarks, {len(charts)} charts -> {args.out / 'index.html'}")
     return 0
+
+
+def write_history_page(charts: list[Chart], out: Path, db: Path) -> None:
+    md = ["# iobench history", ""]
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>iobench history</title>"
+             "</head><body style='font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto'>",
+             "<h1>iobench history</h1>"]
+    for ch in charts:
+        md += [f"## {ch.title}", "", f"![{ch.title}]({ch.stem}.png)", "", ch.caption, ""]
+        parts.append(f"<h2>{html.escape(ch.title)}</h2><img style='max-width:100%' "
+                     f"src='{ch.stem}.svg'><p>{html.escape(ch.caption)}</p>")
+    md.append(f"Source: `{db}`")
+    parts.append(f"<p>Source: {html.escape(str(db))}</p></body></html>")
+    (out / "report.md").write_text("\n".join(md) + "\n")
+    (out / "index.html").write_text("\n".join(parts))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ options:
                          (default fixed)
   --bytes SIZE           default response body length (default 0)
   --seed N               seed for requests that carry no seed of their own (default 1)
+  --extra-delay D        added to every request's delay: a uniformly slower network (default 0)
   --max-delay D          largest delay, jitter or drip a request may ask for (default 60s)
   --max-bytes SIZE       largest body a request may ask for (default 64MiB)
   --max-connections N    open connections beyond this get 503 and are closed (default 100000)
@@ -92,6 +93,8 @@ options parse_args(int argc, char** argv) {
       c.defaults.dist = *d;
     } else if (args.is("--bytes")) {
       c.defaults.bytes = args.size();
+    } else if (args.is("--extra-delay")) {
+      c.extra_delay = args.duration();
     } else if (args.is("--seed")) {
       c.seed = args.u64();
     } else if (args.is("--max-delay")) {

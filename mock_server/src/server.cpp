@@ -585,6 +585,7 @@ asio::awaitable<next_step> server::impl::serve_behaviour(connection& c, beast::f
   } else {
     delay = sample_delay(b, c.home.rng, cfg.lim.max_delay);
   }
+  delay += cfg.extra_delay;
   std::chrono::nanoseconds late{0};
   if (delay.count() > 0) {
     const auto deadline = clock::now() + delay;

@@ -30,6 +30,9 @@ struct server_config {
   unsigned threads = 1;    ///< event-loop threads
   behaviour defaults;      ///< used for whatever a request's query does not say
   std::uint64_t seed = 1;  ///< seeds the per-thread generators of requests without `seed`
+  /// Added to every behaviour request's sampled delay: a uniformly slower network (the
+  /// regression gate's end-to-end check uses it to inject a real slowdown).
+  std::chrono::nanoseconds extra_delay{0};
   limits lim;
   std::uint64_t max_connections = 100000;  ///< beyond it new connections get 503 and are closed
   /// A connection waiting this long for its next request (or for the rest of its headers) is

@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""Judge an iobench run against a baseline: the CI regression gate.
+
+    scripts/compare.py BASELINE.json CURRENT.json [--alpha A] [--threshold METRIC=FRACTION]...
+                       [--thresholds FILE] [--json]
+
+Benchmarks are matched by name. A metric regresses only when both hold:
+  - a one-sided Mann-Whitney U test over the repetitions says the current run is worse
+    (p < alpha), and
+  - the relative change of the medians is worse than the metric's threshold.
+Exit 0: no regression. Exit 1: regressions (each named on stderr). Exit 2: bad input.
+A markdown table goes to stdout (or JSON with --json). Benchmarks on one side only are listed.
+Thresholds and alpha come from the flags, else from thresholds.json next to the baseline, else
+from the defaults below.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+NAME_RE = re.compile(r"^fetch/(?P<impl>\w+)/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
+                     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
+
+# Which way is better, the default threshold (relative change of the medians), and which
+# benchmarks a metric is judged on: "delayed" (delay > 0: latency-bound, stable run to run) or
+# "zero" (delay 0: CPU-bound, noisier on a shared machine). reports/baseline/README.md records
+# the spread measured on this machine these come from.
+METRICS = {
+    "efficiency": ("higher", 0.06, "delayed"),
+    "speedup_vs_sequential": ("higher", 0.08, "delayed"),
+    "makespan_ms": ("lower", 0.08, "delayed"),
+    "p50_ms": ("lower", 0.08, "delayed"),
+    "p99_ms": ("lower", 0.30, "delayed"),
+    "req_per_s": ("higher", 0.25, "zero"),
+    "cpu_us_per_req": ("lower", 0.35, "zero"),
+}
+DEFAULT_ALPHA = 0.05
+MIN_REPETITIONS = 4  # below this even a perfect separation cannot reach p < 0.05 one-sided
+EXACT_LIMIT = 8      # exact distribution below this many samples per side without ties (as scipy)
+
+
+class InputError(Exception):
+    pass
+
+
+# --- Mann-Whitney U -------------------------------------------------------------------------
+# Debian's python3-scipy cannot be installed beside libboost1.81-dev (it depends on
+# python3-pythran -> libboost-dev 1.74), so the test is here. It follows scipy.stats.mannwhitneyu
+# (method="auto", use_continuity=True) and is checked against scipy 1.10.1's values in
+# tests/scripts/test_compare.py.
+
+@lru_cache(maxsize=None)
+def _u_counts(n1: int, n2: int) -> tuple[int, ...]:
+    """Number of arrangements giving each U = 0..n1*n2 when neither sample has ties."""
+    if n1 == 0 or n2 == 0:
+        return (1,)
+    counts = [0] * (n1 * n2 + 1)
+    # The largest value belongs to sample 1 (adding n2 to U) or to sample 2 (adding nothing).
+    for u, c in enumerate(_u_counts(n1 - 1, n2)):
+        counts[u + n2] += c
+    for u, c in enumerate(_u_counts(n1, n2 - 1)):
+        counts[u] += c
+    return tuple(counts)
+
+
+def _exact_sf(u: float, n1: int, n2: int) -> float:
+    """P(U >= u) under the null hypothesis, exactly."""
+    counts = _u_counts(n1, n2)
+    total = sum(counts)
+    return sum(c for k, c in enumerate(counts) if k >= u) / total
+
+
+def _ranks(values: list[float]) -> tuple[list[float], list[int]]:
+    """Midranks (1-based) and the sizes of groups of ties."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    ties = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def mann_whitney_u(x: list[float], y: list[float], alternative: str) -> tuple[float, float]:
+    """U statistic of x and the p-value; alternative 'greater' means x tends to exceed y."""
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("both samples need values")
+    ranks, ties = _ranks(list(x) + list(y))
+    u1 = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
+    u2 = n1 * n2 - u1
+    has_ties = any(t > 1 for t in ties)
+    if alternative == "greater":
+        u, factor = u1, 1
+    elif alternative == "less":
+        u, factor = u2, 1
+    elif alternative == "two-sided":
+        u, factor = max(u1, u2), 2
+    else:
+        raise ValueError(f"unknown alternative {alternative!r}")
+    if max(n1, n2) < EXACT_LIMIT and not has_ties:
+        p = _exact_sf(u, n1, n2) * factor
+    else:
+        n = n1 + n2
+        tie_term = sum(t ** 3 - t for t in ties) / (n * (n - 1))
+        sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
+        if sigma == 0:
+            return u1, 1.0  # every value equal: no evidence either way
+        z = (u - n1 * n2 / 2 - 0.5) / sigma
+        p = 0.5 * math.erfc(z / math.sqrt(2)) * factor
+    return u1, min(max(p, 0.0), 1.0)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+def load(path: Path) -> dict[str, dict[str, list[float]]]:
+    """name -> metric -> samples (one per repetition)."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror}") from e
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path} is not JSON: {e.msg} at line {e.lineno}") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise InputError(f"{path} is not a Google Benchmark results file (no 'benchmarks' list)")
+    out: dict[str, dict[str, list[float]]] = {}
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
+            continue
+        name = str(b.get("run_name") or b.get("name", ""))
+        if not NAME_RE.match(name) or b.get("error_occurred"):
+            continue
+        samples = out.setdefault(name, {})
+        unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}.get(b.get("time_unit", "ns"), 1e-6)
+        if isinstance(b.get("real_time"), (int, float)):
+            samples.setdefault("makespan_ms", []).append(float(b["real_time"]) * unit)
+        for key in METRICS:
+            if isinstance(b.get(key), (int, float)):
+                samples.setdefault(key, []).append(float(b[key]))
+    if not out:
+        raise InputError(f"{path} has no iobench benchmarks (names like fetch/<impl>/requests:N/...)")
+    add_speedups(out)
+    return out
+
+
+def add_speedups(runs: dict[str, dict[str, list[float]]]) -> None:
+    """Each model's throughput over sequential's at the same delay and body size, in one run:
+    a ratio the machine's speed mostly cancels out of."""
+    seq = {}
+    for name, m in runs.items():
+        g = NAME_RE.match(name)
+        if g["impl"] == "sequential" and not g["close"] and m.get("req_per_s"):
+            seq[(g["l"], g["b"])] = statistics.median(m["req_per_s"])
+    for name, m in runs.items():
+        g = NAME_RE.match(name)
+        base = seq.get((g["l"], g["b"]))
+        if g["impl"] != "sequential" and base and m.get("req_per_s"):
+            m["speedup_vs_sequential"] = [v / base for v in m["req_per_s"]]
+
+
+def applies(metric: str, name: str) -> bool:
+    delayed = int(NAME_RE.match(name)["l"]) > 0
+    scope = METRICS[metric][2]
+    return (scope == "delayed") == delayed
+
+
+# --- judging --------------------------------------------------------------------------------
+
+def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float) -> dict:
+    rows = []
+    for name in sorted(set(base) & set(cur)):
+        for metric, (direction, _, _) in METRICS.items():
+            if not applies(metric, name):
+                continue
+            b, c = base[name].get(metric), cur[name].get(metric)
+            if not b or not c:
+                continue
+            bm, cm = statistics.median(b), statistics.median(c)
+            change = (cm - bm) / bm if bm else 0.0
+            worse = change < 0 if direction == "higher" else change > 0
+            # One-sided: does the current run tend to be worse than the baseline?
+            alt = "less" if direction == "higher" else "greater"
+            _, p = mann_whitney_u(c, b, alt)
+            _, p_better = mann_whitney_u(c, b, "greater" if alt == "less" else "less")
+            limit = thresholds[metric]
+            enough = min(len(b), len(c)) >= MIN_REPETITIONS
+            if not enough:
+                verdict = "too few repetitions"
+            elif worse and abs(change) > limit and p < alpha:
+                verdict = "REGRESSION"
+            elif not worse and abs(change) > limit and p_better < alpha:
+                verdict = "improved"
+            elif abs(change) > limit and min(p, p_better) >= alpha:
+                verdict = "ok (not significant)"
+            else:
+                verdict = "ok"
+            rows.append({"benchmark": name, "metric": metric, "direction": direction,
+                         "baseline_median": bm, "current_median": cm, "change": change,
+                         "threshold": limit, "p_value": p, "n_baseline": len(b),
+                         "n_current": len(c), "verdict": verdict})
+    regressions = [r for r in rows if r["verdict"] == "REGRESSION"]
+    return {"alpha": alpha, "thresholds": thresholds, "comparisons": rows,
+            "regressions": regressions, "missing_in_current": sorted(set(base) - set(cur)),
+            "new_in_current": sorted(set(cur) - set(base)),
+            "verdict": "fail" if regressions else "pass"}
+
+
+def fmt_value(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def markdown(result: dict) -> str:
+    lines = [f"## iobench regression gate: {result['verdict'].upper()}", "",
+             f"{len(result['comparisons'])} comparisons, {len(result['regressions'])} regressions "
+             f"(alpha {result['alpha']}, one-sided Mann-Whitney U on the repetitions, and a change "
+             "beyond the metric's threshold).", "",
+             "| benchmark | metric | baseline median | current median | change | threshold "
+             "| p-value | verdict |", "|---|---|---|---|---|---|---|---|"]
+    for r in result["comparisons"]:
+        verdict = f"**{r['verdict']}**" if r["verdict"] == "REGRESSION" else r["verdict"]
+        lines.append(f"| {r['benchmark']} | {r['metric']} ({r['direction']} is better) "
+                     f"| {fmt_value(r['baseline_median'])} | {fmt_value(r['current_median'])} "
+                     f"| {r['change']:+.1%} | {r['threshold']:.0%} | {r['p_value']:.4f} "
+                     f"| {verdict} |")
+    for key, title in (("missing_in_current", "In the baseline but not in this run"),
+                       ("new_in_current", "New in this run (no baseline)")):
+        if result[key]:
+            lines += ["", f"{title}:", ""] + [f"- {n}" for n in result[key]]
+    return "\n".join(lines) + "\n"
+
+
+def load_thresholds(args, baseline: Path) -> tuple[dict[str, float], float]:
+    thresholds = {m: t for m, (_, t, _) in METRICS.items()}
+    alpha = DEFAULT_ALPHA
+    file = Path(args.thresholds) if args.thresholds else baseline.parent / "thresholds.json"
+    if args.thresholds or file.exists():
+        try:
+            doc = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(f"bad thresholds file {file}: {e}") from e
+        alpha = float(doc.get("alpha", alpha))
+        for m, t in doc.get("metrics", {}).items():
+            if m not in METRICS:
+                raise InputError(f"{file}: unknown metric '{m}' (known: {', '.join(METRICS)})")
+            thresholds[m] = float(t)
+    for item in args.threshold:
+        m, _, t = item.partition("=")
+        if m not in METRICS:
+            raise InputError(f"--threshold: unknown metric '{m}' (known: {', '.join(METRICS)})")
+        try:
+            thresholds[m] = float(t)
+        except ValueError as e:
+            raise InputError(f"--threshold {item}: expected METRIC=FRACTION, e.g. efficiency=0.05") from e
+    if args.alpha is not None:
+        alpha = args.alpha
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1 (got {alpha})")
+    return thresholds, alpha
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("baseline", type=Path)
+    ap.add_argument("current", type=Path)
+    ap.add_argument("--alpha", type=float, help=f"significance level (default {DEFAULT_ALPHA})")
+    ap.add_argument("--threshold", action="append", default=[], metavar="METRIC=FRACTION",
+                    help="relative change allowed for a metric, e.g. efficiency=0.05")
+    ap.add_argument("--thresholds", help="JSON file {alpha, metrics: {metric: fraction}}")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    try:
+        thresholds, alpha = load_thresholds(args, args.baseline)
+        base, cur = load(args.baseline), load(args.current)
+    except InputError as e:
+        print(f"compare.py: {e}", file=sys.stderr)
+        return 2
+    result = judge(base, cur, thresholds, alpha)
+    print(json.dumps(result, indent=1) if args.json else markdown(result), end="")
+    for r in result["regressions"]:
+        print(f"compare.py: REGRESSION {r['benchmark']} {r['metric']}: {r['change']:+.1%} "
+              f"(threshold {r['threshold']:.0%}, p = {r['p_value']:.4f})", file=sys.stderr)
+    for n in result["missing_in_current"]:
+        print(f"compare.py: note: {n} is in the baseline but not in this run", file=sys.stderr)
+    return 1 if result["regressions"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

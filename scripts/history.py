@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""The run history: every scripts/bench.sh run appends its results to a SQLite database.
+
+    scripts/history.py append RESULTS.json [--db reports/history.db]
+    scripts/history.py list [--db reports/history.db]
+
+One row per run (git sha, date, machine, suite) and one row per sample (benchmark, metric,
+repetition, value). scripts/report.py --history DB draws the gate metrics over time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
+METRICS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
+           "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  date TEXT NOT NULL,
+  git_sha TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  machine TEXT NOT NULL,
+  source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  benchmark TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  repetition INTEGER NOT NULL,
+  value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id);
+"""
+UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+class HistoryError(Exception):
+    pass
+
+
+def connect(db: Path) -> sqlite3.Connection:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(db)
+    con.executescript(SCHEMA)
+    return con
+
+
+def append(db: Path, results: Path) -> int:
+    """Adds one run; returns its id."""
+    try:
+        doc = json.loads(results.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise HistoryError(f"cannot read {results}: {e}") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise HistoryError(f"{results} is not a Google Benchmark results file")
+    ctx = doc.get("context", {})
+    machine = f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, {ctx.get('kernel', '?')}"
+    samples = []
+    reps: dict[str, int] = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        name = str(b.get("run_name") or b.get("name"))
+        rep = reps[name] = reps.get(name, -1) + 1
+        if isinstance(b.get("real_time"), (int, float)):
+            samples.append((name, "makespan_ms", rep,
+                            float(b["real_time"]) * UNIT_MS.get(b.get("time_unit", "ns"), 1e-6)))
+        for m in METRICS:
+            if isinstance(b.get(m), (int, float)):
+                samples.append((name, m, rep, float(b[m])))
+    with connect(db) as con:
+        cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source) VALUES (?,?,?,?,?)",
+                          (str(ctx.get("date", "?")), str(ctx.get("git_sha", "unknown")),
+                           str(ctx.get("iobench_suite", "?")), machine, str(results)))
+        run_id = cur.lastrowid
+        con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
+                        [(run_id, *s) for s in samples])
+    return run_id
+
+
+def runs(db: Path, suite: str | None = None) -> list[dict]:
+    """Every run (of one suite), oldest first, each with its samples as the shape compare.py
+    loads: benchmark -> metric -> values."""
+    if not db.exists():
+        raise HistoryError(f"no history at {db} (scripts/bench.sh creates it)")
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT id, date, git_sha, suite, machine FROM runs "
+                           + ("WHERE suite = ? " if suite else "") + "ORDER BY id",
+                           (suite,) if suite else ()).fetchall()
+        out = []
+        for run_id, date, sha, s, machine in rows:
+            data: dict[str, dict[str, list[float]]] = {}
+            for bench, metric, value in con.execute(
+                    "SELECT benchmark, metric, value FROM samples WHERE run_id = ? "
+                    "ORDER BY benchmark, metric, repetition", (run_id,)):
+                data.setdefault(bench, {}).setdefault(metric, []).append(value)
+            out.append({"id": run_id, "date": date, "git_sha": sha, "suite": s,
+                        "machine": machine, "data": data})
+        return out
+    except sqlite3.DatabaseError as e:
+        raise HistoryError(f"{db} is not an iobench history database: {e}") from e
+    finally:
+        con.close()
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("append", help="add a results file as a run")
+    a.add_argument("results", type=Path)
+    a.add_argument("--db", type=Path, default=DEFAULT_DB)
+    ls = sub.add_parser("list", help="list the runs")
+    ls.add_argument("--db", type=Path, default=DEFAULT_DB)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    try:
+        if args.cmd == "append":
+            run_id = append(args.db, args.results)
+            print(f"history.py: run {run_id} added to {args.db}")
+        else:
+            for r in runs(args.db):
+                print(f"{r['id']:4d}  {r['date']}  {r['git_sha']:12s}  {r['suite']:8s}  "
+                      f"{len(r['data'])} benchmarks  {r['machine']}")
+    except HistoryError as e:
+        print(f"history.py: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
