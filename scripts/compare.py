@@ -36,9 +36,9 @@ METRICS = {
     "speedup_vs_sequential": ("higher", 0.08, "delayed"),
     "makespan_ms": ("lower", 0.08, "delayed"),
     "p50_ms": ("lower", 0.08, "delayed"),
-    "p99_ms": ("lower", 0.30, "delayed"),
-    "req_per_s": ("higher", 0.25, "zero"),
-    "cpu_us_per_req": ("lower", 0.35, "zero"),
+    "p99_ms": ("lower", 0.20, "delayed"),
+    "req_per_s": ("higher", 0.30, "zero"),
+    "cpu_us_per_req": ("lower", 0.30, "zero"),
 }
 DEFAULT_ALPHA = 0.05
 MIN_REPETITIONS = 4  # below this even a perfect separation cannot reach p < 0.05 one-sided

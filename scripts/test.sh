@@ -21,5 +21,7 @@ ctest --preset "$preset" -j "$(nproc)"
 
 bin_dir=build/bin
 [[ $preset == asan ]] && bin_dir=build/asan/bin
-IOBENCH_BIN="$PWD/$bin_dir" /usr/bin/python3 -m pytest -q tests/scripts
+sanitized=0
+[[ $preset == asan ]] && sanitized=1
+IOBENCH_BIN="$PWD/$bin_dir" IOBENCH_SANITIZED=$sanitized /usr/bin/python3 -m pytest -q tests/scripts
 echo "test.sh: all tests passed ($preset)"
