@@ -25,6 +25,7 @@
 
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
+#include "reference.hpp"
 #include "server_process.hpp"
 #include "suite.hpp"
 
@@ -44,6 +45,7 @@ constexpr double kMaxIterations = 100;
 // Rough cost of a request when nothing waits (for choosing iteration counts only).
 constexpr double kZeroDelayRequestS = 1.0 / 25000;
 constexpr double kConnectionSetupS = 60e-6;
+constexpr double kPythonRequestS = 1.0 / 3000;
 
 constexpr std::string_view kHelp = R"(usage: iobench [--suite NAME] [--server URL] [--impls a,b] [Google Benchmark flags]
 
@@ -55,7 +57,9 @@ server_late_p99_ms.
 options:
   --suite NAME     quick, default, full, seed, ci or smoke (default: default)
   --server URL     use this mock server instead of starting one next to this binary
-  --impls a,b      only these fetchers (sequential, thread_pool, coroutine, curl_multi)
+  --impls a,b      only these: the models sequential, thread_pool, coroutine, curl_multi; the
+                   references py_asyncio, py_threads, py_sequential (the blog posts' Python,
+                   run by /usr/bin/python3) and wrk (the zero-delay ceiling)
   --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
                    "--extra-delay 2ms" (a uniformly slower network)
   -h, --help       this text
@@ -207,8 +211,9 @@ run_state* g_run = nullptr;
 
 double iterations_for(const point& p, double target_s) {
   const double setup = kConnectionSetupS * static_cast<double>(p.effective_concurrency());
+  const double per_request = is_python_reference(p.impl) ? kPythonRequestS : kZeroDelayRequestS;
   const double expected = std::max(ideal_makespan_s(p),
-                                   kZeroDelayRequestS * static_cast<double>(p.requests)) + setup;
+                                   per_request * static_cast<double>(p.requests)) + setup;
   return std::clamp(std::round(target_s / expected), 1.0, kMaxIterations);
 }
 
@@ -220,6 +225,127 @@ double target_seconds(std::string_view suite) {
   return 0.6;
 }
 
+// What a benchmark measured over its iterations, whoever measured it.
+struct measured {
+  std::vector<double> latencies_ms;
+  std::size_t errors = 0;
+  double wall_s = 0;
+  double cpu_s = 0;
+  double peak_rss_mib = 0;
+  double rss_base_mib = 0;
+  double threads = 0;
+
+  void add(const std::vector<Outcome>& outcomes) {
+    for (const auto& out : outcomes) {
+      latencies_ms.push_back(std::chrono::duration<double, std::milli>(out.latency()).count());
+      errors += out.succeeded() ? 0 : 1;
+    }
+  }
+};
+
+// The counters every model and reference row reports (names fixed by DESIGN.md).
+void fill_counters(benchmark::State& state, const point& p, measured& m, const std::string& base) {
+  const auto iterations = static_cast<double>(state.iterations());
+  const double total_requests = iterations * static_cast<double>(p.requests);
+  std::sort(m.latencies_ms.begin(), m.latencies_ms.end());
+  auto& c = state.counters;
+  c["req_per_s"] = m.wall_s > 0 ? total_requests / m.wall_s : 0;
+  c["p50_ms"] = percentile(m.latencies_ms, 0.50);
+  c["p90_ms"] = percentile(m.latencies_ms, 0.90);
+  c["p99_ms"] = percentile(m.latencies_ms, 0.99);
+  c["max_ms"] = m.latencies_ms.empty() ? 0 : m.latencies_ms.back();
+  c["efficiency"] = efficiency(ideal_makespan_s(p), m.wall_s / iterations);
+  c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
+  c["cpu_us_per_req"] = total_requests > 0 ? m.cpu_s * 1e6 / total_requests : 0;
+  c["peak_rss_mib"] = m.peak_rss_mib;
+  // What the process held before the batch (freed thread stacks glibc keeps, caches, the
+  // interpreter): the report shows peak - base as what the batch itself added.
+  c["rss_base_mib"] = m.rss_base_mib;
+  c["threads"] = m.threads;
+  c["errors"] = static_cast<double>(m.errors);
+  const auto s = read_server_stats(base);
+  c["server_max_in_flight"] = s.max_in_flight;
+  c["server_late_p99_ms"] = s.late_p99_ms;
+  std::string label = p.label;
+  if (m.errors > 0) {
+    label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";
+  }
+  if (!label.empty()) state.SetLabel(label);
+}
+
+// A C++ model: wall time, CPU and memory are this process's.
+void run_fetcher(benchmark::State& state, const point& p, const std::vector<Request>& requests,
+                 const Options& o, measured& m) {
+  auto fetcher = make_fetcher(p.impl, o);
+  reset_peak_rss();
+  m.rss_base_mib = static_cast<double>(status_field_kb("VmRSS:").value_or(0)) / 1024;
+  m.threads = thread_count();
+  const double cpu_before = process_cpu_s();
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    const auto outcomes = fetcher->fetch_all(requests);
+    m.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    m.add(outcomes);
+    m.threads = std::max(m.threads, thread_count());
+  }
+  m.cpu_s = process_cpu_s() - cpu_before;
+  m.peak_rss_mib = peak_rss_mib();
+}
+
+// A Python reference: the child times its batches and reports its own CPU, memory, threads.
+void run_python(benchmark::State& state, const point& p, const std::vector<Request>& requests,
+                const Options& o, measured& m) {
+  python_runner child(p.impl, o);
+  bool first = true;
+  for (auto _ : state) {
+    const auto b = child.run(requests);
+    state.SetIterationTime(b.wall_s);
+    m.wall_s += b.wall_s;
+    m.cpu_s += b.cpu_s;
+    m.peak_rss_mib = std::max(m.peak_rss_mib, b.peak_rss_mib);
+    if (first) m.rss_base_mib = b.rss_start_mib;  // the interpreter before any batch
+    first = false;
+    m.threads = std::max(m.threads, b.threads);
+    m.add(b.outcomes);
+  }
+}
+
+// wrk, the ceiling: it runs for a duration, so its "batch" is N requests at its measured rate.
+// Counters it cannot give (efficiency, threads, per-request latencies beyond its percentiles)
+// are left out rather than invented.
+void run_wrk_point(benchmark::State& state, const point& p, const std::string& url,
+                   std::chrono::seconds duration) {
+  const auto wrk = find_wrk();
+  if (!wrk) {
+    state.SkipWithError("wrk is not installed (apt-get install wrk): no ceiling rows");
+    return;
+  }
+  wrk_result r;
+  for (auto _ : state) {
+    r = run_wrk(*wrk, url, p.concurrency, duration);
+    state.SetIterationTime(r.req_per_s > 0 ? static_cast<double>(p.requests) / r.req_per_s : 0);
+  }
+  auto& c = state.counters;
+  c["req_per_s"] = r.req_per_s;
+  c["p50_ms"] = r.p50_ms;
+  c["p90_ms"] = r.p90_ms;
+  c["p99_ms"] = r.p99_ms;
+  c["max_ms"] = r.max_ms;
+  c["errors"] = r.errors;
+  c["cpu_us_per_req"] = r.requests > 0 ? r.cpu_s * 1e6 / r.requests : 0;
+  c["peak_rss_mib"] = r.peak_rss_mib;
+  const auto s = read_server_stats(url.substr(0, url.find('/', 7)));
+  c["server_max_in_flight"] = s.max_in_flight;
+  c["server_late_p99_ms"] = s.late_p99_ms;
+  state.SetLabel("wrk -t1 -c" + std::to_string(p.concurrency) + " -d" +
+                 std::to_string(duration.count()) + "s: " + std::to_string(static_cast<long>(r.requests)) +
+                 " requests");
+}
+
+std::chrono::seconds wrk_duration(std::string_view suite) {
+  return (suite == "smoke" || suite == "quick") ? std::chrono::seconds{1} : std::chrono::seconds{2};
+}
+
 void run_point(benchmark::State& state, const point& p) {
   run_state& run = *g_run;
   const std::string name = benchmark_name(p);
@@ -229,7 +355,6 @@ void run_point(benchmark::State& state, const point& p) {
     state.SkipWithError(run.server_error.c_str());
     return;
   }
-
   std::vector<Request> requests;
   requests.reserve(p.requests);
   for (const int d : p.request_delays_ms()) {
@@ -239,72 +364,27 @@ void run_point(benchmark::State& state, const point& p) {
   Options o;
   o.concurrency = p.effective_concurrency();
   o.keep_alive = p.keep_alive;
-  std::unique_ptr<Fetcher> fetcher;
+  measured m;
+  m.latencies_ms.reserve(p.requests * static_cast<std::size_t>(state.max_iterations));
+  const char* step = "setup";
   try {
     reset_server_stats(base);
-    fetcher = make_fetcher(p.impl, o);
-  } catch (const std::exception& e) {
-    state.SkipWithError((std::string("setup failed: ") + e.what()).c_str());
-    return;
-  }
-
-  reset_peak_rss();
-  const double rss_base = static_cast<double>(status_field_kb("VmRSS:").value_or(0)) / 1024;
-  double threads = thread_count();
-  std::vector<double> latencies_ms;
-  latencies_ms.reserve(p.requests * static_cast<std::size_t>(state.max_iterations));
-  std::size_t errors = 0;
-  double wall_s = 0;
-  const double cpu_before = process_cpu_s();
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    std::vector<Outcome> outcomes;
-    try {
-      outcomes = fetcher->fetch_all(requests);
-    } catch (const std::exception& e) {
-      state.SkipWithError((std::string("fetch_all threw: ") + e.what()).c_str());
-      break;
+    step = "the batch";
+    if (p.impl == kWrk) {
+      run_wrk_point(state, p, requests.front().url, wrk_duration(run.opts.suite));
+      return;
     }
-    wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
-    for (const auto& out : outcomes) {
-      latencies_ms.push_back(std::chrono::duration<double, std::milli>(out.latency()).count());
-      errors += out.succeeded() ? 0 : 1;
+    if (is_python_reference(p.impl)) {
+      run_python(state, p, requests, o, m);
+    } else {
+      run_fetcher(state, p, requests, o, m);
     }
-    threads = std::max(threads, thread_count());
-  }
-  if (state.error_occurred()) return;
-  const double cpu_s = process_cpu_s() - cpu_before;
-  fetcher.reset();
-
-  const auto iterations = static_cast<double>(state.iterations());
-  const double total_requests = iterations * static_cast<double>(p.requests);
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto& c = state.counters;
-  c["req_per_s"] = wall_s > 0 ? total_requests / wall_s : 0;
-  c["p50_ms"] = percentile(latencies_ms, 0.50);
-  c["p90_ms"] = percentile(latencies_ms, 0.90);
-  c["p99_ms"] = percentile(latencies_ms, 0.99);
-  c["max_ms"] = latencies_ms.empty() ? 0 : latencies_ms.back();
-  c["efficiency"] = efficiency(ideal_makespan_s(p), wall_s / iterations);
-  c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
-  c["cpu_us_per_req"] = total_requests > 0 ? cpu_s * 1e6 / total_requests : 0;
-  c["peak_rss_mib"] = peak_rss_mib();
-  // What the process held before the batch (freed thread stacks glibc keeps, caches): the
-  // report shows peak - base as what the batch itself added.
-  c["rss_base_mib"] = rss_base;
-  c["threads"] = threads;
-  c["errors"] = static_cast<double>(errors);
-  try {
-    const auto s = read_server_stats(base);
-    c["server_max_in_flight"] = s.max_in_flight;
-    c["server_late_p99_ms"] = s.late_p99_ms;
+    if (state.error_occurred()) return;
+    step = "reading the server's /stats";
+    fill_counters(state, p, m, base);
   } catch (const std::exception& e) {
-    state.SkipWithError((std::string("reading server /stats failed: ") + e.what()).c_str());
-    return;
+    state.SkipWithError((std::string(step) + " failed: " + e.what()).c_str());
   }
-  std::string label = p.label;
-  if (errors > 0) label += (label.empty() ? "" : "; ") + std::to_string(errors) + " requests failed";
-  if (!label.empty()) state.SetLabel(label);
 }
 
 // Google Benchmark appends "/iterations:N", "/repeats:N" and "/real_time" to a name whenever
@@ -381,8 +461,15 @@ int main(int argc, char** argv) {
   for (const auto& p : points) {
     const std::string name = benchmark_name(p);
     auto* b = benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& s) { run_point(s, p); });
-    b->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(
-        static_cast<benchmark::IterationCount>(iterations_for(p, target)));
+    b->Unit(benchmark::kMillisecond);
+    if (p.impl == kWrk) {
+      b->UseManualTime()->Iterations(1);  // one wrk run of a fixed duration
+    } else if (is_python_reference(p.impl)) {
+      b->UseManualTime()->Iterations(  // timed inside the child
+          static_cast<benchmark::IterationCount>(iterations_for(p, target)));
+    } else {
+      b->UseRealTime()->Iterations(static_cast<benchmark::IterationCount>(iterations_for(p, target)));
+    }
     if (p.repetitions > 1) b->Repetitions(p.repetitions);
     if (selected(name, run.opts.filter)) run.total_runs += static_cast<std::size_t>(p.repetitions);
   }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "impls/fetcher.hpp"
+#include "reference.hpp"
 
 namespace iobench::bench {
 namespace {
@@ -45,6 +46,11 @@ class builder {
  public:
   explicit builder(std::vector<std::string> impls) : impls_(std::move(impls)) {}
 
+  // Leaves out the Python references (and wrk): the ci suite gates our own models only.
+  void without_references() {
+    std::erase_if(impls_, [](const std::string& i) { return is_python_reference(i) || i == kWrk; });
+  }
+
   // Adds the point for every selected impl. Sequential runs at concurrency 1 whatever is asked;
   // grids over concurrency pass `with_sequential` only for their C = 1 column, so sequential
   // appears once there rather than once per C (with N growing with C).
@@ -52,12 +58,13 @@ class builder {
            std::size_t bytes = 0, bool keep_alive = true, int repetitions = 1,
            const std::string& label = {}, bool with_sequential = true) {
     for (const auto& impl : impls_) {
-      if (impl == "sequential" && !with_sequential) continue;
+      if (impl == kWrk) continue;  // wrk only measures zero-delay throughput, see add_wrk
+      if (one_at_a_time(impl) && !with_sequential) continue;
       point p;
       p.impl = impl;
       p.requests = requests;
       p.delays_ms = delays_ms;
-      p.concurrency = impl == "sequential" ? 1 : concurrency;
+      p.concurrency = one_at_a_time(impl) ? 1 : concurrency;
       p.bytes = bytes;
       p.keep_alive = keep_alive;
       p.repetitions = repetitions;
@@ -66,6 +73,19 @@ class builder {
       if (!seen_.insert(benchmark_name(p)).second) continue;
       points_.push_back(std::move(p));
     }
+  }
+
+  // The ceiling beside a zero-delay throughput point: named with the same N, so it lines up
+  // with the models it is compared with (wrk runs for a duration; see the suite's wrk rows).
+  void add_wrk(std::size_t requests, std::size_t concurrency, std::size_t bytes = 0) {
+    if (std::find(impls_.begin(), impls_.end(), kWrk) == impls_.end()) return;
+    point p;
+    p.impl = std::string(kWrk);
+    p.requests = requests;
+    p.delays_ms = {0};
+    p.concurrency = concurrency;
+    p.bytes = bytes;
+    if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
   }
 
   // A point for sequential alone (the others would add nothing at concurrency 1).
@@ -92,8 +112,17 @@ class builder {
 
 }  // namespace
 
+bool one_at_a_time(std::string_view impl) { return impl == "sequential" || impl == "py_sequential"; }
+
+std::vector<std::string> all_impl_names() {
+  std::vector<std::string> names(fetcher_names().begin(), fetcher_names().end());
+  for (auto n : python_reference_names()) names.emplace_back(n);
+  names.emplace_back(kWrk);
+  return names;
+}
+
 std::size_t point::effective_concurrency() const {
-  return impl == "sequential" ? 1 : std::max<std::size_t>(1, concurrency);
+  return one_at_a_time(impl) ? 1 : std::max<std::size_t>(1, concurrency);
 }
 
 int point::delay_ms() const {
@@ -181,10 +210,10 @@ double efficiency(double ideal_s, double measured_s) {
 std::span<const std::string_view> suite_names() { return kSuites; }
 
 std::vector<point> suite_points(std::string_view suite, std::span<const std::string> impls) {
-  const auto known = fetcher_names();
+  const auto known = all_impl_names();
   std::vector<std::string> selected;
   if (impls.empty()) {
-    selected.assign(known.begin(), known.end());
+    selected = known;
   } else {
     for (const auto& i : impls) {
       if (std::find(known.begin(), known.end(), i) == known.end()) {
@@ -197,12 +226,14 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
   if (suite == "smoke") {
     b.add(4, {5}, 2);
     b.add(10, {0}, 4, 1000, false);
+    b.add_wrk(10, 4);
   } else if (suite == "quick") {
     // The default suite scaled down so that every chart still has data: fewer points, smaller
     // batches, sequential only where it takes a second or less.
     for (std::size_t n : {1, 10, 100}) b.add(n, {100}, n, 0, true, 1, {}, n <= 10);
     for (std::size_t c : {1, 16, 64}) {
       b.add(std::max<std::size_t>(2000, 20 * c), {0}, c, 0, true, 1, {}, c == 1);
+      b.add_wrk(std::max<std::size_t>(2000, 20 * c), c);
       b.add(std::max<std::size_t>(100, 20 * c), {10}, c, 0, true, 1, {}, c == 1);
     }
     for (std::size_t c : {1, 10, 100}) b.add(10 * c, {100}, c, 0, true, 1, {}, c == 1);
@@ -213,9 +244,11 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
   } else if (suite == "default") {
     // The headline: makespan vs number of requests at 100 ms, everything in flight at once.
     for (std::size_t n : {1, 10, 100, 1000}) b.add(n, {100}, n);
-    // Throughput vs concurrency, at zero and 10 ms delay; at least 20 waves per batch.
+    // Throughput vs concurrency, at zero and 10 ms delay; at least 20 waves per batch. wrk is
+    // the zero-delay ceiling at each concurrency.
     for (std::size_t c : {1, 4, 16, 64, 256}) {
       b.add(std::max<std::size_t>(2000, 20 * c), {0}, c, 0, true, 1, {}, c == 1);
+      b.add_wrk(std::max<std::size_t>(2000, 20 * c), c);
       b.add(std::max<std::size_t>(200, 20 * c), {10}, c, 0, true, 1, {}, c == 1);
     }
     // Cost (CPU, memory, threads) and efficiency vs concurrency, ten waves at 100 ms.
@@ -229,7 +262,9 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
       for (std::size_t bytes : {0, 65536}) {
         for (std::size_t n : {100, 1000, 10000}) {
           for (std::size_t c : {1, 10, 100, 1000, 10000}) {
-            if (c <= n) b.add(n, {l}, c, bytes, true, 1, {}, c == 1);
+            if (c > n) continue;
+            b.add(n, {l}, c, bytes, true, 1, {}, c == 1);
+            if (l == 0) b.add_wrk(n, c, bytes);
           }
         }
       }
@@ -239,8 +274,10 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
   } else if (suite == "ci") {
     // Few points, each repeated, chosen for what is stable run to run on a shared machine:
     // latency-bound batches (their efficiency is a ratio within one run) and zero-delay
-    // throughput (judged with wider thresholds). See reports/baseline/README.md.
+    // throughput (judged with wider thresholds). See reports/baseline/README.md. The gate
+    // judges our own models only.
     constexpr int kReps = 6;
+    b.without_references();
     b.add(200, {20}, 50, 0, true, kReps, {}, false);   // latency-bound, 4 waves
     b.add(200, {20}, 50, 0, false, kReps, {}, false);  // the same, a connection per request
     b.add_sequential(20, {20}, kReps);                  // the reference for speedups

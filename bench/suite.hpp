@@ -33,6 +33,13 @@ struct point {
   [[nodiscard]] std::vector<int> request_delays_ms() const;
 };
 
+/// True for the models that run one request at a time whatever the concurrency asked
+/// (sequential, py_sequential).
+bool one_at_a_time(std::string_view impl);
+
+/// Every name a suite can run: the C++ fetchers, the Python references, wrk.
+std::vector<std::string> all_impl_names();
+
 /// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close]
 std::string benchmark_name(const point& p);
 

@@ -9,7 +9,11 @@ from conftest import ROOT
 
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
-IMPLS = {"sequential", "thread_pool", "coroutine", "curl_multi"}
+IMPLS = {"sequential", "thread_pool", "coroutine", "curl_multi", "py_asyncio", "py_threads",
+         "py_sequential"}
+# wrk gives throughput, latency percentiles, errors, its CPU and RSS; the rest is left out.
+WRK_COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_us_per_req",
+                "peak_rss_mib", "errors", "server_max_in_flight", "server_late_p99_ms"]
 NAME = re.compile(r"^fetch/(\w+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
 
 
@@ -35,12 +39,27 @@ def test_every_impl_reports_every_counter(smoke):
         m = NAME.match(b["name"])
         assert m, b["name"]
         assert not b.get("error_occurred"), b.get("error_message")
-        for c in COUNTERS:
+        impl = m.group(1)
+        for c in WRK_COUNTERS if impl == "wrk" else COUNTERS:
             assert isinstance(b.get(c), (int, float)), (b["name"], c)
+        if impl == "wrk":
+            assert "efficiency" not in b, "wrk cannot give it; it is left out, not invented"
+            assert "wrk -t1 -c4" in b["label"]
         assert b["errors"] == 0
         assert b["req_per_s"] > 0 and 0 < b["p50_ms"] <= b["p99_ms"] <= b["max_ms"]
-        seen.add(m.group(1))
-    assert seen == IMPLS
+        seen.add(impl)
+    assert seen == IMPLS | {"wrk"}
+
+
+def test_python_rows_are_the_childs_own_numbers(smoke):
+    _, doc = smoke
+    by = {b["name"]: b for b in doc["benchmarks"]}
+    py = by["fetch/py_threads/requests:4/delay_ms:5/concurrency:2/bytes:0"]
+    assert py["threads"] >= 3, "the child's pool, not iobench's one thread"
+    assert py["rss_base_mib"] > 5, "an interpreter's RSS"
+    assert py["server_max_in_flight"] == 2
+    seq = by["fetch/py_sequential/requests:4/delay_ms:5/concurrency:1/bytes:0"]
+    assert seq["server_max_in_flight"] == 1 and 0 < seq["efficiency"] <= 1.05
 
 
 def test_counters_describe_the_batch(smoke):
@@ -60,7 +79,7 @@ def test_context_and_progress(smoke):
     for key in ["git_sha", "build_type", "boost_version", "libcurl_version", "kernel", "cores",
                 "iobench_suite"]:
         assert key in doc["context"], key
-    assert "[1/8] fetch/" in r.stderr and "[8/8] fetch/" in r.stderr
+    assert "[1/15] fetch/" in r.stderr and "[15/15] fetch/" in r.stderr
     assert "started mock_server at http://127.0.0.1:" in r.stderr
 
 

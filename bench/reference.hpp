@@ -1,0 +1,81 @@
+// Reference rows in the same run as the C++ models: the blog posts' Python code (py_asyncio,
+// py_threads, py_sequential, run as child processes by /usr/bin/python3) and wrk as the ceiling
+// at zero delay. Each reports what it measured itself: a Python child times its own batches and
+// reports its own CPU and RSS, so the interpreter's start-up is not in the numbers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "impls/fetcher.hpp"
+
+namespace iobench::bench {
+
+/// py_asyncio, py_threads, py_sequential.
+std::span<const std::string_view> python_reference_names();
+/// True for the Python references.
+bool is_python_reference(std::string_view impl);
+/// "wrk": the zero-delay ceiling.
+inline constexpr std::string_view kWrk = "wrk";
+
+/// One batch as a reference child saw it.
+struct child_batch {
+  std::vector<Outcome> outcomes;
+  double wall_s = 0;       ///< timed inside the child
+  double cpu_s = 0;        ///< the child's user + system time for the batch
+  double rss_start_mib = 0;
+  double peak_rss_mib = 0;  ///< the child's peak RSS so far
+  double threads = 0;       ///< the child's peak thread count during the batch
+};
+
+/// A Python reference implementation as a child process that runs batch after batch (one JSON
+/// line each way). Throws std::runtime_error when it cannot start or dies, with its stderr.
+class python_runner {
+ public:
+  python_runner(std::string_view impl, const Options& options);
+  ~python_runner();
+  python_runner(const python_runner&) = delete;
+  python_runner& operator=(const python_runner&) = delete;
+
+  child_batch run(std::span<const Request> requests);
+
+ private:
+  [[noreturn]] void fail(const std::string& what);
+  Options options_;
+  pid_t pid_ = -1;
+  FILE* to_child_ = nullptr;
+  FILE* from_child_ = nullptr;
+  std::filesystem::path stderr_file_;
+};
+
+/// What one wrk run gives.
+struct wrk_result {
+  double requests = 0;
+  double seconds = 0;
+  double req_per_s = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+  double errors = 0;  ///< socket errors plus non-2xx/3xx responses
+  double cpu_s = 0;   ///< wrk's own user + system time
+  double peak_rss_mib = 0;
+};
+
+/// Where wrk is; nullopt when it is not installed.
+std::optional<std::filesystem::path> find_wrk();
+
+/// Runs `wrk -t1 -c<connections> -d<duration> --latency url`. Throws std::runtime_error with
+/// wrk's output when it fails or prints nothing parseable.
+wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
+                   std::size_t connections, std::chrono::seconds duration);
+
+/// Parses wrk's --latency report (exposed for tests).
+wrk_result parse_wrk_output(std::string_view text);
+
+}  // namespace iobench::bench

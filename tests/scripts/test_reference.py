@@ -1,0 +1,129 @@
+"""The Python reference implementations (bench/reference/) against a real mock_server: the batch
+protocol, outcomes in order, faults as values, concurrency and keep-alive as the server sees them."""
+import json
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import ROOT
+
+REF = ROOT / "bench" / "reference"
+PROGRAMS = ["py_asyncio", "py_threads", "py_sequential"]
+
+
+class Child:
+    """One reference program speaking its line protocol."""
+
+    def __init__(self, program: str):
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(REF / f"{program}.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+
+    def batch(self, urls, concurrency=1, timeout_s=10.0, keep_alive=True):
+        spec = {"urls": urls, "concurrency": concurrency, "timeout_s": timeout_s,
+                "connect_timeout_s": 2.0, "keep_alive": keep_alive}
+        self.proc.stdin.write(json.dumps(spec) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, self.proc.stderr.read()
+        return json.loads(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=10) == 0, self.proc.stderr.read()
+
+
+@pytest.fixture(params=PROGRAMS)
+def child(request):
+    c = Child(request.param)
+    c.name = request.param
+    yield c
+    if c.proc.poll() is None:
+        c.close()
+
+
+def stats(url):
+    with urllib.request.urlopen(url + "/stats") as r:
+        return json.load(r)
+
+
+def reset(url):
+    urllib.request.urlopen(urllib.request.Request(url + "/stats/reset", method="POST")).read()
+
+
+def test_bodies_statuses_and_order(child, mock_server):
+    s = mock_server()
+    urls = [f"{s.url}/o?bytes={i}&delay={(20 - i) * 2}ms" for i in range(20)]
+    urls += [s.url + "/o?status=404&bytes=3", s.url + "/o?bytes=70000&chunked=1"]
+    r = child.batch(urls, concurrency=5)
+    for key in ("wall_s", "cpu_s", "rss_start_kib", "max_rss_kib", "threads", "outcomes"):
+        assert key in r
+    out = r["outcomes"]
+    assert len(out) == len(urls)
+    for i in range(20):
+        status, body, start, end, error, detail = out[i]
+        assert (status, body, error) == (200, i, "none"), detail
+        assert start <= end
+    assert out[20][:2] == [404, 3] and out[20][4] == "none", "404 is a response, not an error"
+    assert out[21][:2] == [200, 70000]
+    assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["max_rss_kib"] > 1000
+
+
+def test_faults_are_values_and_nothing_is_lost(child, mock_server):
+    s = mock_server()
+    cases = [("/f?bytes=5", "none"), ("/f?fail=reset", "reset"), ("/f?fail=close", "reset"),
+             ("/f?fail=truncate&bytes=1000", "bad_response"),
+             ("/f?fail=truncate&bytes=1000&chunked=1", "bad_response"),
+             ("/f?fail=garbage", "bad_response"), ("/f?fail=hang", "timeout"),
+             ("/f?bytes=100&drip=3s", "timeout"), ("/f?bytes=7", "none")]
+    urls = [s.url + path for path, _ in cases] + ["http://127.0.0.1:1/", "not a url"]
+    kinds = [k for _, k in cases] + ["connect", "connect"]
+    out = child.batch(urls, concurrency=3, timeout_s=0.5)["outcomes"]
+    assert len(out) == len(urls)
+    for (status, _, _, _, error, detail), kind, url in zip(out, kinds, urls):
+        assert error == kind, f"{child.name} {url}: {error} ({detail})"
+        if error != "none":
+            assert status == 0 and detail
+
+
+def test_at_most_concurrency_in_flight(child, mock_server):
+    s = mock_server()
+    r = child.batch([s.url + "/c?delay=100ms"] * 18, concurrency=6)
+    assert all(o[4] == "none" for o in r["outcomes"])
+    expected = 1 if child.name == "py_sequential" else 6
+    assert stats(s.url)["max_in_flight"] == expected
+    if child.name == "py_threads":
+        assert r["threads"] >= 6
+
+
+def test_keep_alive_reuse_and_connection_per_request(child, mock_server):
+    s = mock_server()
+    conc = 1 if child.name == "py_sequential" else 3
+    child.batch([s.url + "/k?delay=10ms"] * 12, concurrency=3)
+    st = stats(s.url)
+    assert st["connections_accepted"] - 1 <= conc, st  # - the /stats call's own connection
+    reset(s.url)
+    child.batch([s.url + "/k"] * 8, concurrency=3, keep_alive=False)
+    assert stats(s.url)["connections_accepted"] >= 8
+    # connections close with the batch: only the /stats call's connection stays open
+    assert stats(s.url)["connections_open"] <= 2
+
+
+def test_several_batches_in_one_process(child, mock_server):
+    s = mock_server()
+    for n in (1, 5, 3):
+        out = child.batch([s.url + "/b?bytes=2"] * n, concurrency=2)["outcomes"]
+        assert [o[1] for o in out] == [2] * n
+    child.close()
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_once_mode_and_help(program, mock_server):
+    s = mock_server()
+    r = subprocess.run(["/usr/bin/python3", str(REF / f"{program}.py"), "--once", s.url + "/x",
+                        "-n", "4", "-c", "2"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "4/4 ok" in r.stdout
+    r = subprocess.run(["/usr/bin/python3", str(REF / f"{program}.py"), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "Protocol" in r.stdout
