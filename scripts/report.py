@@ -46,7 +46,7 @@ STYLE = {
     "thread_pool": {"color": "#ff7f0e", "marker": "s"},
     "coroutine": {"color": "#1f77b4", "marker": "D"},
     "curl_multi": {"color": "#2ca02c", "marker": "^"},
-    "py_sequential": {"color": "#7f7f7f", "marker": "o", "linestyle": "--"},
+    "py_sequential": {"color": "#3a3a3a", "marker": "o", "linestyle": "--"},
     "py_threads": {"color": "#ff7f0e", "marker": "s", "linestyle": "--"},
     "py_asyncio": {"color": "#9467bd", "marker": "v", "linestyle": "--"},
     "wrk": {"color": "#d62728", "marker": "*", "linestyle": "--"},
@@ -227,7 +227,8 @@ def chart_headline(rows: list[Row], out: Path) -> Chart | None:
     save(fig, out, "makespan_vs_requests")
     return Chart("makespan_vs_requests", "Makespan vs number of requests (100 ms each)",
                  "Log-log. Concurrent models run all N requests at once (C = N); sequential runs "
-                 "them one after another. The dotted lines are the ideal models: N × 100 ms and "
+                 "them one after another. Dashed: the blog posts' own Python code, same server, "
+                 "same run. The dotted lines are the ideal models: N × 100 ms and "
                  "100 ms. A flat line is the blog posts' promise; its slope is what setup costs.")
 
 
@@ -269,9 +270,20 @@ def chart_throughput(rows: list[Row], out: Path) -> Chart | None:
         ax.set_ylabel("throughput (requests/s)")
         ax.set_title(f"{delay} ms server delay" if delay else "zero delay: CPU-bound")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+    # One legend for both panels, below them, so that no line hides behind it.
+    handles, labels = {}, []
+    for ax in axes[0]:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in handles:
+                handles[l] = h
+                labels.append(l)
     fig.suptitle("Throughput vs concurrency")
-    save(fig, out, "throughput_vs_concurrency")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend([handles[l] for l in labels], labels, loc="lower center", ncol=min(len(labels), 6),
+               fontsize=8)
+    for ext in ("png", "svg"):
+        fig.savefig(out / f"throughput_vs_concurrency.{ext}", dpi=130)
+    plt.close(fig)
     return Chart("throughput_vs_concurrency", "Throughput vs concurrency",
                  "At zero delay nothing waits, so throughput measures CPU cost per request (one "
                  "core each for client and server here). At 10 ms, throughput should follow "
@@ -396,7 +408,8 @@ def claim_rows(rows: list[Row]) -> list[dict]:
     """The blog posts' claims: each labelled scenario, predicted vs measured, with a verdict."""
     scenarios: dict[tuple, list[Row]] = {}
     for r in rows:
-        if r.label and not r.label.endswith("failed"):
+        # Claims are the seed scenarios' labels; wrk rows carry a label too (its command line).
+        if r.label and r.impl != "wrk" and not r.label.startswith("wrk "):
             claim = r.label.split(";")[0]
             scenarios.setdefault((claim, r.requests, r.delay_ms, r.bytes), []).append(r)
     out = []
@@ -418,6 +431,27 @@ def claim_rows(rows: list[Row]) -> list[dict]:
         out.append({"claim": claim, "at_once": at_once, "one_by_one": one_by_one,
                     "measured": measured, "verdict": verdict})
     return out
+
+
+def ceiling_rows(rows: list[Row]) -> tuple[list[int], list[str], list[list[str]]]:
+    """Zero-delay req/s of each model as a fraction of wrk's at the same concurrency."""
+    wrk = {r.concurrency: r for r in rows if r.impl == "wrk" and r.bytes == 0}
+    zero = [r for r in rows if r.delay_ms == 0 and r.bytes == 0 and r.keep_alive
+            and r.impl != "wrk" and (r.concurrency in wrk or (r.effective_concurrency == 1 and 1 in wrk))]
+    if not wrk or not zero:
+        return [], [], []
+    cs = sorted(wrk)
+    impls = impls_in(zero)
+    table = []
+    for impl in impls:
+        cells = [impl]
+        for c in cs:
+            r = next((x for x in zero if x.impl == impl and x.concurrency == c), None)
+            cells.append("–" if r is None else
+                         f"{r.m('req_per_s') / wrk[c].m('req_per_s'):.2f} ({fmt(r.m('req_per_s'), 0)})")
+        table.append(cells)
+    table.append(["wrk"] + [f"1.00 ({fmt(wrk[c].m('req_per_s'), 0)})" for c in cs])
+    return cs, impls, table
 
 
 def findings(rows: list[Row]) -> list[str]:
@@ -453,6 +487,28 @@ def findings(rows: list[Row]) -> list[str]:
         out.append("Best zero-delay throughput: " + ", ".join(
             f"{r.impl} {fmt(r.m('req_per_s'), 0)} req/s (C = {r.effective_concurrency})"
             for r in ranked) + ".")
+    by = {(r.impl, r.requests, r.delay_ms, r.concurrency, r.bytes, r.keep_alive): r for r in rows}
+    pairs = [((1000, 100, 100), "1000 requests of 100 ms at concurrency 100"),
+             ((10000, 100, 10000), "10,000 requests of 100 ms all at once")]
+    for (n, l, c), what in pairs:
+        co = by.get(("coroutine", n, l, c, 0, True))
+        py = by.get(("py_asyncio", n, l, c, 0, True))
+        if co and py:
+            out.append(f"{what}: coroutine {fmt_seconds(co.makespan_s)}, the posts' asyncio code "
+                       f"{fmt_seconds(py.makespan_s)} (coroutine/py_asyncio speed ratio "
+                       f"{py.makespan_s / co.makespan_s:.2f}); CPU per request "
+                       f"{fmt(co.m('cpu_us_per_req'))} µs vs {fmt(py.m('cpu_us_per_req'))} µs.")
+    for c in (64, 16):
+        co = by.get(("coroutine", max(2000, 20 * c), 0, c, 0, True))
+        wrk = next((r for r in rows if r.impl == "wrk" and r.concurrency == c and r.bytes == 0), None)
+        py = by.get(("py_asyncio", max(2000, 20 * c), 0, c, 0, True))
+        if co and wrk:
+            extra = (f", py_asyncio {fmt(py.m('req_per_s'), 0)} req/s "
+                     f"({py.m('req_per_s') / wrk.m('req_per_s'):.2f} of it)") if py else ""
+            out.append(f"Zero delay at concurrency {c}: wrk, the ceiling, does {fmt(wrk.m('req_per_s'), 0)} "
+                       f"req/s; coroutine {fmt(co.m('req_per_s'), 0)} req/s "
+                       f"({co.m('req_per_s') / wrk.m('req_per_s'):.2f} of wrk){extra}.")
+            break
     late = [r for r in rows if r.m("server_late_p99_ms") > SERVER_LATE_WARN_MS]
     if late:
         worst = max(late, key=lambda r: r.m("server_late_p99_ms"))
@@ -566,6 +622,14 @@ def write_report(ctx: dict, rows: list[Row], charts: list[Chart], out: Path,
                "that model runs.", "",
                md_table(claims_header(claim_impls), [claims_cells(c, claim_impls) for c in claims]),
                ""]
+    cs, _, gap = ceiling_rows(rows)
+    gap_header = ["model"] + [f"C = {c}" for c in cs]
+    if gap:
+        md += ["## Gap to the ceiling", "",
+               "Zero-delay throughput of each model as a fraction of wrk's (`wrk -t1 -cC`, the "
+               "best load generator there is) at the same concurrency, against the same server in "
+               "the same run; req/s in brackets. Sequential and py_sequential run at C = 1.", "",
+               md_table(gap_header, gap), ""]
     md += ["## All results", "", md_table([h for h, _ in RESULT_COLUMNS], results), "",
            "## Machine and build", "", md_table(["", ""], ctx_rows), "",
            f"Source: `{source}`", ""]
@@ -590,6 +654,10 @@ def write_report(ctx: dict, rows: list[Row], charts: list[Chart], out: Path,
     if claims:
         parts.append("<h2>The blog posts' claims</h2>" + html_table(
             claims_header(claim_impls), [claims_cells(c, claim_impls) for c in claims]))
+    if gap:
+        parts.append("<h2>Gap to the ceiling</h2><p class='caption'>Zero-delay throughput of each "
+                     "model as a fraction of wrk's at the same concurrency, same server, same run; "
+                     "req/s in brackets.</p>" + html_table(gap_header, gap))
     parts.append("<h2>All results</h2>" + html_table([h for h, _ in RESULT_COLUMNS], results))
     parts.append("<h2>Machine and build</h2>" + html_table(["", ""], ctx_rows))
     parts.append(f"<p class='caption'>Source: {html.escape(str(source))}</p></body></html>")
