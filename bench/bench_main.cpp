@@ -25,6 +25,7 @@
 
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
+#include "mock_server/server.hpp"
 #include "reference.hpp"
 #include "server_process.hpp"
 #include "suite.hpp"
@@ -451,6 +452,8 @@ int main(int argc, char** argv) {
     usage_error(e.what());
   }
   run.server_binary = std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server";
+  // Concurrency up to 10,000 needs as many sockets; children (Python references) inherit it.
+  mock::raise_open_file_limit();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   int rest_argc = static_cast<int>(run.opts.rest.size());
@@ -471,7 +474,12 @@ int main(int argc, char** argv) {
       b->UseRealTime()->Iterations(static_cast<benchmark::IterationCount>(iterations_for(p, target)));
     }
     if (p.repetitions > 1) b->Repetitions(p.repetitions);
-    if (selected(name, run.opts.filter)) run.total_runs += static_cast<std::size_t>(p.repetitions);
+    // Google Benchmark filters on its own name, suffixes included; count with the same string.
+    std::string internal = name + "/iterations:" +
+                           std::to_string(p.impl == kWrk ? 1 : static_cast<long>(iterations_for(p, target)));
+    if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
+    internal += (p.impl == kWrk || is_python_reference(p.impl)) ? "/manual_time" : "/real_time";
+    if (selected(internal, run.opts.filter)) run.total_runs += static_cast<std::size_t>(p.repetitions);
   }
   add_context(run.opts);
   const auto display = make_reporter(run.opts.display_format, true);

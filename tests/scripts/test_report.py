@@ -138,3 +138,25 @@ def test_bad_input_exits_2_with_one_line(tmp_path, name, needle):
 def test_missing_arguments_exit_2():
     r = subprocess.run(["/usr/bin/python3", str(REPORT)], capture_output=True, text=True)
     assert r.returncode == 2
+
+
+def test_gap_to_the_ceiling_is_each_model_over_wrk(quick_report):
+    md = (quick_report / "report.md").read_text()
+    section = md.split("## Gap to the ceiling")[1].split("## ")[0]
+    fixture = json.loads((FIXTURES / "quick_results.json").read_text())
+    by = {b["name"]: b for b in fixture["benchmarks"]}
+    wrk = by["fetch/wrk/requests:2000/delay_ms:0/concurrency:16/bytes:0"]["req_per_s"]
+    co = by["fetch/coroutine/requests:2000/delay_ms:0/concurrency:16/bytes:0"]["req_per_s"]
+    row = next(l for l in section.splitlines() if l.startswith("| coroutine |"))
+    assert f"{co / wrk:.2f} ({co:,.0f})" in row
+    assert any(l.startswith("| wrk | 1.00") for l in section.splitlines())
+    assert any(l.startswith("| py_asyncio |") for l in section.splitlines())
+
+
+def test_reference_rows_join_the_claims_and_the_findings(quick_report):
+    md = (quick_report / "report.md").read_text()
+    header = next(l for l in md.splitlines() if l.startswith("| claim |"))
+    for impl in ("py_asyncio", "py_threads", "py_sequential"):
+        assert impl in header
+    assert "| wrk |" not in header and "wrk -t1" not in md.split("## The blog")[1].split("## Gap")[0]
+    assert "of wrk)" in md.split("## What the numbers say")[1].split("##")[0]
