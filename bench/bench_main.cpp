@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -22,6 +21,7 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
@@ -48,7 +48,8 @@ constexpr double kZeroDelayRequestS = 1.0 / 25000;
 constexpr double kConnectionSetupS = 60e-6;
 constexpr double kPythonRequestS = 1.0 / 3000;
 
-constexpr std::string_view kHelp = R"(usage: iobench [--suite NAME] [--server URL] [--impls a,b] [Google Benchmark flags]
+constexpr std::string_view kHelp =
+    R"(usage: iobench [--suite NAME] [--server URL] [--impls a,b] [Google Benchmark flags]
 
 Runs the iobench suite: every benchmark fetches one batch per iteration from a mock server and
 reports makespan (real_time) and the counters req_per_s, p50_ms, p90_ms, p99_ms, max_ms,
@@ -75,7 +76,7 @@ struct options {
   std::string server;
   std::vector<std::string> impls;
   std::vector<std::string> server_args;
-  std::string filter;  // --benchmark_filter, for counting what will run
+  std::string filter;                      // --benchmark_filter, for counting what will run
   std::string display_format = "console";  // --benchmark_format
   std::string out_format = "json";         // --benchmark_out_format
   bool has_out = false;                    // --benchmark_out
@@ -92,14 +93,16 @@ options parse_args(int argc, char** argv) {
   o.rest.push_back(argv[0]);
   auto value = [&](int& i, std::string_view flag) -> std::string {
     const std::string_view arg = argv[i];
-    if (arg.size() > flag.size() && arg[flag.size()] == '=') return std::string(arg.substr(flag.size() + 1));
+    if (arg.size() > flag.size() && arg[flag.size()] == '=')
+      return std::string(arg.substr(flag.size() + 1));
     if (i + 1 >= argc) usage_error(std::string(flag) + ": missing value");
     return argv[++i];
   };
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto is = [&](std::string_view flag) {
-      return arg == flag || (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=');
+      return arg == flag ||
+             (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=');
     };
     if (arg == "-h" || arg == "--help") {
       std::cout << kHelp;
@@ -166,8 +169,8 @@ double thread_count() { return static_cast<double>(status_field_kb("Threads:").v
 
 std::string git_sha() {
   if (const char* env = std::getenv("IOBENCH_GIT_SHA"); env != nullptr && *env != '\0') return env;
-  const std::string cmd = "git -C '" + std::string(IOBENCH_SOURCE_DIR) +
-                          "' rev-parse --short=12 HEAD 2>/dev/null";
+  const std::string cmd =
+      "git -C '" + std::string(IOBENCH_SOURCE_DIR) + "' rev-parse --short=12 HEAD 2>/dev/null";
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[64];
@@ -213,8 +216,8 @@ run_state* g_run = nullptr;
 double iterations_for(const point& p, double target_s) {
   const double setup = kConnectionSetupS * static_cast<double>(p.effective_concurrency());
   const double per_request = is_python_reference(p.impl) ? kPythonRequestS : kZeroDelayRequestS;
-  const double expected = std::max(ideal_makespan_s(p),
-                                   per_request * static_cast<double>(p.requests)) + setup;
+  const double expected =
+      std::max(ideal_makespan_s(p), per_request * static_cast<double>(p.requests)) + setup;
   return std::clamp(std::round(target_s / expected), 1.0, kMaxIterations);
 }
 
@@ -339,8 +342,8 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["server_max_in_flight"] = s.max_in_flight;
   c["server_late_p99_ms"] = s.late_p99_ms;
   state.SetLabel("wrk -t1 -c" + std::to_string(p.concurrency) + " -d" +
-                 std::to_string(duration.count()) + "s: " + std::to_string(static_cast<long>(r.requests)) +
-                 " requests");
+                 std::to_string(duration.count()) +
+                 "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");
 }
 
 std::chrono::seconds wrk_duration(std::string_view suite) {
@@ -359,8 +362,8 @@ void run_point(benchmark::State& state, const point& p) {
   std::vector<Request> requests;
   requests.reserve(p.requests);
   for (const int d : p.request_delays_ms()) {
-    requests.push_back({base + "/fetch?delay=" + std::to_string(d) + "ms&bytes=" +
-                        std::to_string(p.bytes)});
+    requests.push_back(
+        {base + "/fetch?delay=" + std::to_string(d) + "ms&bytes=" + std::to_string(p.bytes)});
   }
   Options o;
   o.concurrency = p.effective_concurrency();
@@ -407,8 +410,7 @@ class contract_names final : public Base {
   }
 };
 
-std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view format,
-                                                            bool display) {
+std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view format, bool display) {
   if (format == "json") return std::make_unique<contract_names<benchmark::JSONReporter>>();
   if (format == "csv") {
 #pragma GCC diagnostic push
@@ -418,8 +420,8 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view for
   }
   auto opts = benchmark::ConsoleReporter::OO_Tabular;
   if (display && isatty(STDOUT_FILENO) != 0) {
-    opts = static_cast<benchmark::ConsoleReporter::OutputOptions>(opts |
-                                                                  benchmark::ConsoleReporter::OO_Color);
+    opts = static_cast<benchmark::ConsoleReporter::OutputOptions>(
+        opts | benchmark::ConsoleReporter::OO_Color);
   }
   return std::make_unique<contract_names<benchmark::ConsoleReporter>>(opts);
 }
@@ -463,7 +465,8 @@ int main(int argc, char** argv) {
   const double target = target_seconds(run.opts.suite);
   for (const auto& p : points) {
     const std::string name = benchmark_name(p);
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& s) { run_point(s, p); });
+    auto* b =
+        benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& s) { run_point(s, p); });
     b->Unit(benchmark::kMillisecond);
     if (p.impl == kWrk) {
       b->UseManualTime()->Iterations(1);  // one wrk run of a fixed duration
@@ -471,15 +474,18 @@ int main(int argc, char** argv) {
       b->UseManualTime()->Iterations(  // timed inside the child
           static_cast<benchmark::IterationCount>(iterations_for(p, target)));
     } else {
-      b->UseRealTime()->Iterations(static_cast<benchmark::IterationCount>(iterations_for(p, target)));
+      b->UseRealTime()->Iterations(
+          static_cast<benchmark::IterationCount>(iterations_for(p, target)));
     }
     if (p.repetitions > 1) b->Repetitions(p.repetitions);
     // Google Benchmark filters on its own name, suffixes included; count with the same string.
-    std::string internal = name + "/iterations:" +
-                           std::to_string(p.impl == kWrk ? 1 : static_cast<long>(iterations_for(p, target)));
+    std::string internal =
+        name + "/iterations:" +
+        std::to_string(p.impl == kWrk ? 1 : static_cast<long>(iterations_for(p, target)));
     if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
     internal += (p.impl == kWrk || is_python_reference(p.impl)) ? "/manual_time" : "/real_time";
-    if (selected(internal, run.opts.filter)) run.total_runs += static_cast<std::size_t>(p.repetitions);
+    if (selected(internal, run.opts.filter))
+      run.total_runs += static_cast<std::size_t>(p.repetitions);
   }
   add_context(run.opts);
   const auto display = make_reporter(run.opts.display_format, true);

@@ -140,21 +140,20 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
   for (const auto& [status, n] : s.statuses) statuses[std::to_string(status)] = n;
   json::object errors;
   for (const auto& [kind, n] : s.errors) errors[kind] = n;
-  json::object doc{{"impl", o.impl},
-                   {"requests", s.requests},
-                   {"concurrency", concurrency},
-                   {"keep_alive", o.fetch.keep_alive},
-                   {"succeeded", s.succeeded},
-                   {"failed", s.failed},
-                   {"wall_s", s.wall_s},
-                   {"req_per_s", s.req_per_s},
-                   {"body_bytes", s.body_bytes},
-                   {"latency_ms", json::object{{"p50", s.p50_ms},
-                                               {"p90", s.p90_ms},
-                                               {"p99", s.p99_ms},
-                                               {"max", s.max_ms}}},
-                   {"statuses", std::move(statuses)},
-                   {"errors", std::move(errors)}};
+  json::object doc{
+      {"impl", o.impl},
+      {"requests", s.requests},
+      {"concurrency", concurrency},
+      {"keep_alive", o.fetch.keep_alive},
+      {"succeeded", s.succeeded},
+      {"failed", s.failed},
+      {"wall_s", s.wall_s},
+      {"req_per_s", s.req_per_s},
+      {"body_bytes", s.body_bytes},
+      {"latency_ms",
+       json::object{{"p50", s.p50_ms}, {"p90", s.p90_ms}, {"p99", s.p99_ms}, {"max", s.max_ms}}},
+      {"statuses", std::move(statuses)},
+      {"errors", std::move(errors)}};
   std::cout << json::serialize(doc) << "\n";
 }
 

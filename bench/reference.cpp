@@ -165,9 +165,8 @@ child_batch python_runner::run(std::span<const Request> requests) {
     out.wall_s = doc.at("wall_s").to_number<double>();
     out.cpu_s = doc.at("cpu_s").to_number<double>();
     out.peak_rss_mib = doc.at("max_rss_kib").to_number<double>() / 1024;
-    out.rss_start_mib = doc.contains("rss_start_kib")
-                            ? doc.at("rss_start_kib").to_number<double>() / 1024
-                            : 0;
+    out.rss_start_mib =
+        doc.contains("rss_start_kib") ? doc.at("rss_start_kib").to_number<double>() / 1024 : 0;
     out.threads = doc.at("threads").to_number<double>();
     for (const auto& v : doc.at("outcomes").as_array()) {
       const auto& row = v.as_array();
@@ -207,7 +206,8 @@ wrk_result parse_wrk_output(std::string_view text) {
   static const std::regex kRps(R"(Requests/sec:\s+([\d.]+))");
   static const std::regex kMax(R"(Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m))");
   static const std::regex kNon2xx(R"(Non-2xx or 3xx responses:\s+(\d+))");
-  static const std::regex kSocket(R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))");
+  static const std::regex kSocket(
+      R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))");
   if (!std::regex_search(t, m, kTotal)) {
     throw std::runtime_error("no result in wrk's output: " + t.substr(0, 500));
   }
@@ -218,8 +218,9 @@ wrk_result parse_wrk_output(std::string_view text) {
   }
   r.req_per_s = std::stod(m[1]);
   if (std::regex_search(t, m, kMax)) r.max_ms = to_ms(std::stod(m[1]), m[2].str());
-  for (auto [pct, field] : {std::pair{"50", &wrk_result::p50_ms}, std::pair{"90", &wrk_result::p90_ms},
-                            std::pair{"99", &wrk_result::p99_ms}}) {
+  for (auto [pct, field] :
+       {std::pair{"50", &wrk_result::p50_ms}, std::pair{"90", &wrk_result::p90_ms},
+        std::pair{"99", &wrk_result::p99_ms}}) {
     const std::regex line(std::string(R"(\n\s*)") + pct + R"(%\s+([\d.]+)(us|ms|s|m))");
     if (!std::regex_search(t, m, line)) {
       throw std::runtime_error(std::string("no ") + pct + "% latency in wrk's output (--latency?)");

@@ -29,8 +29,8 @@ inline constexpr std::string_view kWrk = "wrk";
 /// One batch as a reference child saw it.
 struct child_batch {
   std::vector<Outcome> outcomes;
-  double wall_s = 0;       ///< timed inside the child
-  double cpu_s = 0;        ///< the child's user + system time for the batch
+  double wall_s = 0;  ///< timed inside the child
+  double cpu_s = 0;   ///< the child's user + system time for the batch
   double rss_start_mib = 0;
   double peak_rss_mib = 0;  ///< the child's peak RSS so far
   double threads = 0;       ///< the child's peak thread count during the batch

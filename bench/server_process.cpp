@@ -151,7 +151,8 @@ server_process::~server_process() {
 
 void reset_server_stats(const std::string& base_url) {
   const auto [status, body] = request(base_url + "/stats/reset", true);
-  if (status != 200) throw std::runtime_error("POST /stats/reset answered " + std::to_string(status));
+  if (status != 200)
+    throw std::runtime_error("POST /stats/reset answered " + std::to_string(status));
 }
 
 server_counters read_server_stats(const std::string& base_url) {

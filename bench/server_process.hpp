@@ -2,10 +2,11 @@
 // as the benchmark run, plus the two control calls the suite makes (/stats/reset, /stats).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace iobench::bench {

@@ -20,7 +20,8 @@ namespace {
 // 17 minutes): the full suite skips what would exceed it.
 constexpr double kMaxBatchSeconds = 60;
 
-constexpr std::array<std::string_view, 6> kSuites{"quick", "default", "full", "seed", "ci", "smoke"};
+constexpr std::array<std::string_view, 6> kSuites{"quick", "default", "full",
+                                                  "seed",  "ci",      "smoke"};
 
 // The blog posts' scenarios: each label is the claim, the numbers are what the posts fetched.
 struct scenario {
@@ -112,7 +113,9 @@ class builder {
 
 }  // namespace
 
-bool one_at_a_time(std::string_view impl) { return impl == "sequential" || impl == "py_sequential"; }
+bool one_at_a_time(std::string_view impl) {
+  return impl == "sequential" || impl == "py_sequential";
+}
 
 std::vector<std::string> all_impl_names() {
   std::vector<std::string> names(fetcher_names().begin(), fetcher_names().end());
@@ -280,7 +283,7 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     b.without_references();
     b.add(200, {20}, 50, 0, true, kReps, {}, false);   // latency-bound, 4 waves
     b.add(200, {20}, 50, 0, false, kReps, {}, false);  // the same, a connection per request
-    b.add_sequential(20, {20}, kReps);                  // the reference for speedups
+    b.add_sequential(20, {20}, kReps);                 // the reference for speedups
     b.add(3000, {0}, 32, 0, true, kReps);              // zero-delay throughput
   } else {
     std::string names;

@@ -69,8 +69,8 @@ TEST_P(Fetchers, OutcomesComeBackInRequestOrder) {
   std::vector<Request> reqs;
   constexpr int kN = 40;
   for (int i = 0; i < kN; ++i) {
-    reqs.push_back({s.url() + "/o?bytes=" + std::to_string(i) + "&delay=" +
-                    std::to_string((kN - i) * 2) + "ms"});
+    reqs.push_back({s.url() + "/o?bytes=" + std::to_string(i) +
+                    "&delay=" + std::to_string((kN - i) * 2) + "ms"});
   }
   Options o;
   o.concurrency = 8;
@@ -218,16 +218,14 @@ TEST_P(Fetchers, TwoThousandRequestsAtConcurrency500AllSucceed) {
   ASSERT_EQ(out.size(), n);
   std::size_t ok = 0;
   for (const auto& r : out) ok += r.succeeded() && r.body_bytes == 64;
-  EXPECT_EQ(ok, n) << describe(*std::find_if(out.begin(), out.end(),
-                                             [](const Outcome& r) { return !r.succeeded(); }));
+  EXPECT_EQ(ok, n) << describe(
+      *std::find_if(out.begin(), out.end(), [](const Outcome& r) { return !r.succeeded(); }));
   EXPECT_EQ(completed.load(), n);
   EXPECT_EQ(s.stats().max_in_flight, static_cast<std::int64_t>(effective(500)));
   EXPECT_EQ(s.stats().requests, n) << "no request was sent twice";
 }
 
-TEST_P(Fetchers, EmptyBatchIsEmpty) {
-  EXPECT_TRUE(make()->fetch_all({}).empty());
-}
+TEST_P(Fetchers, EmptyBatchIsEmpty) { EXPECT_TRUE(make()->fetch_all({}).empty()); }
 
 TEST_P(Fetchers, RejectsZeroConcurrency) {
   Options o;
@@ -240,9 +238,9 @@ INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names(
 
 TEST(Registry, KnowsTheFourModelsAndRejectsOthers) {
   const auto names = fetcher_names();
-  EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()),
-            (std::vector<std::string_view>{"sequential", "thread_pool", "coroutine",
-                                           "curl_multi"}));
+  EXPECT_EQ(
+      std::vector<std::string_view>(names.begin(), names.end()),
+      (std::vector<std::string_view>{"sequential", "thread_pool", "coroutine", "curl_multi"}));
   EXPECT_THROW(make_fetcher("carrier_pigeon", {}), std::invalid_argument);
 }
 

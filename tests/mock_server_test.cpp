@@ -2,8 +2,8 @@
 // the point is what goes over the wire. No assertion here depends on how long anything took.
 #include <gtest/gtest.h>
 
-#include <boost/json/parse.hpp>
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <cmath>
 #include <numeric>
 #include <thread>
@@ -191,7 +191,8 @@ TEST(MockServer, UnseededRequestsFollowTheServerSeed) {
     running_server s(cfg);
     client_socket c(s.port());
     std::vector<std::optional<double>> v;
-    for (int i = 0; i < 5; ++i) v.push_back(c.get("/u?delay=2ms&dist=exp").response->timing_ms("delay"));
+    for (int i = 0; i < 5; ++i)
+      v.push_back(c.get("/u?delay=2ms&dist=exp").response->timing_ms("delay"));
     return v;
   };
   EXPECT_EQ(run(9), run(9));
@@ -212,8 +213,8 @@ TEST(MockServer, UniformDistributionSpansDelayPlusMinusJitter) {
   EXPECT_LE(m.max, 6.0);
   EXPECT_LT(m.min, 2.1) << "the range is filled";
   EXPECT_GT(m.max, 5.9);
-  EXPECT_NEAR(m.mean, 4.0, 0.1);                     // SE = 1.155/sqrt(1000) = 0.037
-  EXPECT_NEAR(m.sd, 4.0 / std::sqrt(12.0), 0.1);     // 1.155
+  EXPECT_NEAR(m.mean, 4.0, 0.1);                  // SE = 1.155/sqrt(1000) = 0.037
+  EXPECT_NEAR(m.sd, 4.0 / std::sqrt(12.0), 0.1);  // 1.155
 }
 
 TEST(MockServer, NormalDistributionHasMeanDelayAndSdJitter) {
@@ -449,8 +450,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_input{"bad_header", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400, true},
         bad_input{"huge_headers",
                   "GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431, true},
-        bad_input{"huge_body", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n",
-                  413, true},
+        bad_input{"huge_body", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413,
+                  true},
         bad_input{"delete", "DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
         bad_input{"put_with_body", "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
                   405, false},

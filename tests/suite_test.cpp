@@ -12,7 +12,7 @@ using namespace iobench::bench;
 TEST(IdealModel, UniformDelaysTakeCeilNOverCWaves) {
   const std::vector<int> ten(10, 100);
   EXPECT_DOUBLE_EQ(ideal_makespan_s(ten, 1), 1.0);
-  EXPECT_DOUBLE_EQ(ideal_makespan_s(ten, 3), 0.4);   // ceil(10/3) = 4 waves
+  EXPECT_DOUBLE_EQ(ideal_makespan_s(ten, 3), 0.4);  // ceil(10/3) = 4 waves
   EXPECT_DOUBLE_EQ(ideal_makespan_s(ten, 10), 0.1);
   EXPECT_DOUBLE_EQ(ideal_makespan_s(ten, 1000), 0.1) << "C is capped at N";
   EXPECT_DOUBLE_EQ(ideal_makespan_s(std::vector<int>{}, 4), 0.0);
@@ -54,9 +54,11 @@ TEST(Names, FollowTheContractAndParseBack) {
   p.delays_ms = {100};
   p.concurrency = 64;
   p.bytes = 65536;
-  EXPECT_EQ(benchmark_name(p), "fetch/curl_multi/requests:1000/delay_ms:100/concurrency:64/bytes:65536");
+  EXPECT_EQ(benchmark_name(p),
+            "fetch/curl_multi/requests:1000/delay_ms:100/concurrency:64/bytes:65536");
   p.keep_alive = false;
-  EXPECT_EQ(benchmark_name(p), "fetch/curl_multi/requests:1000/delay_ms:100/concurrency:64/bytes:65536/close");
+  EXPECT_EQ(benchmark_name(p),
+            "fetch/curl_multi/requests:1000/delay_ms:100/concurrency:64/bytes:65536/close");
   const auto back = parse_benchmark_name(benchmark_name(p));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->impl, "curl_multi");

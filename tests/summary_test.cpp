@@ -38,11 +38,10 @@ Outcome make(int status, ErrorKind e, std::chrono::milliseconds latency, std::si
 }
 
 TEST(Summary, CountsStatusesErrorsAndLatencies) {
-  const std::vector<Outcome> outs{make(200, ErrorKind::none, 10ms, 5),
-                                  make(200, ErrorKind::none, 20ms, 5),
-                                  make(404, ErrorKind::none, 30ms, 1),
-                                  make(0, ErrorKind::timeout, 40ms),
-                                  make(0, ErrorKind::reset, 50ms)};
+  const std::vector<Outcome> outs{
+      make(200, ErrorKind::none, 10ms, 5), make(200, ErrorKind::none, 20ms, 5),
+      make(404, ErrorKind::none, 30ms, 1), make(0, ErrorKind::timeout, 40ms),
+      make(0, ErrorKind::reset, 50ms)};
   const auto s = summarize(outs, 2s);
   EXPECT_EQ(s.requests, 5U);
   EXPECT_EQ(s.succeeded, 2U);

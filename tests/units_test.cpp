@@ -41,14 +41,15 @@ TEST(Units, ParsesSizesInBinaryUnits) {
 }
 
 TEST(Units, RejectsMalformedSizes) {
-  for (const char* bad : {"", "-1", "1.5k", "k", "4 k", "4x", "99999999999999999999",
-                          "18014398509481984g"}) {
+  for (const char* bad :
+       {"", "-1", "1.5k", "k", "4 k", "4x", "99999999999999999999", "18014398509481984g"}) {
     EXPECT_FALSE(parse_size(bad).has_value()) << bad;
   }
 }
 
 TEST(Units, FormatsWhatItParses) {
-  for (std::chrono::nanoseconds d : {0ns, 1ns, 250000ns, 100000000ns, 1500000000ns, 60000000000ns}) {
+  for (std::chrono::nanoseconds d :
+       {0ns, 1ns, 250000ns, 100000000ns, 1500000000ns, 60000000000ns}) {
     EXPECT_EQ(parse_duration(format_duration(d)), d) << format_duration(d);
   }
   for (std::uint64_t s : {0ULL, 512ULL, 4096ULL, 64ULL << 20, 1000ULL}) {

@@ -72,7 +72,7 @@ struct counting_body {
 
 // What a worker needs to know about one URL.
 struct target {
-  std::string host;       // for connecting: no brackets around IPv6
+  std::string host;  // for connecting: no brackets around IPv6
   std::string port;
   std::uint16_t port_number = 80;
   std::string authority;  // for the Host header
@@ -157,7 +157,9 @@ class coroutine_fetcher final : public Fetcher {
   struct connection {
     // Beast sizes each read from the buffer's free capacity (at least 512 bytes), and a buffer
     // that starts small never grows: a 64 KiB body would take 128 reads. Start big instead.
-    explicit connection(const asio::any_io_executor& ex) : stream(ex) { buffer.reserve(kReadBuffer); }
+    explicit connection(const asio::any_io_executor& ex) : stream(ex) {
+      buffer.reserve(kReadBuffer);
+    }
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::string peer;  // "host:port" it is connected to; empty when closed
@@ -204,8 +206,8 @@ class coroutine_fetcher final : public Fetcher {
         conn.close();
         if (auto ec = co_await connect(conn, t, deadline); ec) {
           out.error = ErrorKind::connect;
-          out.detail = (ec == beast::error::timeout ? "connect timeout: " : "connect: ") +
-                       ec.message();
+          out.detail =
+              (ec == beast::error::timeout ? "connect timeout: " : "connect: ") + ec.message();
           co_return;
         }
         conn.peer = peer;
@@ -250,7 +252,8 @@ class coroutine_fetcher final : public Fetcher {
     error_code ec;
     const auto address = asio::ip::make_address(t.host, ec);
     if (!ec) {
-      auto [cec] = co_await conn.stream.async_connect(tcp::endpoint(address, t.port_number), kAwait);
+      auto [cec] =
+          co_await conn.stream.async_connect(tcp::endpoint(address, t.port_number), kAwait);
       ec = cec;
     } else {
       // A name: resolve it (Asio does this on a helper thread; numeric hosts never get here).

@@ -61,7 +61,8 @@ curl_easy::curl_easy(const Options& options) {
   curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
   curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http");
   curl_easy_setopt(handle_, CURLOPT_USERAGENT, "iobench");
-  curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);

@@ -17,8 +17,8 @@
 // - Never call into libcurl from inside its callbacks: a 0 ms timeout becomes a timer that fires
 //   on the next loop turn.
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <exception>
 #include <unordered_map>
@@ -226,8 +226,8 @@ class curl_multi_fetcher final : public Fetcher {
   asio::steady_timer timer_{ctx_};
   CURLM* multi_ = nullptr;
   std::vector<std::unique_ptr<curl_easy>> handles_;
-  std::vector<std::size_t> free_;                         // idle handle slots
-  std::vector<std::size_t> slot_request_;                 // slot -> request index
+  std::vector<std::size_t> free_;          // idle handle slots
+  std::vector<std::size_t> slot_request_;  // slot -> request index
   std::unordered_map<watcher*, std::shared_ptr<watcher>> watchers_;
   std::span<const Request> requests_;
   std::vector<Outcome>* outcomes_ = nullptr;
@@ -252,13 +252,13 @@ void watcher::arm() {
   }
   if ((want & CURL_POLL_OUT) != 0 && !writing) {
     writing = true;
-    descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                          [self = shared_from_this()](const error_code& ec) {
-                            self->writing = false;
-                            if (self->removed) return;
-                            self->owner.on_ready(self->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
-                            self->arm();
-                          });
+    descriptor.async_wait(asio::posix::descriptor_base::wait_write, [self = shared_from_this()](
+                                                                        const error_code& ec) {
+      self->writing = false;
+      if (self->removed) return;
+      self->owner.on_ready(self->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+      self->arm();
+    });
   }
 }
 

@@ -30,11 +30,16 @@ constexpr auto kNames = [] {
 
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::none: return "none";
-    case ErrorKind::connect: return "connect";
-    case ErrorKind::timeout: return "timeout";
-    case ErrorKind::reset: return "reset";
-    case ErrorKind::bad_response: return "bad_response";
+    case ErrorKind::none:
+      return "none";
+    case ErrorKind::connect:
+      return "connect";
+    case ErrorKind::timeout:
+      return "timeout";
+    case ErrorKind::reset:
+      return "reset";
+    case ErrorKind::bad_response:
+      return "bad_response";
   }
   return "unknown";
 }

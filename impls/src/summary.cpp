@@ -28,8 +28,8 @@ batch_summary summarize(std::span<const Outcome> outcomes, Clock::duration wall)
   s.requests = outcomes.size();
   s.wall_s = std::chrono::duration<double>(wall).count();
   s.req_per_s = s.wall_s > 0 ? static_cast<double>(s.requests) / s.wall_s : 0;
-  for (auto kind : {ErrorKind::connect, ErrorKind::timeout, ErrorKind::reset,
-                    ErrorKind::bad_response}) {
+  for (auto kind :
+       {ErrorKind::connect, ErrorKind::timeout, ErrorKind::reset, ErrorKind::bad_response}) {
     s.errors[std::string(to_string(kind))] = 0;
   }
   for (const auto& o : outcomes) {

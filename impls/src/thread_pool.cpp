@@ -22,7 +22,8 @@ class thread_pool_fetcher final : public Fetcher {
     workers_.reserve(options.concurrency);
     try {
       for (std::size_t i = 0; i < options.concurrency; ++i) {
-        workers_.emplace_back([this, easy = std::make_shared<curl_easy>(options_)] { work(*easy); });
+        workers_.emplace_back(
+            [this, easy = std::make_shared<curl_easy>(options_)] { work(*easy); });
       }
     } catch (...) {
       shut_down();

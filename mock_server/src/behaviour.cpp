@@ -15,8 +15,8 @@ using std::chrono::nanoseconds;
 
 constexpr std::array<std::string_view, 5> kDistNames{"fixed", "uniform", "normal", "exp",
                                                      "lognormal"};
-constexpr std::array<std::string_view, 6> kFaultNames{"none",     "reset",  "close",
-                                                      "hang",     "truncate", "garbage"};
+constexpr std::array<std::string_view, 6> kFaultNames{"none", "reset",    "close",
+                                                      "hang", "truncate", "garbage"};
 constexpr std::string_view kKnownParams =
     "delay, jitter, dist, bytes, status, chunked, drip, fail, seed";
 
@@ -37,10 +37,12 @@ std::string quoted(std::string_view v) {
 std::optional<std::string> check_duration(std::string_view name, std::string_view raw,
                                           nanoseconds& out, const limits& lim) {
   const auto d = parse_duration(raw);
-  if (!d) return std::string(name) + ": " + quoted(raw) + " is not a duration; accepted: " +
-                 duration_range(lim);
-  if (*d > lim.max_delay) return std::string(name) + ": " + quoted(raw) + " is over the limit; accepted: " +
-                          duration_range(lim);
+  if (!d)
+    return std::string(name) + ": " + quoted(raw) +
+           " is not a duration; accepted: " + duration_range(lim);
+  if (*d > lim.max_delay)
+    return std::string(name) + ": " + quoted(raw) +
+           " is over the limit; accepted: " + duration_range(lim);
   out = *d;
   return std::nullopt;
 }
@@ -60,7 +62,9 @@ std::optional<std::string> apply(behaviour& b, std::string_view key, std::string
   if (key == "drip") return check_duration(key, value, b.drip, lim);
   if (key == "dist") {
     const auto d = parse_distribution(value);
-    if (!d) return "dist: " + quoted(value) + " is not a distribution; accepted: fixed, uniform, normal, exp, lognormal";
+    if (!d)
+      return "dist: " + quoted(value) +
+             " is not a distribution; accepted: fixed, uniform, normal, exp, lognormal";
     b.dist = *d;
     return std::nullopt;
   }
@@ -68,30 +72,37 @@ std::optional<std::string> apply(behaviour& b, std::string_view key, std::string
     const auto s = parse_size(value);
     const std::string range = "0 to " + format_size(lim.max_bytes) + ", e.g. 512, 4k, 1m";
     if (!s) return "bytes: " + quoted(value) + " is not a size; accepted: " + range;
-    if (*s > lim.max_bytes) return "bytes: " + quoted(value) + " is over the limit; accepted: " + range;
+    if (*s > lim.max_bytes)
+      return "bytes: " + quoted(value) + " is over the limit; accepted: " + range;
     b.bytes = *s;
     return std::nullopt;
   }
   if (key == "status") {
     const auto s = parse_u64(value);
-    if (!s || *s < 200 || *s > 599) return "status: " + quoted(value) + " is not accepted; accepted: 200 to 599";
+    if (!s || *s < 200 || *s > 599)
+      return "status: " + quoted(value) + " is not accepted; accepted: 200 to 599";
     b.status = static_cast<int>(*s);
     return std::nullopt;
   }
   if (key == "chunked") {
-    if (value != "0" && value != "1") return "chunked: " + quoted(value) + " is not accepted; accepted: 0 or 1";
+    if (value != "0" && value != "1")
+      return "chunked: " + quoted(value) + " is not accepted; accepted: 0 or 1";
     b.chunked = value == "1";
     return std::nullopt;
   }
   if (key == "fail") {
     const auto f = parse_fault(value);
-    if (!f || *f == fault::none) return "fail: " + quoted(value) + " is not a fault; accepted: reset, close, hang, truncate, garbage";
+    if (!f || *f == fault::none)
+      return "fail: " + quoted(value) +
+             " is not a fault; accepted: reset, close, hang, truncate, garbage";
     b.fail = *f;
     return std::nullopt;
   }
   if (key == "seed") {
     const auto s = parse_u64(value);
-    if (!s) return "seed: " + quoted(value) + " is not accepted; accepted: an integer 0 to 18446744073709551615";
+    if (!s)
+      return "seed: " + quoted(value) +
+             " is not accepted; accepted: an integer 0 to 18446744073709551615";
     b.seed = *s;
     return std::nullopt;
   }
@@ -121,10 +132,12 @@ std::optional<std::string> validate(const behaviour& b, const limits& lim) {
   if (b.delay > lim.max_delay) return "delay: over the limit; accepted: " + duration_range(lim);
   if (b.jitter > lim.max_delay) return "jitter: over the limit; accepted: " + duration_range(lim);
   if (b.drip > lim.max_delay) return "drip: over the limit; accepted: " + duration_range(lim);
-  if (b.bytes > lim.max_bytes) return "bytes: over the limit; accepted: 0 to " + format_size(lim.max_bytes);
+  if (b.bytes > lim.max_bytes)
+    return "bytes: over the limit; accepted: 0 to " + format_size(lim.max_bytes);
   if (b.dist == distribution::uniform && b.jitter > b.delay) {
     return "jitter: " + format_duration(b.jitter) +
-           " is over delay; accepted for dist=uniform: 0 to delay (" + format_duration(b.delay) + ")";
+           " is over delay; accepted for dist=uniform: 0 to delay (" + format_duration(b.delay) +
+           ")";
   }
   if (b.dist == distribution::lognormal && b.delay.count() == 0 && b.jitter.count() > 0) {
     return "delay: must be above 0 for dist=lognormal with jitter (sigma = jitter/delay)";
@@ -135,8 +148,7 @@ std::optional<std::string> validate(const behaviour& b, const limits& lim) {
   return std::nullopt;
 }
 
-parse_result parse_behaviour(std::string_view query, const behaviour& defaults,
-                             const limits& lim) {
+parse_result parse_behaviour(std::string_view query, const behaviour& defaults, const limits& lim) {
   behaviour b = defaults;
   if (query.empty()) return b;
   // Boost.URL 1.81's parse_query re-measures its input up to a NUL (boostorg/url#757), so a view

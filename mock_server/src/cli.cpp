@@ -50,8 +50,8 @@ std::chrono::nanoseconds arg_reader::duration() {
   const std::string text = value();
   const auto d = parse_duration(text);
   if (!d) {
-    throw usage_error(std::string(name_) +
-                      ": expected a duration like 250us, 100ms, 1.5s (got '" + text + "')");
+    throw usage_error(std::string(name_) + ": expected a duration like 250us, 100ms, 1.5s (got '" +
+                      text + "')");
   }
   return *d;
 }

@@ -11,7 +11,6 @@
 // - Responses are written by hand (status line, a few headers, body slices of one static block)
 //   rather than through Beast's serializer: the hot path at zero delay is one read and one write.
 #include "mock_server/server.hpp"
-#include "mock_server/units.hpp"
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,6 +40,8 @@
 #include <thread>
 #include <vector>
 
+#include "mock_server/units.hpp"
+
 namespace iobench::mock {
 namespace {
 
@@ -55,19 +56,19 @@ using namespace std::chrono_literals;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;       // request line + headers, else 431
-constexpr std::uint64_t kMaxBodyBytes = 1 << 20;           // request body, else 413
+constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;     // request line + headers, else 431
+constexpr std::uint64_t kMaxBodyBytes = 1 << 20;         // request body, else 413
 constexpr std::chrono::nanoseconds kMaxSweepCycle = 1s;  // every connection checked this often
-constexpr std::size_t kSweepSlices = 100;  // the cycle is done in slices, see sweep()
-constexpr std::size_t kMaxPipelineBytes = 64 * 1024;       // buffered while a delay runs
+constexpr std::size_t kSweepSlices = 100;                // the cycle is done in slices, see sweep()
+constexpr std::size_t kMaxPipelineBytes = 64 * 1024;     // buffered while a delay runs
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kBodyBlock = 64 * 1024;              // static body content, see body_block()
+constexpr std::size_t kBodyBlock = 64 * 1024;  // static body content, see body_block()
 constexpr std::size_t kPatternPeriod = 64;
 constexpr std::uint64_t kDripPieces = 16;
-constexpr auto kLingerTime = 1s;                           // drain input after an error answer
-constexpr auto kForceCloseWait = 2s;                       // after the grace, for sockets to close
-constexpr int kListenBacklog = 65535;                      // the kernel caps it at somaxconn
-constexpr auto kAcceptRetry = 50ms;                        // after EMFILE and friends
+constexpr auto kLingerTime = 1s;       // drain input after an error answer
+constexpr auto kForceCloseWait = 2s;   // after the grace, for sockets to close
+constexpr int kListenBacklog = 65535;  // the kernel caps it at somaxconn
+constexpr auto kAcceptRetry = 50ms;    // after EMFILE and friends
 
 // Deterministic body content: a printable 64-byte pattern repeated, so that body[i] depends on i
 // alone and any slice of the body can be served from one static block.
@@ -97,28 +98,50 @@ void append_body(std::vector<asio::const_buffer>& out, std::uint64_t offset, std
 
 std::string_view reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -216,10 +239,10 @@ struct connection {
   connection(tcp::socket s, loop& l) : socket(std::move(s)), home(l) {}
   tcp::socket socket;
   loop& home;
-  bool idle = true;          // waiting for a request: may be closed at shutdown
-  clock::time_point since;   // when the current wait for a request began
+  bool idle = true;         // waiting for a request: may be closed at shutdown
+  clock::time_point since;  // when the current wait for a request began
   std::list<connection*>::iterator self;
-  std::string head;          // reused response head
+  std::string head;                     // reused response head
   std::vector<asio::const_buffer> out;  // reused gather list
 };
 
@@ -279,7 +302,6 @@ struct server::impl {
   bool started = false;
   bool stopped = false;
 };
-
 
 namespace {
 
@@ -506,8 +528,8 @@ asio::awaitable<next_step> server::impl::serve(connection& c, beast::flat_buffer
   }
   if (path == "/healthz") {
     if (!is_get && !is_head) {
-      co_return co_await send_simple(c, 405, "use GET /healthz\n", keep_alive, http10,
-                                     "text/plain", "Allow: GET, HEAD\r\n");
+      co_return co_await send_simple(c, 405, "use GET /healthz\n", keep_alive, http10, "text/plain",
+                                     "Allow: GET, HEAD\r\n");
     }
     co_return co_await send_simple(c, 200, "ok", keep_alive, http10, "text/plain", {}, is_head);
   }
@@ -539,9 +561,12 @@ asio::awaitable<bool> server::impl::wait_delay(connection& c, beast::flat_buffer
       co_await timer.async_wait(kAwait);
       co_return c.socket.is_open();
     }
-    if (std::getenv("NO_RACE")) { co_await timer.async_wait(kAwait); co_return true; }
-    auto r = co_await (timer.async_wait(kAwait) ||
-                       c.socket.async_wait(tcp::socket::wait_read, kAwait));
+    if (std::getenv("NO_RACE")) {
+      co_await timer.async_wait(kAwait);
+      co_return true;
+    }
+    auto r =
+        co_await (timer.async_wait(kAwait) || c.socket.async_wait(tcp::socket::wait_read, kAwait));
     if (r.index() == 0) co_return c.socket.is_open();
     if (std::get<0>(std::get<1>(r))) co_return false;  // socket closed under us (shutdown)
     error_code ec;

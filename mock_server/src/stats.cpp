@@ -42,7 +42,8 @@ void latency_histogram::record(std::uint64_t value) {
 std::uint64_t latency_histogram::quantile(double q) const {
   const std::uint64_t n = count();
   if (n == 0) return 0;
-  const auto rank = static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(n)));
+  const auto rank =
+      static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(n)));
   std::uint64_t seen = 0;
   for (std::size_t b = 0; b < kBuckets; ++b) {
     seen += buckets_[b].load(std::memory_order_relaxed);
@@ -60,7 +61,7 @@ void latency_histogram::reset() {
 void server_stats::on_response(int status) {
   if (status >= kMinStatus && status <= kMaxStatus) {
     responses_[static_cast<std::size_t>(status - kMinStatus)].fetch_add(1,
-                                                                       std::memory_order_relaxed);
+                                                                        std::memory_order_relaxed);
   }
 }
 
@@ -125,8 +126,8 @@ std::string stats_snapshot::to_json() const {
   o["faults"] = faults;
   o["cancelled"] = cancelled;
   o["bytes_sent"] = bytes_sent;
-  o["late_us"] = json::object{{"p50", late_p50_us}, {"p99", late_p99_us}, {"max", late_max_us},
-                              {"samples", late_samples}};
+  o["late_us"] = json::object{
+      {"p50", late_p50_us}, {"p99", late_p99_us}, {"max", late_max_us}, {"samples", late_samples}};
   return json::serialize(o);
 }
 

@@ -110,7 +110,8 @@ std::string format_duration(std::chrono::nanoseconds d) {
     return std::string(buf.data(), end) + unit;
   };
   if (ns == 0) return "0ms";
-  if (ns % 1'000'000'000 == 0 || ns >= 10'000'000'000) return fmt(static_cast<double>(ns) / 1e9, "s");
+  if (ns % 1'000'000'000 == 0 || ns >= 10'000'000'000)
+    return fmt(static_cast<double>(ns) / 1e9, "s");
   if (ns % 1'000'000 == 0 || ns >= 1'000'000) return fmt(static_cast<double>(ns) / 1e6, "ms");
   if (ns % 1'000 == 0 || ns >= 1'000) return fmt(static_cast<double>(ns) / 1e3, "us");
   return fmt(static_cast<double>(ns), "ns");

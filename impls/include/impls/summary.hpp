@@ -29,8 +29,8 @@ struct batch_summary {
   double req_per_s = 0;  ///< requests / wall_s
   std::uint64_t body_bytes = 0;
   double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
-  std::map<int, std::size_t> statuses;         ///< status -> responses (errors have none)
-  std::map<std::string, std::size_t> errors;   ///< every ErrorKind but none -> count
+  std::map<int, std::size_t> statuses;        ///< status -> responses (errors have none)
+  std::map<std::string, std::size_t> errors;  ///< every ErrorKind but none -> count
 };
 
 /// Summarises `outcomes` of a batch that took `wall`.

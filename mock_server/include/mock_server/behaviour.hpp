@@ -60,8 +60,7 @@ inline constexpr std::uint64_t kTruncateDefaultBytes = 1024;
 using parse_result = std::variant<behaviour, std::string>;
 
 /// Parses a raw (percent-encoded) query string such as "delay=100ms&bytes=4k" over `defaults`.
-parse_result parse_behaviour(std::string_view query, const behaviour& defaults,
-                             const limits& lim);
+parse_result parse_behaviour(std::string_view query, const behaviour& defaults, const limits& lim);
 
 /// Checks a behaviour assembled elsewhere (the server's command-line defaults) against the same
 /// rules as a query; returns the error, if any.
