@@ -18,14 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import statistics
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-NAME_RE = re.compile(r"^fetch/(?P<impl>\w+)/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
-                     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gbench  # noqa: E402  (same folder: reading results files)
+
+NAME_RE = gbench.NAME_RE
 
 # Which way is better, the default threshold (relative change of the medians), and which
 # benchmarks a metric is judged on: "delayed" (delay > 0: latency-bound, stable run to run) or
@@ -127,32 +128,18 @@ def mann_whitney_u(x: list[float], y: list[float], alternative: str) -> tuple[fl
 
 def load(path: Path) -> dict[str, dict[str, list[float]]]:
     """name -> metric -> samples (one per repetition)."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from e
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path} is not JSON: {e.msg} at line {e.lineno}") from e
-    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
-        raise InputError(f"{path} is not a Google Benchmark results file (no 'benchmarks' list)")
     out: dict[str, dict[str, list[float]]] = {}
-    for b in doc["benchmarks"]:
-        if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
-            continue
-        name = str(b.get("run_name") or b.get("name", ""))
-        if not NAME_RE.match(name) or b.get("error_occurred"):
-            continue
-        samples = out.setdefault(name, {})
-        unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}.get(b.get("time_unit", "ns"), 1e-6)
-        if isinstance(b.get("real_time"), (int, float)):
-            samples.setdefault("makespan_ms", []).append(float(b["real_time"]) * unit)
-        for key in METRICS:
-            if isinstance(b.get(key), (int, float)):
-                samples.setdefault(key, []).append(float(b[key]))
-    if not out:
-        raise InputError(f"{path} has no iobench benchmarks (names like fetch/<impl>/requests:N/...)")
+    try:
+        for name, b in gbench.runs(gbench.read(path), path):
+            samples = out.setdefault(name, {})
+            makespan = gbench.makespan_ms(b)
+            if makespan is not None:
+                samples.setdefault("makespan_ms", []).append(makespan)
+            for key in METRICS:
+                if isinstance(b.get(key), (int, float)):
+                    samples.setdefault(key, []).append(float(b[key]))
+    except gbench.ResultsError as e:
+        raise InputError(str(e)) from e
     add_speedups(out)
     return out
 

@@ -10,10 +10,12 @@ repetition, value). scripts/report.py --history DB draws the gate metrics over t
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gbench  # noqa: E402  (same folder: reading results files)
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
 METRICS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
@@ -36,7 +38,6 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id);
 """
-UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 class HistoryError(Exception):
@@ -53,23 +54,19 @@ def connect(db: Path) -> sqlite3.Connection:
 def append(db: Path, results: Path) -> int:
     """Adds one run; returns its id."""
     try:
-        doc = json.loads(results.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise HistoryError(f"cannot read {results}: {e}") from e
-    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
-        raise HistoryError(f"{results} is not a Google Benchmark results file")
+        doc = gbench.read(results)
+        entries = list(gbench.runs(doc, results))
+    except gbench.ResultsError as e:
+        raise HistoryError(str(e)) from e
     ctx = doc.get("context", {})
     machine = f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, {ctx.get('kernel', '?')}"
     samples = []
     reps: dict[str, int] = {}
-    for b in doc["benchmarks"]:
-        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
-            continue
-        name = str(b.get("run_name") or b.get("name"))
+    for name, b in entries:
         rep = reps[name] = reps.get(name, -1) + 1
-        if isinstance(b.get("real_time"), (int, float)):
-            samples.append((name, "makespan_ms", rep,
-                            float(b["real_time"]) * UNIT_MS.get(b.get("time_unit", "ns"), 1e-6)))
+        makespan = gbench.makespan_ms(b)
+        if makespan is not None:
+            samples.append((name, "makespan_ms", rep, makespan))
         for m in METRICS:
             if isinstance(b.get(m), (int, float)):
                 samples.append((name, m, rep, float(b[m])))

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import html
-import json
 import math
 import os
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -32,9 +30,10 @@ import matplotlib.lines  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-NAME_RE = re.compile(
-    r"^fetch/(?P<impl>[a-z_]+)/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
-    r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gbench  # noqa: E402  (same folder: reading results files)
+
+NAME_RE = gbench.NAME_RE
 
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
@@ -85,47 +84,23 @@ class Row:
         return 1 if self.impl in ("sequential", "py_sequential") else self.concurrency
 
 
-def to_seconds(value: float, unit: str) -> float:
-    return value * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}.get(unit, 1e-9)
-
-
 def load(path: Path) -> tuple[dict, list[Row]]:
     try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from e
-    if not text.strip():
-        raise InputError(f"{path} is empty")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path} is not JSON: {e.msg} at line {e.lineno}") from e
-    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
-        raise InputError(f"{path} is not a Google Benchmark results file (no 'benchmarks' list)")
-
-    runs: dict[str, list[dict]] = {}
-    for b in doc["benchmarks"]:
-        if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
-            continue  # aggregates are recomputed from the repetitions
-        name = str(b.get("run_name") or b.get("name", ""))
-        if NAME_RE.match(name):
+        doc = gbench.read(path)
+        runs: dict[str, list[dict]] = {}
+        for name, b in gbench.runs(doc, path):
             runs.setdefault(name, []).append(b)
-    if not runs:
-        raise InputError(f"{path} has no iobench benchmarks (names like fetch/<impl>/requests:N/...)")
-
+    except gbench.ResultsError as e:
+        raise InputError(str(e)) from e
     rows = []
-    for name, reps in runs.items():
-        ok = [r for r in reps if not r.get("error_occurred")]
-        if not ok:
-            continue
+    for name, ok in runs.items():
         g = NAME_RE.match(name)
         metrics = {}
         for key in COUNTERS + ["rss_base_mib", "ideal_s"]:
             values = [float(r[key]) for r in ok if isinstance(r.get(key), (int, float))]
             if values:
                 metrics[key] = statistics.median(values)
-        makespans = [to_seconds(float(r["real_time"]), r.get("time_unit", "ns")) for r in ok
-                     if isinstance(r.get("real_time"), (int, float))]
+        makespans = [m / 1000 for m in map(gbench.makespan_ms, ok) if m is not None]
         rows.append(Row(name=name, impl=g["impl"], requests=int(g["n"]), delay_ms=int(g["l"]),
                         concurrency=int(g["c"]), bytes=int(g["b"]), keep_alive=not g["close"],
                         makespan_s=statistics.median(makespans) if makespans else float("nan"),
@@ -679,7 +654,6 @@ def short_name(name: str) -> str:
 
 
 def chart_history(db: Path, suite: str, out: Path) -> Chart | None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import compare  # noqa: E402  (same folder: the gate's own speedup definition)
     import history  # noqa: E402
 
