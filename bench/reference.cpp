@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "server_process.hpp"
+
 #ifndef IOBENCH_REFERENCE_DIR
 #define IOBENCH_REFERENCE_DIR "bench/reference"
 #endif
@@ -27,7 +29,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr std::array<std::string_view, 3> kPython{"py_asyncio", "py_threads", "py_sequential"};
-constexpr auto kChildExitWait = 5s;
+constexpr std::chrono::milliseconds kChildExitWait = 5s;
 
 std::filesystem::path reference_dir() {
   if (const char* env = std::getenv("IOBENCH_REFERENCE_DIR"); env != nullptr && *env != '\0') {
@@ -55,19 +57,6 @@ ErrorKind kind_of(std::string_view s) {
   if (s == "timeout") return ErrorKind::timeout;
   if (s == "reset") return ErrorKind::reset;
   return ErrorKind::bad_response;
-}
-
-void wait_or_kill(pid_t pid) {
-  const auto until = std::chrono::steady_clock::now() + kChildExitWait;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
 }
 
 // wrk prints durations as 736.00us, 1.25ms, 2.01s, 1.00m.
@@ -128,7 +117,7 @@ python_runner::python_runner(std::string_view impl, const Options& options) : op
 python_runner::~python_runner() {
   if (to_child_ != nullptr) std::fclose(to_child_);  // EOF on its stdin: the child exits
   if (from_child_ != nullptr) std::fclose(from_child_);
-  if (pid_ > 0) wait_or_kill(pid_);
+  if (pid_ > 0) reap_child(pid_, kChildExitWait);
   std::error_code ec;
   std::filesystem::remove(stderr_file_, ec);
 }

@@ -130,19 +130,23 @@ server_process::server_process(const std::filesystem::path& binary,
   }
 }
 
+void reap_child(pid_t pid, std::chrono::milliseconds grace) {
+  const auto until = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
 server_process::~server_process() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    const auto until = std::chrono::steady_clock::now() + kStopTimeout;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > until) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
+    ::kill(pid_, SIGTERM);  // the server drains and prints its final stats
+    reap_child(pid_, kStopTimeout);
     g_child = -1;
   }
   std::error_code ec;
