@@ -9,7 +9,8 @@ packages=(
   g++ make cmake git curl ca-certificates pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libbenchmark-dev libgtest-dev googletest
-  python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp
+  python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp python3-yaml
+  python3-pyflakes python3-pycodestyle ccache
   wrk nginx-light time procps
 )
 # python3-scipy is deliberately absent: its Debian package depends on python3-pythran, which depends
