@@ -170,8 +170,8 @@ def main(argv: list[str]) -> int:
             print(f"run-workflow: {title}: skipped (an earlier step failed)")
             continue
         if args.dry_run:
-            print(f"run-workflow: {title}: " + (f"uses {step['uses']}" if "uses" in step
-                                                 else "run: " + str(step["run"]).strip()))
+            what = f"uses {step['uses']}" if "uses" in step else "run: " + str(step["run"]).strip()
+            print(f"run-workflow: {title}: {what}")
             continue
         print(f"run-workflow: {title}", flush=True)
         if "uses" in step:

@@ -137,7 +137,8 @@ def test_confirm_flag_end_to_end(tmp_path):
     r = gate(tmp_path, base, slow, "--confirm", str(tmp_path / "b2.json"),
              str(tmp_path / "c2.json"))
     assert r.returncode == 0, r.stderr
-    assert "not confirmed, so not failed" in r.stdout and f"not confirmed (passed): {SLOW}" in r.stderr
+    assert "not confirmed, so not failed" in r.stdout
+    assert f"not confirmed (passed): {SLOW}" in r.stderr
     (tmp_path / "c2.json").write_text(json.dumps(slow))
     r = gate(tmp_path, base, slow, "--confirm", str(tmp_path / "b2.json"),
              str(tmp_path / "c2.json"))
