@@ -27,8 +27,10 @@
 # here). `iobench --server URL`, `mock_server --bind ADDR` and the /stats-based counters
 # (server_max_in_flight, server_late_p99_ms) are exercised exactly as across two machines. The
 # addresses are a /30 from 198.18.0.0/15, the range RFC 2544 reserves for benchmarking, so they
-# can never be the outside network; names carry this script's PID (namespace iob2h-PID, veth
-# iob2h-PIDh <-> iob2h-PIDn) so concurrent runs do not collide.
+# can never be the outside network (nor can the namespace reach it: it has no default route).
+# Names carry this script's PID (namespace iob2h-PID, veth iob2h-PIDh <-> iob2h-PIDn) so that
+# concurrent runs do not collide; a run killed with -9 leaves them behind, and the next run (or
+# --cleanup) removes those whose PID is no longer a two_hosts.sh.
 #
 # What it is not: the server still shares this machine's CPUs, memory and kernel with the client,
 # so it isolates the network path, not the load. For that, use a second machine with the same two
