@@ -104,7 +104,11 @@ class _Problems:
 
 
 def _number_text(v) -> str:
-    return json.dumps(v) if gbench.is_number(v) else repr(v)
+    """A value from a results file as JSON writes it (NaN, "fast", null)."""
+    try:
+        return json.dumps(v)
+    except (TypeError, ValueError):
+        return repr(v)
 
 
 def _check_repetition(name: str, rep: int, b: dict, problems: _Problems) -> None:
@@ -625,8 +629,9 @@ def _stderr_lines(result: dict) -> list[str]:
                          + (", not re-measured in the confirming round"
                             if r.get("not_remeasured") else ""))
     for r in result.get("unconfirmed", []):
-        lines.append(f"not confirmed (passed): {r['benchmark']} {r['metric']}: "
-                     f"{r['change']:+.1%} in the first round")
+        what = r["message"] if r["metric"] == "errors" else f"{r['change']:+.1%}"
+        lines.append(f"not confirmed (passed): {r['benchmark']} {r['metric']}: {what} in the "
+                     "first round")
     for e in result["errored_in_baseline"]:
         lines.append(f"note: {e['benchmark']} reported an error in the baseline (not judged)")
     return [f"compare.py: {line}" for line in lines]
