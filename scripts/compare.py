@@ -417,8 +417,10 @@ def _failures(result: dict) -> list[str]:
              + (" in the confirming round" if r.get("confirming_round_only") else "") + "."
              for r in result["regressions"] if r["metric"] == "errors"]
     if not result.get("allow_missing"):
-        lines += [f"- **Reported an error** `{e['benchmark']}`: {e['message']}"
-                  for e in result["errored_in_current"]]
+        errored = result["errored_in_current"]
+        if errored:
+            lines.append(f"- **Reported an error**: {len(errored)} benchmark(s) in this run, first "
+                         f"`{errored[0]['benchmark']}`: {errored[0]['message']} (listed below).")
         if result["missing_in_current"]:
             lines.append(f"- **Missing**: {len(result['missing_in_current'])} benchmark(s) of "
                          "the baseline are not in this run (listed below).")
