@@ -37,6 +37,8 @@ def read(path: Path) -> dict:
         text = path.read_text()
     except OSError as e:
         raise ResultsError(f"cannot read {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{path} is not text (not JSON): {e.reason} at byte {e.start}") from e
     if not text.strip():
         raise NoBenchmarks(f"{path} is empty")
     try:

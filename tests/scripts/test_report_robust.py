@@ -160,6 +160,17 @@ def test_gbench_reads_what_is_known_and_nothing_it_does_not():
     assert name not in {n for n, _ in gbench.runs(doc, FIXTURES)}
 
 
+def test_a_file_that_is_not_text_is_one_line(tmp_path, capsys):
+    f = tmp_path / "binary.json"
+    f.write_bytes(b"\xff\xfe{}")
+    out = tmp_path / "out"
+    assert report.guarded([str(f), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"report.py: {f} is not text (not JSON): invalid start byte at byte 0\n"
+    with pytest.raises(gbench.ResultsError, match="is not text"):
+        gbench.read(f)
+
+
 def py(*args):
     return subprocess.run(["/usr/bin/python3", *map(str, args)], capture_output=True, text=True,
                           timeout=120)
