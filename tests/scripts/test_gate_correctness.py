@@ -11,19 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import ROOT
 
 import compare
 import gbench
+from test_compare import base_doc, run as gate  # the ci run, and compare.py on two documents
 
 COMPARE = ROOT / "scripts" / "compare.py"
 SLOW = "fetch/coroutine/requests:200/delay_ms:20/concurrency:50/bytes:0"
 SEQ = "fetch/sequential/requests:20/delay_ms:20/concurrency:1/bytes:0"
 THRESHOLDS = {m: t for m, (_, t, _) in compare.METRICS.items()}
-
-
-def base_doc() -> dict:
-    return json.loads((FIXTURES / "ci_run.json").read_text())
 
 
 def repetitions(doc: dict, name: str | None = None) -> list[dict]:
@@ -42,14 +39,6 @@ def failing(doc: dict, name: str = SLOW, errors: float = 975, iterations: int = 
             b["real_time"] /= 4
             b["req_per_s"] *= 4
     return doc
-
-
-def gate(tmp_path: Path, baseline: dict, current: dict, *flags):
-    b, c = tmp_path / "baseline.json", tmp_path / "current.json"
-    b.write_text(json.dumps(baseline))
-    c.write_text(json.dumps(current))
-    return subprocess.run(["/usr/bin/python3", str(COMPARE), str(b), str(c), *flags],
-                          capture_output=True, text=True, timeout=60)
 
 
 def judged(tmp_path: Path, baseline: dict, current: dict, allow_missing: bool = False) -> dict:
