@@ -4,7 +4,8 @@
 # one kind); the difference between two revisions measured side by side on one machine does not.
 #
 # usage: scripts/ab.sh BASE_REF [HEAD_REF] [--suite ci] [--rounds K] [--out DIR] [--impls a,b]
-#                      [--summary FILE] [--no-confirm] [-- GOOGLE_BENCHMARK_FLAGS...]
+#                      [--summary FILE] [--no-confirm] [--allow-missing]
+#                      [-- GOOGLE_BENCHMARK_FLAGS...]
 #   BASE_REF    any commit whose iobench has the suite (a sha, a tag, HEAD~3, origin/main)
 #   HEAD_REF    the revision judged; default: this working tree as it is (uncommitted changes
 #               included), built in build/ like scripts/test.sh does
@@ -16,6 +17,8 @@
 #   --summary   append the verdict in CI-summary form (compare.py --format github) to FILE,
 #               e.g. "$GITHUB_STEP_SUMMARY"
 #   --no-confirm  fail on the first judgement instead of re-measuring flagged benchmarks once
+#   --allow-missing  benchmarks of the base that the head lacks or that reported an error are
+#               listed instead of failing (compare.py --allow-missing)
 # Each commit is built once, in a git worktree under build/ab/<sha>/ (Release, only iobench and
 # mock_server; ccache when installed), and reused by later runs. A regression flagged by the
 # first judgement is re-measured in one more round of just those benchmarks, and fails only if that
@@ -25,12 +28,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "ab.sh: $*" >&2; exit 2; }
 need() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (see --help)"; }
 
 suite=ci rounds=2 out=reports/ab impls="" summary="" confirm=1
-refs=() extra=()
+refs=() extra=() allow=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --suite) need "$@"; suite=$2; shift 2 ;;
@@ -39,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --impls) need "$@"; impls=$2; shift 2 ;;
     --summary) need "$@"; summary=$2; shift 2 ;;
     --no-confirm) confirm=0; shift ;;
+    --allow-missing) allow=(--allow-missing); shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -156,7 +160,9 @@ merge "$out/head.json" "${head_runs[@]}"
 thresholds=()
 [[ -f $head_src/reports/baseline/thresholds.json ]] &&
   thresholds=(--thresholds "$head_src/reports/baseline/thresholds.json")
-judge() { "$py" scripts/compare.py "$out/base.json" "$out/head.json" "${thresholds[@]}" "$@"; }
+judge() {
+  "$py" scripts/compare.py "$out/base.json" "$out/head.json" "${thresholds[@]}" "${allow[@]}" "$@"
+}
 
 status=0
 judge --format json >"$out/first.json" 2>"$out/first.err" || status=$?

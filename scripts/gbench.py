@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -26,14 +27,20 @@ class ResultsError(Exception):
     """The file cannot be used; the message is the one line a user sees."""
 
 
+class NoBenchmarks(ResultsError):
+    """The file is empty or holds no iobench benchmark: what a run that matched nothing writes."""
+
+
 def read(path: Path) -> dict:
     """The parsed results file, checked to be a Google Benchmark document."""
     try:
         text = path.read_text()
     except OSError as e:
         raise ResultsError(f"cannot read {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{path} is not text (not JSON): {e.reason} at byte {e.start}") from e
     if not text.strip():
-        raise ResultsError(f"{path} is empty")
+        raise NoBenchmarks(f"{path} is empty")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -43,10 +50,10 @@ def read(path: Path) -> dict:
     return doc
 
 
-def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
-    """(name, entry) for every repetition of an iobench benchmark that ran; aggregates (mean,
-    median, ...) are skipped since every consumer recomputes them. Raises ResultsError when the
-    file has no iobench benchmark at all."""
+def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of an iobench benchmark, those that reported an error
+    (`error_occurred`) included; aggregates (mean, median, ...) are skipped since every consumer
+    recomputes them. Raises ResultsError when the file has no iobench benchmark at all."""
     found = False
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
@@ -55,19 +62,67 @@ def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
         if not NAME_RE.match(name):
             continue
         found = True
-        if not b.get("error_occurred"):
-            yield name, b
+        yield name, b
     if not found:
-        raise ResultsError(f"{path} has no iobench benchmarks "
+        raise NoBenchmarks(f"{path} has no iobench benchmarks "
                            "(names like fetch/<impl>/requests:N/...)")
 
 
+def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of an iobench benchmark that ran (see entries())."""
+    for name, b in entries(doc, path):
+        if not b.get("error_occurred"):
+            yield name, b
+
+
+def errored(doc: dict, path: Path) -> dict[str, str]:
+    """name -> error message of the benchmarks with a repetition that reported an error."""
+    out: dict[str, str] = {}
+    for name, b in entries(doc, path):
+        if b.get("error_occurred"):
+            out.setdefault(name, str(b.get("error_message") or "no message"))
+    return out
+
+
+def is_number(v) -> bool:
+    """A JSON number (not a boolean, which Python takes for an int)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def nonfinite(entry: dict) -> list[str]:
+    """The keys of `entry` whose values are NaN or infinite."""
+    return [k for k, v in entry.items() if is_number(v) and not math.isfinite(v)]
+
+
+def ms_per_unit(entry: dict) -> float | None:
+    """Milliseconds per unit of the entry's times; None when `time_unit` is missing or unknown."""
+    return MS_PER_UNIT.get(entry.get("time_unit"))
+
+
 def makespan_ms(entry: dict) -> float | None:
-    """The batch time of one repetition, in ms."""
-    t = entry.get("real_time")
-    if not isinstance(t, (int, float)):
+    """The batch time of one repetition, in ms; None when it is missing, not a finite number, or
+    in a unit this script does not know."""
+    t, unit = entry.get("real_time"), ms_per_unit(entry)
+    if not is_number(t) or not math.isfinite(t) or unit is None:
         return None
-    return float(t) * MS_PER_UNIT.get(entry.get("time_unit", "ns"), 1e-6)
+    return float(t) * unit
+
+
+# wrk runs for a duration, so its row's label says how many requests it sent (bench_main.cpp).
+_WRK_LABEL = re.compile(r"^wrk .*: (?P<sent>\d+) requests$")
+
+
+def requests_per_repetition(name: str, entry: dict) -> int | None:
+    """How many requests one repetition sent: what a wrk row's label says, else N (from the name)
+    per iteration. None when the entry does not say how many iterations it ran."""
+    wrk = _WRK_LABEL.match(str(entry.get("label", "")))
+    if wrk:
+        return int(wrk["sent"])
+    g = NAME_RE.match(name)
+    iterations = entry.get("iterations")
+    if not g or not is_number(iterations) or not 1 <= iterations < 1e15:
+        return None
+    return int(g["n"]) * int(iterations)
 
 
 # --- the model registry ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sqlite3
 import sys
 from pathlib import Path
@@ -59,20 +60,24 @@ def connect(db: Path) -> sqlite3.Connection:
     return con
 
 
-def append(db: Path, results: Path) -> int:
-    """Adds one run; returns its id."""
+def append(db: Path, results: Path) -> tuple[int, list[str]]:
+    """Adds one run; returns its id and what was left out (values that are not finite numbers,
+    which are no measurement: "benchmark metric (repetition)")."""
     try:
         doc = gbench.read(results)
         entries = list(gbench.runs(doc, results))
         registry = gbench.models(doc)
     except gbench.ResultsError as e:
         raise HistoryError(str(e)) from e
-    ctx = doc.get("context", {})
+    if not entries:
+        raise HistoryError(f"{results}: every benchmark reported an error: nothing to record")
+    ctx = doc.get("context")
+    ctx = ctx if isinstance(ctx, dict) else {}
     machine = (f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
                f"{ctx.get('kernel', '?')}")
     # The registry as read (fallback included), so that every run drawn later knows its baseline.
     models = json.dumps([dataclasses.asdict(m) for m in registry])
-    samples = []
+    samples, skipped = [], []
     reps: dict[str, int] = {}
     for name, b in entries:
         rep = reps[name] = reps.get(name, -1) + 1
@@ -80,17 +85,27 @@ def append(db: Path, results: Path) -> int:
         if makespan is not None:
             samples.append((name, "makespan_ms", rep, makespan))
         for m in gbench.COUNTERS:
-            if isinstance(b.get(m), (int, float)):
+            if not gbench.is_number(b.get(m)):
+                continue
+            if math.isfinite(b[m]):
                 samples.append((name, m, rep, float(b[m])))
-    with connect(db) as con:
-        cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source, models) "
-                          "VALUES (?,?,?,?,?,?)",
-                          (str(ctx.get("date", "?")), str(ctx.get("git_sha", "unknown")),
-                           str(ctx.get("iobench_suite", "?")), machine, str(results), models))
-        run_id = cur.lastrowid
-        con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
-                        [(run_id, *s) for s in samples])
-    return run_id
+            else:
+                skipped.append(f"{name} {m} (repetition {rep + 1})")
+    try:
+        con = connect(db)
+        with con:
+            cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source, models) "
+                              "VALUES (?,?,?,?,?,?)",
+                              (str(ctx.get("date", "?")), str(ctx.get("git_sha", "unknown")),
+                               str(ctx.get("iobench_suite", "?")), machine, str(results),
+                               models))
+            run_id = cur.lastrowid
+            con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
+                            [(run_id, *s) for s in samples])
+        con.close()
+    except (OSError, sqlite3.Error) as e:
+        raise HistoryError(f"cannot record the run in {db}: {e}") from e
+    return run_id, skipped
 
 
 def runs(db: Path, suite: str | None = None) -> list[dict]:
@@ -98,7 +113,10 @@ def runs(db: Path, suite: str | None = None) -> list[dict]:
     loads (benchmark -> metric -> values) and its model registry (gbench.Model list)."""
     if not db.exists():
         raise HistoryError(f"no history at {db} (scripts/bench.sh creates it)")
-    con = sqlite3.connect(db)
+    try:
+        con = sqlite3.connect(db)
+    except sqlite3.Error as e:
+        raise HistoryError(f"cannot open {db}: {e}") from e
     try:
         models = "models" if _has_models_column(con) else "NULL"
         rows = con.execute(f"SELECT id, date, git_sha, suite, machine, {models} FROM runs "
@@ -138,8 +156,11 @@ def main(argv: list[str]) -> int:
         return 0 if e.code == 0 else 2
     try:
         if args.cmd == "append":
-            run_id = append(args.db, args.results)
+            run_id, skipped = append(args.db, args.results)
             print(f"history.py: run {run_id} added to {args.db}")
+            if skipped:
+                print(f"history.py: note: {len(skipped)} value(s) that are not finite numbers "
+                      f"were left out, first {skipped[0]}", file=sys.stderr)
         else:
             for r in runs(args.db):
                 print(f"{r['id']:4d}  {r['date']}  {r['git_sha']:12s}  {r['suite']:8s}  "

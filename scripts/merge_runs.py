@@ -10,6 +10,7 @@ are dropped: every consumer recomputes them from the repetitions. Exit 2 on unre
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import gbench  # noqa: E402  (same folder: reading results files)
 
 
 def merge(docs: list[dict]) -> dict:
-    merged = {"context": dict(docs[-1].get("context") or {}, merged_runs=len(docs)),
+    ctx = docs[-1].get("context")
+    merged = {"context": dict(ctx if isinstance(ctx, dict) else {}, merged_runs=len(docs)),
               "benchmarks": []}
     for d in docs:
         merged["benchmarks"] += [b for b in d["benchmarks"]
@@ -33,11 +35,21 @@ def main(argv: list[str]) -> int:
     out, files = Path(argv[0]), [Path(a) for a in argv[1:]]
     try:
         docs = [gbench.read(f) for f in files]
+        for f, d in zip(files, docs):
+            next(gbench.entries(d, f))  # ResultsError when it has no iobench benchmark
     except gbench.ResultsError as e:
         print(f"merge_runs.py: {e}", file=sys.stderr)
         return 2
     merged = merge(docs)
-    out.write_text(json.dumps(merged, indent=1))
+    # Written whole or not at all: a reader never sees half a file.
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(merged, indent=1))
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        print(f"merge_runs.py: cannot write {out}: {e.strerror}", file=sys.stderr)
+        return 2
     print(f"merge_runs.py: {out}: {len(merged['benchmarks'])} repetitions from {len(docs)} runs")
     return 0
 

@@ -9,12 +9,17 @@ results' suite or --suite) are drawn too, or alone when no results file is given
 
 Charts are written as PNG and SVG. Repetitions of a benchmark are summarised by their median.
 Models, their order, colours and roles come from the results' model registry.
-Bad or empty input: one line on stderr, exit 2. The parts live in scripts/iobench_report/.
+Bad or empty input: one line on stderr, exit 2. Values that are no measurement (NaN, infinite)
+are shown as "–" and the findings say what is missing. The pages are written whole, after
+everything is computed, or not at all. The parts live in scripts/iobench_report/.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,15 +50,25 @@ def main(argv: list[str]) -> int:
             return 2
     try:
         args.out.mkdir(parents=True, exist_ok=True)
+        # Charts are drawn in a folder of their own and moved beside the pages once everything
+        # is computed: a failure leaves the previous report whole, never half of a new one.
+        stage = Path(tempfile.mkdtemp(prefix=".report-", dir=args.out))
     except OSError as e:
-        print(f"report.py: cannot create {args.out}: {e.strerror}", file=sys.stderr)
+        print(f"report.py: cannot write to {args.out}: {e.strerror}", file=sys.stderr)
         return 2
-    figures = charts.draw_all(run, args.out) if run else []
+    try:
+        return _build(args, run, stage)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _build(args, run: rows.Run | None, stage: Path) -> int:
+    figures = charts.draw_all(run, stage) if run else []
     if args.history is not None:
         from iobench_report.history_chart import chart_history
         suite = args.suite or (run.context.get("iobench_suite") if run else None) or "ci"
         try:
-            hist = chart_history(args.history, suite, args.out)
+            hist = chart_history(args.history, str(suite), stage)
         except Exception as e:  # noqa: BLE001 - any unreadable database is bad input
             print(f"report.py: --history: {e}", file=sys.stderr)
             return 2
@@ -63,14 +78,33 @@ def main(argv: list[str]) -> int:
             return 2
         if hist is not None:
             figures.append(hist)
-    if run is not None:
-        document.write(sections.report(run, figures), args.out)
-    else:
-        document.write(sections.history_page(figures, args.history), args.out)
+    doc = (sections.report(run, figures) if run is not None
+           else sections.history_page(figures, args.history))
+    pages = document.render(doc)
+    try:
+        for f in sorted(stage.iterdir()):
+            os.replace(f, args.out / f.name)
+        document.publish(pages, args.out)
+    except OSError as e:
+        print(f"report.py: cannot write the report to {args.out}: {e.strerror}", file=sys.stderr)
+        return 2
     print(f"report.py: {len(run.rows) if run else 0} benchmarks, {len(figures)} charts -> "
           f"{args.out / 'index.html'}")
     return 0
 
 
+def guarded(argv: list[str]) -> int:
+    """main(), with anything unforeseen as one line and exit 2 instead of a traceback;
+    IOBENCH_DEBUG=1 shows the traceback."""
+    try:
+        return main(argv)
+    except Exception as e:  # noqa: BLE001 - one line for the user, whatever broke
+        if os.environ.get("IOBENCH_DEBUG"):
+            raise
+        print(f"report.py: cannot draw the report: {type(e).__name__}: {e} "
+              "(IOBENCH_DEBUG=1 shows where)", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(guarded(sys.argv[1:]))

@@ -25,12 +25,19 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", type=Path, nargs="+")
     ap.add_argument("--alpha", type=float, default=compare.DEFAULT_ALPHA)
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
     if len(args.runs) < 2:
         print("spread.py: need at least two runs", file=sys.stderr)
         return 2
+    thresholds = {m: t for m, (_, t, _) in compare.METRICS.items()}
+    pairs = list(itertools.permutations(range(len(args.runs)), 2))
     try:
         runs = [compare.load(p) for p in args.runs]
+        judged = {(i, j): compare.judge(runs[i], runs[j], thresholds, args.alpha, True)
+                  for i, j in pairs}
     except compare.InputError as e:
         print(f"spread.py: {e}", file=sys.stderr)
         return 2
@@ -56,18 +63,14 @@ def main(argv: list[str]) -> int:
                   f"| {spread:.1%} | {cv:.1%} | {threshold:.0%} |")
 
     print("\nWorst spread per metric: " + ", ".join(f"{m} {v:.1%}" for m, v in worst.items()))
-    thresholds = {m: t for m, (_, t, _) in compare.METRICS.items()}
-    pairs = list(itertools.permutations(range(len(runs)), 2))
-    alarms = []
-    for i, j in pairs:
-        result = compare.judge(runs[i], runs[j], thresholds, args.alpha)
-        alarms += [(i, j, r) for r in result["regressions"]]
-    checks = len(compare.judge(runs[0], runs[1], thresholds, args.alpha)["comparisons"])
+    alarms = [(i, j, r) for (i, j), result in judged.items() for r in result["regressions"]]
+    checks = len(judged[(0, 1)]["comparisons"])
     print(f"\nFalse alarms, judging every ordered pair of these unchanged runs: {len(alarms)} "
           f"regressions flagged in {len(pairs)} comparisons of {checks} metric checks each")
     for i, j, r in alarms[:20]:
-        print(f"  run {i + 1} -> run {j + 1}: {r['benchmark']} {r['metric']} {r['change']:+.1%} "
-              f"p={r['p_value']:.4f}")
+        what = (r["message"] if r["metric"] == "errors"
+                else f"{r['change']:+.1%} p={r['p_value']:.4f}")
+        print(f"  run {i + 1} -> run {j + 1}: {r['benchmark']} {r['metric']} {what}")
     return 0
 
 

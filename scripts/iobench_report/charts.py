@@ -9,10 +9,10 @@ import matplotlib
 from matplotlib.patches import Patch
 
 from .document import Figure
-from .plotting import IDEAL_COLOR, REFERENCE_COLOR, figure, legend_below, readable_axis, save
+from .plotting import IDEAL_COLOR, REFERENCE_COLOR, figure, legend_below, plt, readable_axis, save
 from .plotting import styles
-from .rows import (HEADLINE_DELAY, LATENCY_LOAD, Run, by_model, cost_points, headline_points,
-                   machine_phrase, one_at_a_time_names)
+from .rows import (HEADLINE_DELAY, LATENCY_LOAD, Run, by_model, cost_points, finite,
+                   headline_points, machine_phrase, one_at_a_time_names, positive)
 
 
 def _one_at_a_time(run: Run, names: list[str], sentence: str) -> str:
@@ -22,8 +22,8 @@ def _one_at_a_time(run: Run, names: list[str], sentence: str) -> str:
 
 
 def chart_headline(run: Run, out: Path) -> Figure | None:
-    series = {k: v for k, v in by_model(headline_points(run.rows)).items()
-              if len({r.requests for r in v}) >= 2}
+    timed = [r for r in headline_points(run.rows) if positive(r.makespan_s)]
+    series = {k: v for k, v in by_model(timed).items() if len({r.requests for r in v}) >= 2}
     if not series:
         return None
     st = styles(run.models)
@@ -62,7 +62,8 @@ def chart_throughput(run: Run, out: Path) -> Figure | None:
     panels = []
     for delay in (0, 10):
         series = by_model([r for r in run.rows if r.delay_ms == delay and r.plain
-                           and r.requests >= 20 * r.effective_concurrency])
+                           and r.requests >= 20 * r.effective_concurrency
+                           and positive(r.m("req_per_s"))])
         if series and max(len(v) for v in series.values()) >= 2:
             panels.append((delay, series))
     if not panels:
@@ -107,7 +108,7 @@ def chart_throughput(run: Run, out: Path) -> Figure | None:
 def chart_latency(run: Run, out: Path) -> Figure | None:
     delay, conc = LATENCY_LOAD
     pts = run.ordered([r for r in run.rows if r.delay_ms == delay and r.concurrency == conc
-                       and r.plain])
+                       and r.plain and any(finite(r.m(f"{k}_ms")) for k in ("p50", "p90", "p99"))])
     if not pts:
         return None
     st = styles(run.models)
@@ -150,30 +151,43 @@ def chart_cost(run: Run, out: Path) -> Figure | None:
     st = styles(run.models)
     fig, axes = figure(3, (15, 4.8))
     shown = [m.name for m in run.present([r for v in series.values() for r in v])]
+    # CPU and threads span decades (log); memory is read linearly. A panel is drawn from the
+    # points it has a value for; a log panel only from values above 0.
+    logs = (True, False, True)
+    drawn = [False] * 3
     for name in shown:
         v = sorted(series[name], key=lambda r: r.effective_concurrency)
-        cs = [r.effective_concurrency for r in v]
-        added = [max(r.m("peak_rss_mib") - r.metrics.get("rss_base_mib", 0.0), 0.0) for r in v]
-        for ax, ys in zip(axes, ([r.m("cpu_us_per_req") for r in v], added,
-                                 [r.m("threads") for r in v])):
-            if len(v) == 1:
+        added = [max(r.m("peak_rss_mib") - r.metrics.get("rss_base_mib", 0.0), 0.0)
+                 if finite(r.m("peak_rss_mib")) else math.nan for r in v]
+        for i, (ax, ys) in enumerate(zip(axes, ([r.m("cpu_us_per_req") for r in v], added,
+                                                [r.m("threads") for r in v]))):
+            pts = [(r.effective_concurrency, y) for r, y in zip(v, ys)
+                   if (positive(y) if logs[i] else finite(y))]
+            if not pts:
+                continue
+            drawn[i] = True
+            cs, ys = zip(*pts)
+            if len(pts) == 1:
                 ax.scatter(cs, ys, color=st[name].color, marker=st[name].marker, label=name,
                            zorder=3)
             else:
                 ax.plot(cs, ys, label=name, **st[name].kw())
+    if not any(drawn):
+        plt.close(fig)
+        return None
     titles = ("CPU time per request (µs)", "memory the batch added (MiB, peak RSS − start)",
               "threads in the process")
-    for ax, title in zip(axes, titles):
+    for ax, title, log, has in zip(axes, titles, logs, drawn):
         ax.set_xscale("log")
         readable_axis(ax.xaxis)
         ax.set_xlabel("concurrency C")
-        ax.set_title(title)
+        ax.set_title(title if has else f"{title}: not measured")
         ax.grid(True, which="both", alpha=0.3)
-    for ax in (axes[0], axes[2]):
-        ax.set_yscale("log")
-        readable_axis(ax.yaxis)
+        if log and has:
+            ax.set_yscale("log")
+            readable_axis(ax.yaxis)
     fig.suptitle(f"What concurrency costs ({HEADLINE_DELAY} ms delay, N = 10 × C)")
-    save(fig, out, "cost_vs_concurrency", bottom=legend_below(fig, axes[:1], ncol=8))
+    save(fig, out, "cost_vs_concurrency", bottom=legend_below(fig, axes, ncol=8))
     return Figure("cost_vs_concurrency", "CPU, memory and threads vs concurrency",
                   f"Each batch is ten waves of C requests delayed {HEADLINE_DELAY} ms. CPU is the "
                   "benchmark process's user + system time per request; memory is its peak RSS "

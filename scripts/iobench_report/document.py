@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 import re
 from pathlib import Path
 from typing import Union
@@ -145,7 +146,26 @@ def to_html(doc: Document) -> str:
     return "\n".join(parts)
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """`text` as `path`, whole or not at all: written beside it, then renamed over it."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def render(doc: Document) -> dict[str, str]:
+    """The pages of the report: file name -> text."""
+    return {"report.md": to_markdown(doc), "index.html": to_html(doc)}
+
+
+def publish(pages: dict[str, str], out: Path) -> None:
+    for name, text in pages.items():
+        write_atomic(out / name, text)
+
+
 def write(doc: Document, out: Path) -> None:
-    """report.md and index.html in `out`."""
-    (out / "report.md").write_text(to_markdown(doc))
-    (out / "index.html").write_text(to_html(doc))
+    """report.md and index.html in `out`, each rendered in full before either is written."""
+    publish(render(doc), out)

@@ -4,10 +4,9 @@ registry (concurrent or one at a time, model or reference)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from .rows import (CEILING, CLAIM_TOLERANCE, HEADLINE_DELAY, SERVER_LATE_WARN_MS, Row, Run,
-                   cost_points, fmt, fmt_seconds, zero_delay)
+                   cost_points, finite, fmt, fmt_seconds, positive, zero_delay)
 
 
 @dataclasses.dataclass
@@ -23,7 +22,7 @@ def _concurrent(r: Row) -> bool:
 
 def all_at_once(run: Run) -> Finding | None:
     head = [r for r in run.rows if r.delay_ms == HEADLINE_DELAY and r.plain
-            and r.concurrency == r.requests and _concurrent(r)]
+            and r.concurrency == r.requests and _concurrent(r) and positive(r.makespan_s)]
     if not head:
         return None
     n = max(r.requests for r in head)
@@ -40,7 +39,8 @@ def all_at_once(run: Run) -> Finding | None:
 def cost(run: Run) -> Finding | None:
     pts = cost_points(run.rows)
     top = max((r.effective_concurrency for v in pts.values() for r in v), default=0)
-    at_top = sorted((r for v in pts.values() for r in v if r.effective_concurrency == top),
+    at_top = sorted((r for v in pts.values() for r in v if r.effective_concurrency == top
+                     and finite(r.m("cpu_us_per_req"))),
                     key=lambda r: r.m("cpu_us_per_req"))
     if top <= 1 or not at_top:
         return None
@@ -55,6 +55,8 @@ def cost(run: Run) -> Finding | None:
 def zero_delay_best(run: Run) -> Finding | None:
     best: dict[str, Row] = {}
     for r in zero_delay(run.rows):
+        if not positive(r.m("req_per_s")):
+            continue
         if r.impl not in best or r.m("req_per_s") > best[r.impl].m("req_per_s"):
             best[r.impl] = r
     if not best:
@@ -71,7 +73,7 @@ def fastest_vs_references(run: Run) -> Finding | None:
     scenarios: dict[tuple, list[Row]] = {}
     for r in run.rows:
         if r.delay_ms == HEADLINE_DELAY and r.plain and r.impl != CEILING \
-                and r.effective_concurrency > 1:
+                and r.effective_concurrency > 1 and positive(r.makespan_s):
             scenarios.setdefault((r.requests, r.concurrency), []).append(r)
     both = {k: v for k, v in scenarios.items()
             if any(r.model.reference for r in v) and any(not r.model.reference for r in v)}
@@ -94,8 +96,8 @@ def fastest_vs_references(run: Run) -> Finding | None:
 def ceiling(run: Run) -> Finding | None:
     """At the highest concurrency where the ceiling ran at zero delay: the fastest model and
     each other reference, as fractions of it."""
-    zero = zero_delay(run.rows)
-    tops = {r.concurrency: r for r in zero if r.impl == CEILING}
+    zero = [r for r in zero_delay(run.rows) if finite(r.m("req_per_s"))]
+    tops = {r.concurrency: r for r in zero if r.impl == CEILING and positive(r.m("req_per_s"))}
     for c in sorted(tops, reverse=True):
         at_c = [r for r in zero if r.concurrency == c and r.impl != CEILING]
         models = [r for r in at_c if not r.model.reference]
@@ -136,8 +138,15 @@ def errors(run: Run) -> Finding | None:
                    {"benchmarks": [r.name for r in failed]})
 
 
-FINDINGS = [all_at_once, cost, zero_delay_best, fastest_vs_references, ceiling, late_server,
-            errors]
+def gaps(run: Run) -> Finding | None:
+    """What the file lacks, said first: everything below is read without it."""
+    if not run.gaps:
+        return None
+    return Finding("gaps", "Incomplete data: " + " ".join(run.gaps), {"gaps": list(run.gaps)})
+
+
+FINDINGS = [gaps, all_at_once, cost, zero_delay_best, fastest_vs_references, ceiling,
+            late_server, errors]
 
 
 def findings(run: Run) -> list[Finding]:
@@ -153,10 +162,15 @@ class Claim:
     one_by_one: float    # s: the ideal one request after another (the sum of the delays)
     measured: dict       # model -> makespan s
     failing: list[str]   # the models whose makespan misses their ideal by more than the tolerance
+    unknown: list[str] = dataclasses.field(default_factory=list)  # no makespan measured
 
     @property
     def verdict(self) -> str:
-        return "holds" if not self.failing else "does not hold for " + ", ".join(self.failing)
+        if self.failing:
+            return "does not hold for " + ", ".join(self.failing)
+        if self.unknown:
+            return "not measured for " + ", ".join(self.unknown)
+        return "holds"
 
 
 def claims(run: Run) -> list[Claim]:
@@ -171,14 +185,17 @@ def claims(run: Run) -> list[Claim]:
         # The name's delay is the slowest request's; a one-at-a-time run records the ideal sum of
         # the scenario's delays (uniform delays without one: N x delay).
         serial = run.ordered([r for r in rs if r.model.one_at_a_time])
-        ideal = next((r.m("ideal_s") for r in serial if not math.isnan(r.m("ideal_s"))), None)
+        ideal = next((r.m("ideal_s") for r in serial if positive(r.m("ideal_s"))), None)
         one_by_one = ideal if ideal is not None else n * delay / 1000
         at_once = delay / 1000
-        failing = [r.impl for r in run.ordered(rs)
+        timed = [r for r in run.ordered(rs) if finite(r.makespan_s)]
+        failing = [r.impl for r in timed
                    if (abs(r.makespan_s - one_by_one) > one_by_one * CLAIM_TOLERANCE
                        if r.model.one_at_a_time
                        else r.makespan_s > at_once * (1 + CLAIM_TOLERANCE))]
-        out.append(Claim(claim, at_once, one_by_one, {r.impl: r.makespan_s for r in rs}, failing))
+        unknown = [r.impl for r in run.ordered(rs) if not finite(r.makespan_s)]
+        out.append(Claim(claim, at_once, one_by_one, {r.impl: r.makespan_s for r in rs}, failing,
+                         unknown))
     return out
 
 
@@ -194,8 +211,8 @@ class Gap:
 
 def gap(run: Run) -> Gap | None:
     """Zero-delay req/s of each model as a fraction of the ceiling's at the same concurrency."""
-    zero = zero_delay(run.rows)
-    top = {r.concurrency: r for r in zero if r.impl == CEILING}
+    zero = [r for r in zero_delay(run.rows) if finite(r.m("req_per_s"))]
+    top = {r.concurrency: r for r in zero if r.impl == CEILING and positive(r.m("req_per_s"))}
     rest = [r for r in zero if r.impl != CEILING and r.concurrency in top]
     if not top or not rest:
         return None

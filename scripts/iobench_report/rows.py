@@ -60,6 +60,10 @@ class Run:
     models: list[gbench.Model]   # the whole registry, in registry order
     rows: list[Row]
     source: Path | None = None
+    # What the file lacks or holds that is no measurement, one sentence each, for the findings:
+    # values left out (NaN, infinite, not numbers), batch times that cannot be read, benchmarks
+    # that reported an error.
+    gaps: list[str] = dataclasses.field(default_factory=list)
 
     def rank(self, name: str) -> int:
         return next(i for i, m in enumerate(self.models) if m.name == name)
@@ -73,38 +77,83 @@ class Run:
         return sorted(rows, key=lambda r: self.rank(r.impl))
 
 
+def finite(v) -> bool:
+    """A number that is a measurement: not NaN, not infinite, not a boolean or a string."""
+    return gbench.is_number(v) and math.isfinite(v)
+
+
+def _examples(items: list[str]) -> str:
+    return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+
 def load(path: Path) -> Run:
     try:
         doc = gbench.read(path)
         by_name: dict[str, list[dict]] = {}
         for name, b in gbench.runs(doc, path):
             by_name.setdefault(name, []).append(b)
+        errored = gbench.errored(doc, path)
         registry = gbench.models(doc)
     except gbench.ResultsError as e:
         raise InputError(str(e)) from e
     model = {m.name: m for m in registry}
     rows = []
+    dropped, untimed, bare, idle = [], [], [], []
     for name, ok in by_name.items():
         g = gbench.NAME_RE.match(name)
         metrics = {}
         for key in gbench.COUNTERS + EXTRA_METRICS:
-            values = [float(r[key]) for r in ok if isinstance(r.get(key), (int, float))]
+            present = [r[key] for r in ok if key in r]
+            values = [float(v) for v in present if finite(v)]
+            if len(values) < len(present):
+                dropped.append(f"{name} {key}")
             if values:
                 metrics[key] = statistics.median(values)
+        if not any(key in r for r in ok for key in gbench.COUNTERS):
+            bare.append(name)
         makespans = [m / 1000 for m in map(gbench.makespan_ms, ok) if m is not None]
+        if len(makespans) < len(ok):
+            untimed.append(name)
+        elif not any(makespans) or metrics.get("req_per_s") == 0:
+            idle.append(name)
         rows.append(Row(name=name, model=model[g["impl"]], requests=int(g["n"]),
                         delay_ms=int(g["l"]), concurrency=int(g["c"]), bytes=int(g["b"]),
                         keep_alive=not g["close"],
                         makespan_s=statistics.median(makespans) if makespans else math.nan,
                         repetitions=len(ok), label=str(ok[0].get("label", "")), metrics=metrics))
     if not rows:
-        raise InputError(f"{path}: every benchmark reported an error")
+        first = next(iter(errored.items()))
+        raise InputError(f"{path}: every benchmark reported an error (first {first[0]}: "
+                         f"{first[1]})")
+    gaps = []
+    if dropped:
+        gaps.append(f"{len(dropped)} value(s) were no finite number (NaN, infinite or not a "
+                    f"number) and are left out, shown as –: {_examples(dropped)}.")
+    if untimed:
+        gaps.append(f"{len(untimed)} benchmark(s) have no readable batch time (real_time or "
+                    f"time_unit missing or unknown), so no makespan: {_examples(untimed)}.")
+    if idle:
+        gaps.append(f"{len(idle)} benchmark(s) report a batch time or a throughput of 0: nothing "
+                    f"was measured there: {_examples(idle)}.")
+    if bare:
+        gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {_examples(bare)}.")
+    only_errored = sorted(set(errored) - set(by_name))
+    if only_errored:
+        gaps.append(f"{len(only_errored)} benchmark(s) reported an error and are not shown: "
+                    + _examples([f"{n} ({errored[n]})" for n in only_errored]) + ".")
     ctx = doc.get("context")
+    if not isinstance(ctx, dict):
+        gaps.append("The file has no context: the machine and the build are unknown.")
     return Run(context=ctx if isinstance(ctx, dict) else {}, models=registry, rows=rows,
-               source=path)
+               source=path, gaps=gaps)
 
 
 # --- selections -----------------------------------------------------------------------------
+
+def positive(v: float) -> bool:
+    """Drawable on a log axis, and a divisor: finite and above 0."""
+    return finite(v) and v > 0
+
 
 def by_model(rows: list[Row]) -> dict[str, list[Row]]:
     out: dict[str, list[Row]] = {}
@@ -157,7 +206,7 @@ def machine_phrase(ctx: dict) -> str:
 # --- formatting -----------------------------------------------------------------------------
 
 def fmt_seconds(s: float) -> str:
-    if math.isnan(s):
+    if not finite(s):
         return "–"
     if s >= 1:
         return f"{s:.2f} s"
@@ -165,7 +214,7 @@ def fmt_seconds(s: float) -> str:
 
 
 def fmt(v: float | None, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if not finite(v):
         return "–"
     if abs(v) >= 1000:
         return f"{v:,.0f}"

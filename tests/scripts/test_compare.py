@@ -91,14 +91,14 @@ def test_improvements_are_reported_not_failed(tmp_path):
     assert "improved" in r.stdout
 
 
-def test_new_and_missing_benchmarks_are_listed_not_failed(tmp_path):
+def test_with_allow_missing_new_and_missing_benchmarks_are_listed_not_failed(tmp_path):
     cur = base_doc()
     dropped = "fetch/thread_pool/requests:200/delay_ms:20/concurrency:50/bytes:0/close"
     cur["benchmarks"] = [b for b in cur["benchmarks"] if b["name"] != dropped]
     extra = copy.deepcopy(next(b for b in cur["benchmarks"] if b["name"] == SLOW))
     extra["name"] = extra["run_name"] = SLOW.replace("requests:200", "requests:400")
     cur["benchmarks"].append(extra)
-    r = run(tmp_path, base_doc(), cur)
+    r = run(tmp_path, base_doc(), cur, "--allow-missing")
     assert r.returncode == 0, r.stderr
     assert "In the baseline but not in this run" in r.stdout and dropped in r.stdout
     assert "New in this run" in r.stdout and extra["name"] in r.stdout
@@ -162,7 +162,7 @@ def test_bad_flags_exit_2(tmp_path):
     assert r.returncode == 2
 
 
-def test_too_few_repetitions_are_not_judged(tmp_path):
+def test_too_few_repetitions_are_an_input_error(tmp_path):
     doc = base_doc()
     seen = {}
     kept = []
@@ -174,8 +174,10 @@ def test_too_few_repetitions_are_not_judged(tmp_path):
         kept.append(b)
     doc["benchmarks"] = kept
     r = run(tmp_path, doc, slowed(doc, SLOW, 2.0))
-    assert r.returncode == 0
-    assert "too few repetitions" in r.stdout
+    assert r.returncode == 2, r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "too few repetitions" in lines[0], r.stderr
+    assert "2 in the baseline, 2 in this run" in lines[0]
 
 
 # --- the model registry ---------------------------------------------------------------------
@@ -238,9 +240,19 @@ def test_a_renamed_model_is_judged_by_the_gate(tmp_path, registry):
     assert "speedup_vs_sequential" in {r["metric"] for r in result["regressions"]}
 
 
+def repeated(doc: dict, times: int) -> dict:
+    """Every repetition of `doc` `times` times: the quick fixtures have one repetition, fewer than
+    the gate judges."""
+    doc = copy.deepcopy(doc)
+    doc["benchmarks"] = [copy.deepcopy(b) for b in doc["benchmarks"] for _ in range(times)]
+    return doc
+
+
 def test_cli_on_the_renamed_and_the_registry_fixtures(tmp_path):
     for name in ("renamed_model.json", "models_results.json"):
-        f = FIXTURES / name
+        f = tmp_path / name
+        f.write_text(json.dumps(repeated(json.loads((FIXTURES / name).read_text()),
+                                         compare.MIN_REPETITIONS)))
         r = subprocess.run(["/usr/bin/python3", str(COMPARE), str(f), str(f), "--json"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
