@@ -169,19 +169,23 @@ judge --format json >"$out/first.json" 2>"$out/first.err" || status=$?
 [[ $status -eq 2 ]] && { cat "$out/first.err" >&2; die "compare.py could not judge the runs"; }
 final=()
 if [[ $status -eq 1 && $confirm -eq 1 ]]; then
-  # Re-measure only what was flagged: one more round, base then head, then judge that round alone.
+  # Re-measure only what was flagged (slower, or failing requests): one more round, base then
+  # head, judged alone. Missing or errored benchmarks fail as they are: nothing to re-measure.
   filter=$("$py" - "$out/first.json" <<'PY'
 import json, re, sys
 names = sorted({r["benchmark"] for r in json.load(open(sys.argv[1]))["regressions"]})
 # Google Benchmark filters on its internal names: the contract name, then /iterations:... etc.
-print("^(" + "|".join(re.escape(n) for n in names) + ")/(iterations|repeats|real_time|manual_time)")
+if names:
+    print("^(" + "|".join(map(re.escape, names)) + ")/(iterations|repeats|real_time|manual_time)")
 PY
 )
-  echo "ab.sh: regressions flagged in $(tr '|' '\n' <<<"$filter" | wc -l) benchmark(s);" \
-    "re-measuring them in a confirming round" >&2
-  measure base confirm "--benchmark_filter=$filter"
-  measure head confirm "--benchmark_filter=$filter"
-  final=(--confirm "$out/runs/base-confirm.json" "$out/runs/head-confirm.json")
+  if [[ -n $filter ]]; then
+    echo "ab.sh: regressions flagged in $(tr '|' '\n' <<<"$filter" | wc -l) benchmark(s);" \
+      "re-measuring them in a confirming round" >&2
+    measure base confirm "--benchmark_filter=$filter"
+    measure head confirm "--benchmark_filter=$filter"
+    final=(--confirm "$out/runs/base-confirm.json" "$out/runs/head-confirm.json")
+  fi
 fi
 
 status=0

@@ -1,0 +1,1 @@
+"""The regression gate's parts; scripts/compare.py is its command line."""
