@@ -25,7 +25,7 @@
 
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
-#include "mock_server/server.hpp"
+#include "common/open_files.hpp"
 #include "reference.hpp"
 #include "server_process.hpp"
 #include "suite.hpp"
@@ -455,7 +455,7 @@ int main(int argc, char** argv) {
   }
   run.server_binary = std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server";
   // Concurrency up to 10,000 needs as many sockets; children (Python references) inherit it.
-  mock::raise_open_file_limit();
+  raise_open_file_limit();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   int rest_argc = static_cast<int>(run.opts.rest.size());

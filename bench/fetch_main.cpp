@@ -11,9 +11,9 @@
 
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
-#include "mock_server/cli.hpp"
-#include "mock_server/server.hpp"
-#include "mock_server/units.hpp"
+#include "common/cli.hpp"
+#include "common/open_files.hpp"
+#include "common/units.hpp"
 
 namespace {
 
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     if (o.impl == "sequential" && o.fetch.concurrency > 1) {
       std::cerr << "iobench-fetch: note: sequential runs one request at a time; -c ignored\n";
     }
-    const std::uint64_t fds = mock::raise_open_file_limit();
+    const std::uint64_t fds = raise_open_file_limit();
     if (std::min(concurrency, o.requests) + kSpareDescriptors > fds) {
       std::cerr << "iobench-fetch: -c " << concurrency << " needs more open files than the limit ("
                 << fds << "); raise `ulimit -n`\n";

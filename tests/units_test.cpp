@@ -1,10 +1,10 @@
-#include "mock_server/units.hpp"
+#include "common/units.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 
-#include "mock_server/cli.hpp"
+#include "common/cli.hpp"
 
 namespace {
 
@@ -103,6 +103,12 @@ TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
   r.next();
   EXPECT_THROW(r.value(), usage_error) << "a flag at the end has no value";
   EXPECT_THROW(r.unknown(), usage_error);
+}
+
+TEST(Cli, HelpRowsLineTheTextsUp) {
+  const std::vector<iobench::cli::help_row> rows{{"a", "first"}, {"longer", "second"}};
+  EXPECT_EQ(iobench::cli::format_help_rows(rows, 2), "  a       first\n  longer  second\n");
+  EXPECT_EQ(iobench::cli::format_help_rows({}, 2), "");
 }
 
 }  // namespace
