@@ -254,6 +254,7 @@ TEST(Registry, HasTheFourModelsDesignNames) {
 }
 
 TEST(Registry, NamesAreUniqueWellFormedAndServedInOrder) {
+  constexpr std::size_t kMaxSummary = 64;
   const std::regex well_formed("[A-Za-z0-9_.-]+");
   const auto names = fetcher_names();
   ASSERT_EQ(names.size(), models().size());
@@ -265,6 +266,7 @@ TEST(Registry, NamesAreUniqueWellFormedAndServedInOrder) {
     EXPECT_TRUE(seen.insert(m.name).second) << "twice: " << m.name;
     EXPECT_FALSE(m.summary.empty()) << m.name;
     EXPECT_EQ(m.summary.find('\n'), std::string_view::npos) << "one line: " << m.name;
+    EXPECT_LE(m.summary.size(), kMaxSummary) << "help texts keep to 100 columns: " << m.name;
     EXPECT_EQ(find_model(m.name), &m);
   }
 }

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "common/cli.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -13,6 +14,7 @@ using iobench::format_duration;
 using iobench::format_size;
 using iobench::parse_duration;
 using iobench::parse_size;
+using iobench::test::argv_builder;
 
 TEST(Units, ParsesDurationsWithEveryUnit) {
   EXPECT_EQ(parse_duration("250us"), 250us);
@@ -58,15 +60,6 @@ TEST(Units, FormatsWhatItParses) {
   EXPECT_EQ(format_duration(100ms), "100ms");
   EXPECT_EQ(format_size(64U << 20), "64MiB");
 }
-
-struct argv_builder {
-  explicit argv_builder(std::initializer_list<const char*> a) : args{"prog"} {
-    args.insert(args.end(), a.begin(), a.end());
-  }
-  int argc() const { return static_cast<int>(args.size()); }
-  char** argv() { return const_cast<char**>(args.data()); }
-  std::vector<const char*> args;
-};
 
 TEST(Cli, ReadsSeparateAndInlineValues) {
   argv_builder a{"--port", "80", "--delay=1.5s", "--bytes", "4k", "url"};

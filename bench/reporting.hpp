@@ -1,0 +1,31 @@
+// What iobench writes besides the measurements: reporters that print the contract names
+// (DESIGN.md) and the results' context, the registry's `models` table included.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+
+#include "args.hpp"
+
+namespace iobench::bench {
+
+/// The display reporter and, when --benchmark_out is given, the file reporter, in the formats
+/// Google Benchmark's flags ask for; both write the contract names (no "/iterations:N",
+/// "/repeats:N", "/real_time" suffixes). REQUIRES: benchmark::Initialize has run.
+struct reporters {
+  std::unique_ptr<benchmark::BenchmarkReporter> display;
+  std::unique_ptr<benchmark::BenchmarkReporter> file;  ///< null without --benchmark_out
+};
+reporters make_reporters();
+
+/// The results' `models` context: a JSON array of {name, kind ("model" or "reference"),
+/// one_at_a_time, baseline, summary}, models in registry order, then the references.
+std::string models_json();
+
+/// Adds the run's context to Google Benchmark's: suite, git sha, build, library versions, kernel,
+/// cores, CPU model, server, models.
+void add_context(const options& o);
+
+}  // namespace iobench::bench
