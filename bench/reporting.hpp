@@ -11,13 +11,14 @@
 
 namespace iobench::bench {
 
-/// The display reporter and, when --benchmark_out is given, the file reporter, in the formats
-/// Google Benchmark's flags ask for; both write the contract names (no "/iterations:N",
-/// "/repeats:N", "/real_time" suffixes). REQUIRES: benchmark::Initialize has run.
+/// What RunSpecifiedBenchmarks reports to.
 struct reporters {
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   std::unique_ptr<benchmark::BenchmarkReporter> file;  ///< null without --benchmark_out
 };
+
+/// Reporters in the formats Google Benchmark's flags ask for that write the contract names (no
+/// "/iterations:N", "/repeats:N", "/real_time" suffixes). REQUIRES: benchmark::Initialize ran.
 reporters make_reporters();
 
 /// The results' `models` context: a JSON array of {name, kind ("model" or "reference"),
