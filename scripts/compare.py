@@ -2,14 +2,17 @@
 """Judge an iobench run against a baseline: the CI regression gate.
 
     scripts/compare.py BASELINE.json CURRENT.json [--alpha A] [--threshold METRIC=FRACTION]...
-                       [--thresholds FILE] [--json]
+                       [--thresholds FILE] [--format markdown|json|github] [--allow-other-machine]
 
 Benchmarks are matched by name. A metric regresses only when both hold:
   - a one-sided Mann-Whitney U test over the repetitions says the current run is worse
     (p < alpha), and
   - the relative change of the medians is worse than the metric's threshold.
-Exit 0: no regression. Exit 1: regressions (each named on stderr). Exit 2: bad input.
-A markdown table goes to stdout (or JSON with --json). Benchmarks on one side only are listed.
+Exit 0: no regression. Exit 1: regressions (each named on stderr). Exit 2: bad input, or the two
+files come from different machines (see fingerprint.py; --allow-other-machine judges anyway and
+labels the output). A markdown table goes to stdout (--format json: JSON; --format github: a
+one-line verdict, then the table of what moved, for a CI job summary). Benchmarks on one side only
+are listed.
 Thresholds and alpha come from the flags, else from thresholds.json next to the baseline, else
 from the defaults below.
 """
@@ -17,14 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fingerprint  # noqa: E402  (same folder: which machine a file is from)
 import gbench  # noqa: E402  (same folder: reading results files)
+from mannwhitney import mann_whitney_u  # noqa: E402  (same folder: the test itself)
 
 NAME_RE = gbench.NAME_RE
 
@@ -43,85 +46,10 @@ METRICS = {
 }
 DEFAULT_ALPHA = 0.05
 MIN_REPETITIONS = 4  # below this even a perfect separation cannot reach p < 0.05 one-sided
-EXACT_LIMIT = 8      # exact distribution below this many samples per side without ties (as scipy)
 
 
 class InputError(Exception):
     pass
-
-
-# --- Mann-Whitney U -------------------------------------------------------------------------
-# Debian's python3-scipy cannot be installed beside libboost1.81-dev (it depends on
-# python3-pythran -> libboost-dev 1.74), so the test is here. It follows scipy.stats.mannwhitneyu
-# (method="auto", use_continuity=True) and is checked against scipy 1.10.1's values in
-# tests/scripts/test_compare.py.
-
-@lru_cache(maxsize=None)
-def _u_counts(n1: int, n2: int) -> tuple[int, ...]:
-    """Number of arrangements giving each U = 0..n1*n2 when neither sample has ties."""
-    if n1 == 0 or n2 == 0:
-        return (1,)
-    counts = [0] * (n1 * n2 + 1)
-    # The largest value belongs to sample 1 (adding n2 to U) or to sample 2 (adding nothing).
-    for u, c in enumerate(_u_counts(n1 - 1, n2)):
-        counts[u + n2] += c
-    for u, c in enumerate(_u_counts(n1, n2 - 1)):
-        counts[u] += c
-    return tuple(counts)
-
-
-def _exact_sf(u: float, n1: int, n2: int) -> float:
-    """P(U >= u) under the null hypothesis, exactly."""
-    counts = _u_counts(n1, n2)
-    total = sum(counts)
-    return sum(c for k, c in enumerate(counts) if k >= u) / total
-
-
-def _ranks(values: list[float]) -> tuple[list[float], list[int]]:
-    """Midranks (1-based) and the sizes of groups of ties."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    ties = []
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        ties.append(j - i + 1)
-        i = j + 1
-    return ranks, ties
-
-
-def mann_whitney_u(x: list[float], y: list[float], alternative: str) -> tuple[float, float]:
-    """U statistic of x and the p-value; alternative 'greater' means x tends to exceed y."""
-    n1, n2 = len(x), len(y)
-    if n1 == 0 or n2 == 0:
-        raise ValueError("both samples need values")
-    ranks, ties = _ranks(list(x) + list(y))
-    u1 = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
-    u2 = n1 * n2 - u1
-    has_ties = any(t > 1 for t in ties)
-    if alternative == "greater":
-        u, factor = u1, 1
-    elif alternative == "less":
-        u, factor = u2, 1
-    elif alternative == "two-sided":
-        u, factor = max(u1, u2), 2
-    else:
-        raise ValueError(f"unknown alternative {alternative!r}")
-    if max(n1, n2) < EXACT_LIMIT and not has_ties:
-        p = _exact_sf(u, n1, n2) * factor
-    else:
-        n = n1 + n2
-        tie_term = sum(t ** 3 - t for t in ties) / (n * (n - 1))
-        sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
-        if sigma == 0:
-            return u1, 1.0  # every value equal: no evidence either way
-        z = (u - n1 * n2 / 2 - 0.5) / sigma
-        p = 0.5 * math.erfc(z / math.sqrt(2)) * factor
-    return u1, min(max(p, 0.0), 1.0)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -130,7 +58,8 @@ def load(path: Path) -> dict[str, dict[str, list[float]]]:
     """name -> metric -> samples (one per repetition)."""
     out: dict[str, dict[str, list[float]]] = {}
     try:
-        for name, b in gbench.runs(gbench.read(path), path):
+        doc = gbench.read(path)
+        for name, b in gbench.runs(doc, path):
             samples = out.setdefault(name, {})
             makespan = gbench.makespan_ms(b)
             if makespan is not None:
@@ -138,24 +67,29 @@ def load(path: Path) -> dict[str, dict[str, list[float]]]:
             for key in METRICS:
                 if isinstance(b.get(key), (int, float)):
                     samples.setdefault(key, []).append(float(b[key]))
+        base = gbench.baseline(gbench.models(doc))
     except gbench.ResultsError as e:
         raise InputError(str(e)) from e
-    add_speedups(out)
+    add_speedups(out, base)
     return out
 
 
-def add_speedups(runs: dict[str, dict[str, list[float]]]) -> None:
-    """Each model's throughput over sequential's at the same delay and body size, in one run:
-    a ratio the machine's speed mostly cancels out of."""
-    seq = {}
+def add_speedups(runs: dict[str, dict[str, list[float]]], baseline: str | None) -> None:
+    """Each model's throughput over the baseline model's (the registry's `baseline`, sequential
+    today) at the same delay and body size, in one run: a ratio the machine's speed mostly
+    cancels out of. Where the baseline ran several batch sizes there, its largest batch counts.
+    The metric keeps its name, speedup_vs_sequential."""
+    base_rps: dict[tuple[str, str], tuple[int, float]] = {}
     for name, m in runs.items():
         g = NAME_RE.match(name)
-        if g["impl"] == "sequential" and not g["close"] and m.get("req_per_s"):
-            seq[(g["l"], g["b"])] = statistics.median(m["req_per_s"])
+        if g["impl"] == baseline and not g["close"] and m.get("req_per_s"):
+            key, n = (g["l"], g["b"]), int(g["n"])
+            if key not in base_rps or n > base_rps[key][0]:
+                base_rps[key] = (n, statistics.median(m["req_per_s"]))
     for name, m in runs.items():
         g = NAME_RE.match(name)
-        base = seq.get((g["l"], g["b"]))
-        if g["impl"] != "sequential" and base and m.get("req_per_s"):
+        base = base_rps.get((g["l"], g["b"]), (0, None))[1]
+        if g["impl"] != baseline and base and m.get("req_per_s"):
             m["speedup_vs_sequential"] = [v / base for v in m["req_per_s"]]
 
 
@@ -206,27 +140,119 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float) -> 
             "verdict": "fail" if regressions else "pass"}
 
 
+def confirm(result: dict, again: dict) -> dict:
+    """Keeps as regressions only those that a second, independent measurement flags again; the
+    others are marked "flagged, not confirmed" (noise that one round of a shared machine made)."""
+    repeated = {(r["benchmark"], r["metric"]) for r in again["regressions"]}
+    confirmed, unconfirmed = [], []
+    for r in result["comparisons"]:
+        if r["verdict"] != "REGRESSION":
+            continue
+        if (r["benchmark"], r["metric"]) in repeated:
+            r["confirmed"] = True
+            confirmed.append(r)
+        else:
+            r["verdict"] = "flagged, not confirmed"
+            unconfirmed.append(r)
+    result["regressions"] = confirmed
+    result["unconfirmed"] = unconfirmed
+    result["verdict"] = "fail" if confirmed else "pass"
+    return result
+
+
 def fmt_value(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
-def markdown(result: dict) -> str:
-    lines = [f"## iobench regression gate: {result['verdict'].upper()}", "",
-             f"{len(result['comparisons'])} comparisons, {len(result['regressions'])} regressions "
-             f"(alpha {result['alpha']}, one-sided Mann-Whitney U on the repetitions, and a change "
-             "beyond the metric's threshold).", "",
-             "| benchmark | metric | baseline median | current median | change | threshold "
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| benchmark | metric | baseline median | current median | change | threshold "
              "| p-value | verdict |", "|---|---|---|---|---|---|---|---|"]
-    for r in result["comparisons"]:
+    for r in rows:
         verdict = f"**{r['verdict']}**" if r["verdict"] == "REGRESSION" else r["verdict"]
         lines.append(f"| {r['benchmark']} | {r['metric']} ({r['direction']} is better) "
                      f"| {fmt_value(r['baseline_median'])} | {fmt_value(r['current_median'])} "
                      f"| {r['change']:+.1%} | {r['threshold']:.0%} | {r['p_value']:.4f} "
                      f"| {verdict} |")
+    return lines
+
+
+def _header(result: dict) -> list[str]:
+    lines = [f"## iobench regression gate: {result['verdict'].upper()}", ""]
+    if result.get("other_machine"):
+        lines += [f"**Compared across machines** ({result['other_machine']}): absolute numbers "
+                  "differ between machines, so read this as a hint, not a verdict.", ""]
+    if _confirmation(result):
+        lines += [_confirmation(result), ""]
+    return lines
+
+
+def _confirmation(result: dict) -> str:
+    """What the confirming round decided; empty when there was none or nothing was flagged."""
+    if "unconfirmed" not in result or not (result["regressions"] or result["unconfirmed"]):
+        return ""
+    flagged = len(result["regressions"]) + len(result["unconfirmed"])
+
+    def names(rows: list[dict]) -> str:
+        return ", ".join(f"`{r['benchmark']}` {r['metric']}" for r in rows)
+
+    text = (f"{flagged} regression(s) flagged and re-measured in a confirming round: "
+            f"{len(result['regressions'])} confirmed")
+    if result["regressions"]:
+        text += f" ({names(result['regressions'])})"
+    if result["unconfirmed"]:
+        text += f"; not confirmed, so not failed: {names(result['unconfirmed'])}"
+    return text + "."
+
+
+def _one_sided(result: dict) -> list[str]:
+    lines = []
     for key, title in (("missing_in_current", "In the baseline but not in this run"),
                        ("new_in_current", "New in this run (no baseline)")):
         if result[key]:
             lines += ["", f"{title}:", ""] + [f"- {n}" for n in result[key]]
+    return lines
+
+
+def markdown(result: dict) -> str:
+    lines = _header(result) + [
+        f"{len(result['comparisons'])} comparisons, {len(result['regressions'])} regressions "
+        f"(alpha {result['alpha']}, one-sided Mann-Whitney U on the repetitions, and a change "
+        "beyond the metric's threshold).", ""]
+    lines += _table(result["comparisons"]) + _one_sided(result)
+    return "\n".join(lines) + "\n"
+
+
+def moved(r: dict) -> bool:
+    """Worth a line in a short summary: judged anything but plain ok, or moved by more than half
+    of what its threshold allows."""
+    return r["verdict"] != "ok" or abs(r["change"]) > r["threshold"] / 2
+
+
+def github(result: dict) -> str:
+    """For a CI job summary ($GITHUB_STEP_SUMMARY): the verdict in one line, then what moved, then
+    every comparison folded away."""
+    regs = result["regressions"]
+    if regs:
+        first = regs[0]
+        verdict = (f"**iobench: FAIL**, {len(regs)} regression(s), first "
+                   f"`{first['benchmark']}` {first['metric']} {first['change']:+.1%}")
+    else:
+        verdict = (f"**iobench: PASS**, no regression in {len(result['comparisons'])} "
+                   "comparisons")
+    lines = [verdict, ""]
+    if _confirmation(result):
+        lines += [_confirmation(result), ""]
+    if result.get("other_machine"):
+        lines += [f"Compared across machines ({result['other_machine']}): a hint, not a "
+                  "verdict.", ""]
+    shown = [r for r in result["comparisons"] if moved(r)]
+    if shown:
+        lines += ["What moved:", ""] + _table(shown)
+    else:
+        lines.append("Nothing moved by more than half its threshold.")
+    lines += _one_sided(result)
+    lines += ["", "<details><summary>Every comparison</summary>", ""]
+    lines += _table(result["comparisons"]) + ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -251,7 +277,8 @@ def load_thresholds(args, baseline: Path) -> tuple[dict[str, float], float]:
         try:
             thresholds[m] = float(t)
         except ValueError as e:
-            raise InputError(f"--threshold {item}: expected METRIC=FRACTION, e.g. efficiency=0.05") from e
+            raise InputError(f"--threshold {item}: expected METRIC=FRACTION, "
+                             "e.g. efficiency=0.05") from e
     if args.alpha is not None:
         alpha = args.alpha
     if not 0 < alpha < 1:
@@ -267,22 +294,54 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threshold", action="append", default=[], metavar="METRIC=FRACTION",
                     help="relative change allowed for a metric, e.g. efficiency=0.05")
     ap.add_argument("--thresholds", help="JSON file {alpha, metrics: {metric: fraction}}")
-    ap.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    ap.add_argument("--format", choices=("markdown", "json", "github"), default="markdown",
+                    help="markdown table (default), JSON, or a CI job summary (github)")
+    ap.add_argument("--json", action="store_true", help="the same as --format json")
+    ap.add_argument("--allow-other-machine", action="store_true",
+                    help="judge files from different machines anyway (labelled as such)")
+    ap.add_argument("--confirm", nargs=2, type=Path, metavar=("BASELINE2", "CURRENT2"),
+                    help="a second, independent measurement: a regression fails only if it is "
+                         "flagged in both")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
         return 0 if e.code == 0 else 2
+    fmt = "json" if args.json else args.format
     try:
         thresholds, alpha = load_thresholds(args, args.baseline)
         base, cur = load(args.baseline), load(args.current)
-    except InputError as e:
+        contexts = [gbench.read(p).get("context") for p in (args.baseline, args.current)]
+    except (InputError, gbench.ResultsError) as e:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
+    other = fingerprint.differences(*contexts)
+    if other and not args.allow_other_machine:
+        print(f"compare.py: the two files come from different machines ({'; '.join(other)}): "
+              "absolute numbers do not compare across machines. Measure both revisions here with "
+              "scripts/ab.sh BASE_REF, or re-record the baseline on this machine with "
+              "scripts/update-baseline.sh; --allow-other-machine compares anyway.",
+              file=sys.stderr)
+        return 2
     result = judge(base, cur, thresholds, alpha)
-    print(json.dumps(result, indent=1) if args.json else markdown(result), end="")
+    if args.confirm:
+        try:
+            again = judge(load(args.confirm[0]), load(args.confirm[1]), thresholds, alpha)
+        except InputError as e:
+            print(f"compare.py: --confirm: {e}", file=sys.stderr)
+            return 2
+        confirm(result, again)
+    if other:
+        result["other_machine"] = "; ".join(other)
+    render = {"json": lambda r: json.dumps(r, indent=1) + "\n", "markdown": markdown,
+              "github": github}[fmt]
+    print(render(result), end="")
     for r in result["regressions"]:
         print(f"compare.py: REGRESSION {r['benchmark']} {r['metric']}: {r['change']:+.1%} "
-              f"(threshold {r['threshold']:.0%}, p = {r['p_value']:.4f})", file=sys.stderr)
+              f"(threshold {r['threshold']:.0%}, p = {r['p_value']:.4f})"
+              + (", confirmed" if r.get("confirmed") else ""), file=sys.stderr)
+    for r in result.get("unconfirmed", []):
+        print(f"compare.py: not confirmed (passed): {r['benchmark']} {r['metric']}: "
+              f"{r['change']:+.1%} in the first round", file=sys.stderr)
     for n in result["missing_in_current"]:
         print(f"compare.py: note: {n} is in the baseline but not in this run", file=sys.stderr)
     return 1 if result["regressions"] else 0

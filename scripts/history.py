@@ -10,6 +10,8 @@ repetition, value). scripts/report.py --history DB draws the gate metrics over t
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sqlite3
 import sys
 from pathlib import Path
@@ -18,8 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gbench  # noqa: E402  (same folder: reading results files)
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
-METRICS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
-           "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS runs (
   git_sha TEXT NOT NULL,
   suite TEXT NOT NULL,
   machine TEXT NOT NULL,
-  source TEXT NOT NULL
+  source TEXT NOT NULL,
+  models TEXT
 );
 CREATE TABLE IF NOT EXISTS samples (
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -44,10 +45,17 @@ class HistoryError(Exception):
     pass
 
 
+def _has_models_column(con: sqlite3.Connection) -> bool:
+    # Databases written before the registry have no `models` column.
+    return any(row[1] == "models" for row in con.execute("PRAGMA table_info(runs)"))
+
+
 def connect(db: Path) -> sqlite3.Connection:
     db.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(db)
     con.executescript(SCHEMA)
+    if not _has_models_column(con):
+        con.execute("ALTER TABLE runs ADD COLUMN models TEXT")
     return con
 
 
@@ -56,10 +64,14 @@ def append(db: Path, results: Path) -> int:
     try:
         doc = gbench.read(results)
         entries = list(gbench.runs(doc, results))
+        registry = gbench.models(doc)
     except gbench.ResultsError as e:
         raise HistoryError(str(e)) from e
     ctx = doc.get("context", {})
-    machine = f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, {ctx.get('kernel', '?')}"
+    machine = (f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
+               f"{ctx.get('kernel', '?')}")
+    # The registry as read (fallback included), so that every run drawn later knows its baseline.
+    models = json.dumps([dataclasses.asdict(m) for m in registry])
     samples = []
     reps: dict[str, int] = {}
     for name, b in entries:
@@ -67,13 +79,14 @@ def append(db: Path, results: Path) -> int:
         makespan = gbench.makespan_ms(b)
         if makespan is not None:
             samples.append((name, "makespan_ms", rep, makespan))
-        for m in METRICS:
+        for m in gbench.COUNTERS:
             if isinstance(b.get(m), (int, float)):
                 samples.append((name, m, rep, float(b[m])))
     with connect(db) as con:
-        cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source) VALUES (?,?,?,?,?)",
+        cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source, models) "
+                          "VALUES (?,?,?,?,?,?)",
                           (str(ctx.get("date", "?")), str(ctx.get("git_sha", "unknown")),
-                           str(ctx.get("iobench_suite", "?")), machine, str(results)))
+                           str(ctx.get("iobench_suite", "?")), machine, str(results), models))
         run_id = cur.lastrowid
         con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
                         [(run_id, *s) for s in samples])
@@ -82,26 +95,31 @@ def append(db: Path, results: Path) -> int:
 
 def runs(db: Path, suite: str | None = None) -> list[dict]:
     """Every run (of one suite), oldest first, each with its samples as the shape compare.py
-    loads: benchmark -> metric -> values."""
+    loads (benchmark -> metric -> values) and its model registry (gbench.Model list)."""
     if not db.exists():
         raise HistoryError(f"no history at {db} (scripts/bench.sh creates it)")
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("SELECT id, date, git_sha, suite, machine FROM runs "
+        models = "models" if _has_models_column(con) else "NULL"
+        rows = con.execute(f"SELECT id, date, git_sha, suite, machine, {models} FROM runs "
                            + ("WHERE suite = ? " if suite else "") + "ORDER BY id",
                            (suite,) if suite else ()).fetchall()
         out = []
-        for run_id, date, sha, s, machine in rows:
+        for run_id, date, sha, s, machine, registry in rows:
             data: dict[str, dict[str, list[float]]] = {}
             for bench, metric, value in con.execute(
                     "SELECT benchmark, metric, value FROM samples WHERE run_id = ? "
                     "ORDER BY benchmark, metric, repetition", (run_id,)):
                 data.setdefault(bench, {}).setdefault(metric, []).append(value)
+            names = [g["impl"] for g in map(gbench.NAME_RE.match, data) if g]
             out.append({"id": run_id, "date": date, "git_sha": sha, "suite": s,
-                        "machine": machine, "data": data})
+                        "machine": machine, "data": data,
+                        "models": gbench.parse_models(registry, names)})
         return out
     except sqlite3.DatabaseError as e:
         raise HistoryError(f"{db} is not an iobench history database: {e}") from e
+    except gbench.ResultsError as e:
+        raise HistoryError(f"{db}: {e}") from e
     finally:
         con.close()
 

@@ -51,8 +51,9 @@ def main(argv: list[str]) -> int:
             spread = (max(meds) - min(meds)) / mid if mid else 0.0
             cv = statistics.stdev(meds) / statistics.mean(meds) if statistics.mean(meds) else 0.0
             worst[metric] = max(worst.get(metric, 0.0), spread)
-            print(f"| {metric} | {name} | {compare.fmt_value(mid)} | {compare.fmt_value(min(meds))} "
-                  f"| {compare.fmt_value(max(meds))} | {spread:.1%} | {cv:.1%} | {threshold:.0%} |")
+            print(f"| {metric} | {name} | {compare.fmt_value(mid)} "
+                  f"| {compare.fmt_value(min(meds))} | {compare.fmt_value(max(meds))} "
+                  f"| {spread:.1%} | {cv:.1%} | {threshold:.0%} |")
 
     print("\nWorst spread per metric: " + ", ".join(f"{m} {v:.1%}" for m, v in worst.items()))
     thresholds = {m: t for m, (_, t, _) in compare.METRICS.items()}

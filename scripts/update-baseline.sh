@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
-# Regenerates the regression gate's baseline, reports/baseline/ci.json: runs the ci suite N times
-# on this machine (default 3) and merges their repetitions, so the baseline holds the spread
-# between runs as well as within one. Prints that spread (scripts/spread.py) for
-# reports/baseline/README.md. Run it on an idle machine, after a change that is meant to move the
-# numbers, and commit the result.
+# Moves the regression gate's baseline, after a change that is meant to move the numbers:
+#   - reports/baseline/commit names the commit .ci/run measures against with scripts/ab.sh (both
+#     revisions built and run on the CI machine itself, interleaved);
+#   - reports/baseline/ci.json is the ci suite measured here, N runs merged (default 3), kept for
+#     history and for users who gate on a dedicated machine with scripts/compare.py.
+# Commit both files afterwards. The baseline commit must be one CI's clone has: a commit already
+# on main (usually the one that moved the numbers, i.e. HEAD once it is committed).
 #
-# usage: scripts/update-baseline.sh [--runs N] [--out FILE]
+# usage: scripts/update-baseline.sh [--commit REF] [--runs N] [--out FILE] [--commit-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=3 out=reports/baseline/ci.json
+runs=3 out=reports/baseline/ci.json ref=HEAD record=1
+die() { echo "update-baseline.sh: $*" >&2; exit 2; }
+need() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (see --help)"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --runs) runs=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "update-baseline.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    --runs) need "$@"; runs=$2; shift 2 ;;
+    --out) need "$@"; out=$2; shift 2 ;;
+    --commit) need "$@"; ref=$2; shift 2 ;;
+    --commit-only) record=0; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
   esac
 done
-[[ $runs =~ ^[0-9]+$ && $runs -ge 1 ]] || { echo "update-baseline.sh: --runs must be a positive integer" >&2; exit 2; }
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
+sha=$(git rev-parse --verify --quiet "$ref^{commit}") || die "'$ref' is not a commit"
 
+cat >reports/baseline/commit <<EOF
+# The commit the regression gate measures against: .ci/run builds it and the submitted tree on
+# the same machine and compares them with scripts/ab.sh. Set by scripts/update-baseline.sh.
+$sha
+EOF
+echo "update-baseline.sh: baseline commit ${sha:0:12} ($(git log -1 --format=%s "$sha"))"
+[[ $record -eq 1 ]] || exit 0
+
+if [[ -n $(git status --porcelain --untracked-files=no) ]]; then
+  echo "update-baseline.sh: note: the working tree has uncommitted changes; ci.json measures them," \
+    "not ${sha:0:12}" >&2
+fi
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target iobench mock_server >/dev/null
@@ -30,21 +49,11 @@ trap 'rm -rf "$work"' EXIT
 files=()
 for i in $(seq "$runs"); do
   echo "update-baseline.sh: ci suite, run $i of $runs"
-  IOBENCH_GIT_SHA=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
+  IOBENCH_GIT_SHA=$(git rev-parse --short=12 HEAD) \
     build/bin/iobench --suite ci --benchmark_enable_random_interleaving=true \
     --benchmark_out="$work/run$i.json" --benchmark_out_format=json >/dev/null
   files+=("$work/run$i.json")
 done
-
 mkdir -p "$(dirname "$out")"
-/usr/bin/python3 - "$out" "${files[@]}" <<'PY'
-import json, sys
-out, files = sys.argv[1], sys.argv[2:]
-docs = [json.load(open(f)) for f in files]
-merged = {"context": dict(docs[-1]["context"], baseline_runs=len(docs)), "benchmarks": []}
-for d in docs:
-    merged["benchmarks"] += [b for b in d["benchmarks"] if b.get("run_type") == "iteration"]
-json.dump(merged, open(out, "w"), indent=1)
-print(f"update-baseline.sh: {out}: {len(merged['benchmarks'])} repetitions from {len(docs)} runs")
-PY
+/usr/bin/python3 scripts/merge_runs.py "$out" "${files[@]}"
 if [[ $runs -ge 2 ]]; then /usr/bin/python3 scripts/spread.py "${files[@]}"; fi

@@ -1,12 +1,16 @@
-"""Shared fixtures: where the built binaries are, and a real mock_server child on port 0."""
+"""Shared fixtures: where the built binaries are, and a real mock_server child on port 0; the
+checked-in results files; scripts/ importable for in-process tests."""
 import os
 import pathlib
 import subprocess
+import sys
 import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def bin_dir() -> pathlib.Path:

@@ -1,18 +1,16 @@
 """scripts/compare.py: the statistics, the verdicts and the exit codes, on a real ci-suite run."""
 import copy
 import json
+import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import compare  # noqa: E402
+import compare
 
-FIXTURES = Path(__file__).parent / "fixtures"
 COMPARE = ROOT / "scripts" / "compare.py"
 SLOW = "fetch/coroutine/requests:200/delay_ms:20/concurrency:50/bytes:0"
 ZERO = "fetch/curl_multi/requests:3000/delay_ms:0/concurrency:32/bytes:0"
@@ -61,9 +59,10 @@ def test_identical_runs_pass(tmp_path):
 def test_thirty_percent_slowdown_of_one_benchmark_fails_and_is_named(tmp_path):
     r = run(tmp_path, base_doc(), slowed(base_doc(), SLOW, 1.30))
     assert r.returncode == 1
-    flagged = [l for l in r.stderr.splitlines() if l.startswith("compare.py: REGRESSION")]
-    assert flagged and all(SLOW in l for l in flagged), r.stderr
-    assert {l.split()[3].rstrip(":") for l in flagged} >= {"efficiency", "makespan_ms"}
+    flagged = [line for line in r.stderr.splitlines()
+               if line.startswith("compare.py: REGRESSION")]
+    assert flagged and all(SLOW in line for line in flagged), r.stderr
+    assert {line.split()[3].rstrip(":") for line in flagged} >= {"efficiency", "makespan_ms"}
     assert "FAIL" in r.stdout
 
 
@@ -128,9 +127,9 @@ def test_speedup_over_sequential_is_derived_within_each_run():
 
 def test_thresholds_from_flags_and_file(tmp_path):
     cur = slowed(base_doc(), SLOW, 1.30)
-    r = run(tmp_path, base_doc(), cur, "--threshold", "efficiency=0.5", "--threshold",
-            "makespan_ms=0.5", "--threshold", "p50_ms=0.5", "--threshold", "speedup_vs_sequential=0.5",
-            "--threshold", "p99_ms=0.5")
+    flags = [f for m in ("efficiency", "makespan_ms", "p50_ms", "speedup_vs_sequential", "p99_ms")
+             for f in ("--threshold", f"{m}=0.5")]
+    r = run(tmp_path, base_doc(), cur, *flags)
     assert r.returncode == 0, r.stderr
     (tmp_path / "thresholds.json").write_text(json.dumps({"alpha": 0.0001}))
     r = run(tmp_path, base_doc(), cur)
@@ -177,3 +176,73 @@ def test_too_few_repetitions_are_not_judged(tmp_path):
     r = run(tmp_path, doc, slowed(doc, SLOW, 2.0))
     assert r.returncode == 0
     assert "too few repetitions" in r.stdout
+
+
+# --- the model registry ---------------------------------------------------------------------
+
+REGISTRY = json.loads(json.loads((FIXTURES / "models_results.json").read_text())
+                      ["context"]["models"])
+NEW = "coro.v2-x"
+
+
+def with_registry(doc: dict, baseline: str = "sequential", rename: str | None = None) -> dict:
+    """The ci run as the registry-writing iobench would give it, with `baseline` flagged and
+    coroutine renamed to `rename`."""
+    doc = copy.deepcopy(doc)
+    registry = [dict(e, baseline=e["name"] == baseline,
+                     name=rename if rename and e["name"] == "coroutine" else e["name"])
+                for e in REGISTRY]
+    doc["context"]["models"] = json.dumps(registry)
+    if rename:
+        for b in doc["benchmarks"]:
+            for k in ("name", "run_name"):
+                b[k] = b[k].replace("fetch/coroutine/", f"fetch/{rename}/")
+    return doc
+
+
+def load_doc(tmp_path: Path, doc: dict) -> dict:
+    f = tmp_path / "run.json"
+    f.write_text(json.dumps(doc))
+    return compare.load(f)
+
+
+def test_speedup_divides_by_the_model_the_registry_calls_baseline(tmp_path):
+    runs = load_doc(tmp_path, with_registry(base_doc(), baseline="thread_pool"))
+    pool = runs["fetch/thread_pool/requests:200/delay_ms:20/concurrency:50/bytes:0"]["req_per_s"]
+    seq = "fetch/sequential/requests:20/delay_ms:20/concurrency:1/bytes:0"
+    assert runs[SLOW]["speedup_vs_sequential"] == pytest.approx(
+        [v / statistics.median(pool) for v in runs[SLOW]["req_per_s"]])
+    assert max(runs[seq]["speedup_vs_sequential"]) < 0.1, "one at a time vs 50 in flight"
+    assert not any("speedup_vs_sequential" in m for n, m in runs.items() if "/thread_pool/" in n)
+
+
+def test_without_a_baseline_there_is_no_speedup(tmp_path):
+    runs = load_doc(tmp_path, with_registry(base_doc(), baseline="none"))
+    assert not any("speedup_vs_sequential" in m for m in runs.values())
+    result = compare.judge(runs, runs, {m: t for m, (_, t, _) in compare.METRICS.items()}, 0.05)
+    assert result["verdict"] == "pass" and result["comparisons"]
+
+
+@pytest.mark.parametrize("registry", [True, False], ids=["registry", "fallback"])
+def test_a_renamed_model_is_judged_by_the_gate(tmp_path, registry):
+    renamed = with_registry(base_doc(), rename=NEW)
+    if not registry:
+        del renamed["context"]["models"]
+    slow = SLOW.replace("/coroutine/", f"/{NEW}/")
+    base = load_doc(tmp_path, renamed)
+    cur = load_doc(tmp_path, slowed(renamed, slow, 1.30))
+    assert min(base[slow]["speedup_vs_sequential"]) > 20
+    result = compare.judge(base, cur, {m: t for m, (_, t, _) in compare.METRICS.items()}, 0.05)
+    assert result["verdict"] == "fail"
+    assert {r["benchmark"] for r in result["regressions"]} == {slow}
+    assert "speedup_vs_sequential" in {r["metric"] for r in result["regressions"]}
+
+
+def test_cli_on_the_renamed_and_the_registry_fixtures(tmp_path):
+    for name in ("renamed_model.json", "models_results.json"):
+        f = FIXTURES / name
+        r = subprocess.run(["/usr/bin/python3", str(COMPARE), str(f), str(f), "--json"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        judged = {c["benchmark"].split("/")[1] for c in json.loads(r.stdout)["comparisons"]}
+        assert (NEW in judged) == (name == "renamed_model.json")

@@ -39,4 +39,5 @@ def test_unchanged_passes_and_a_real_slowdown_fails(bins, tmp_path):
     slowed = gate(baseline, ci_run(bins, tmp_path / "slowed.json", "--server-args",
                                    "--extra-delay 4ms"))
     assert slowed.returncode == 1, slowed.stdout
-    assert "REGRESSION fetch/coroutine/requests:200/delay_ms:20/concurrency:50/bytes:0" in slowed.stderr
+    assert ("REGRESSION fetch/coroutine/requests:200/delay_ms:20/concurrency:50/bytes:0"
+            in slowed.stderr)

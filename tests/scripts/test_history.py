@@ -2,13 +2,16 @@
 import json
 import sqlite3
 import subprocess
-from pathlib import Path
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures"
+import gbench
+import history
+from iobench_report.history_chart import chart_history
+
 HISTORY = ROOT / "scripts" / "history.py"
 REPORT = ROOT / "scripts" / "report.py"
+NEW = "coro.v2-x"
 
 
 def py(*args):
@@ -16,10 +19,22 @@ def py(*args):
                           timeout=120)
 
 
+def renamed_ci(tmp_path):
+    """ci_run.json with coroutine renamed and the registry of renamed_model.json."""
+    doc = json.loads((FIXTURES / "ci_run.json").read_text())
+    registry = json.loads((FIXTURES / "renamed_model.json").read_text())["context"]["models"]
+    doc["context"]["models"] = registry
+    for b in doc["benchmarks"]:
+        for k in ("name", "run_name"):
+            b[k] = b[k].replace("fetch/coroutine/", f"fetch/{NEW}/")
+    f = tmp_path / "renamed_ci.json"
+    f.write_text(json.dumps(doc))
+    return f
+
+
 def test_append_records_the_run_and_every_sample(tmp_path):
     db = tmp_path / "h.db"
-    r = py(HISTORY, "append", FIXTURES / "ci_run.json", "--db", db)
-    assert r.returncode == 0, r.stderr
+    history.append(db, FIXTURES / "ci_run.json")
     con = sqlite3.connect(db)
     (sha, suite, machine), = con.execute("SELECT git_sha, suite, machine FROM runs").fetchall()
     doc = json.loads((FIXTURES / "ci_run.json").read_text())
@@ -29,28 +44,76 @@ def test_append_records_the_run_and_every_sample(tmp_path):
     assert n == len(iterations)
     (reps,), = con.execute("SELECT MAX(repetition) + 1 FROM samples").fetchall()
     assert reps == 6
+    metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM samples")}
+    assert metrics == set(gbench.COUNTERS) | {"makespan_ms"}
 
 
-def test_list_and_report_over_time(tmp_path):
+def test_each_run_keeps_its_registry(tmp_path):
+    db = tmp_path / "h.db"
+    history.append(db, FIXTURES / "ci_run.json")
+    history.append(db, renamed_ci(tmp_path))
+    old, new = history.runs(db)
+    assert old["models"] == gbench.fallback_models([])
+    assert [m.name for m in new["models"]][2] == NEW
+    assert new["models"] == gbench.models(json.loads(renamed_ci(tmp_path).read_text()))
+
+
+def test_a_database_from_before_the_registry_still_works(tmp_path):
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    con.executescript("""
+        CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT NOT NULL,
+          git_sha TEXT NOT NULL, suite TEXT NOT NULL, machine TEXT NOT NULL,
+          source TEXT NOT NULL);
+        CREATE TABLE samples (run_id INTEGER NOT NULL REFERENCES runs(id),
+          benchmark TEXT NOT NULL, metric TEXT NOT NULL, repetition INTEGER NOT NULL,
+          value REAL NOT NULL);
+        INSERT INTO runs VALUES (1, 'd', 'abc', 'ci', 'vm', 'x.json');
+        INSERT INTO samples VALUES
+          (1, 'fetch/newcomer9/requests:9/delay_ms:5/concurrency:3/bytes:0', 'req_per_s', 0, 1.0);
+    """)
+    con.commit()
+    con.close()
+    (run,) = history.runs(db)
+    assert gbench.baseline(run["models"]) == "sequential"
+    assert "newcomer9" in [m.name for m in run["models"]]
+    history.append(db, FIXTURES / "ci_run.json")  # adds the column
+    assert [r["id"] for r in history.runs(db)] == [1, 2]
+
+
+def test_the_history_chart_draws_a_renamed_model_with_its_baseline(tmp_path):
+    db = tmp_path / "h.db"
+    for _ in range(2):
+        history.append(db, renamed_ci(tmp_path))
+    fig = chart_history(db, "ci", tmp_path)
+    assert fig.series[:3] == ["sequential", "thread_pool", NEW]
+    assert (tmp_path / "history.png").stat().st_size > 10_000
+    assert chart_history(db, "other-suite", tmp_path) is None
+
+
+def test_cli_list_and_report_over_time(tmp_path):
     db = tmp_path / "h.db"
     for _ in range(3):
-        assert py(HISTORY, "append", FIXTURES / "ci_run.json", "--db", db).returncode == 0
+        r = py(HISTORY, "append", FIXTURES / "ci_run.json", "--db", db)
+        assert r.returncode == 0, r.stderr
     r = py(HISTORY, "list", "--db", db)
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 3
     out = tmp_path / "hist"
     r = py(REPORT, "--history", db, "--out", out)
     assert r.returncode == 0, r.stderr
     assert (out / "history.png").stat().st_size > 10_000
+    assert (out / "history.svg").exists()
     assert "history.svg" in (out / "index.html").read_text()
+    assert "](history.png)" in (out / "report.md").read_text()
 
 
 def test_history_section_in_a_run_report(tmp_path):
     db = tmp_path / "h.db"
     for _ in range(2):
-        py(HISTORY, "append", FIXTURES / "ci_run.json", "--db", db)
+        history.append(db, FIXTURES / "ci_run.json")
     r = py(REPORT, FIXTURES / "ci_run.json", "--out", tmp_path / "out", "--history", db)
     assert r.returncode == 0, r.stderr
-    assert "Gate metrics over time (suite ci)" in (tmp_path / "out" / "report.md").read_text()
+    assert "## Gate metrics over time (suite ci)" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_bad_inputs_exit_2(tmp_path):
@@ -60,9 +123,10 @@ def test_bad_inputs_exit_2(tmp_path):
     assert py(HISTORY, "list", "--db", tmp_path / "none.db").returncode == 2
     not_db = tmp_path / "not.db"
     not_db.write_text("hello")
-    assert py(REPORT, "--history", not_db, "--out", tmp_path / "o").returncode == 2
+    r = py(REPORT, "--history", not_db, "--out", tmp_path / "o")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     one = tmp_path / "one.db"
-    py(HISTORY, "append", FIXTURES / "ci_run.json", "--db", one)
+    history.append(one, FIXTURES / "ci_run.json")
     r = py(REPORT, "--history", one, "--out", tmp_path / "o2")
     assert r.returncode == 2 and "fewer than two runs" in r.stderr
     assert py(REPORT, "--out", tmp_path / "o3").returncode == 2

@@ -1,5 +1,6 @@
 """The Python reference implementations (bench/reference/) against a real mock_server: the batch
-protocol, outcomes in order, faults as values, concurrency and keep-alive as the server sees them."""
+protocol, outcomes in order, faults as values, concurrency and keep-alive as the server sees
+them."""
 import json
 import subprocess
 import urllib.request

@@ -1,0 +1,2 @@
+// Boost.JSON built from its headers; see CMakeLists.txt here.
+#include <boost/json/src.hpp>

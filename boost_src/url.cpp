@@ -1,0 +1,2 @@
+// Boost.URL built from its headers; see CMakeLists.txt here.
+#include <boost/url/src.hpp>

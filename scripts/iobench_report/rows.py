@@ -1,0 +1,172 @@
+"""One results file as rows (one per benchmark, repetitions summarised by their median), its model
+registry and context, and the selections the charts and findings share."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from pathlib import Path
+
+import gbench
+
+HEADLINE_DELAY = 100         # ms: the blog posts' scenario, drawn in the headline and cost charts
+LATENCY_LOAD = (10, 64)      # delay ms, concurrency of the latency chart
+SERVER_LATE_WARN_MS = 5.0
+CLAIM_TOLERANCE = 0.15
+# wrk is not a model but the measuring stick: the gap table divides by it and the claims leave
+# its rows out (their labels are its command lines, not claims).
+CEILING = "wrk"
+EXTRA_METRICS = ["rss_base_mib", "ideal_s"]
+
+
+class InputError(Exception):
+    """The results file cannot be used; the message is the one line the user sees."""
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    model: gbench.Model
+    requests: int
+    delay_ms: int
+    concurrency: int
+    bytes: int
+    keep_alive: bool
+    makespan_s: float
+    repetitions: int
+    label: str
+    metrics: dict
+
+    @property
+    def impl(self) -> str:
+        return self.model.name
+
+    def m(self, key: str) -> float:
+        return self.metrics.get(key, float("nan"))
+
+    @property
+    def effective_concurrency(self) -> int:
+        return 1 if self.model.one_at_a_time else self.concurrency
+
+    @property
+    def plain(self) -> bool:
+        """Keep-alive and an empty body: the rows most charts compare."""
+        return self.keep_alive and self.bytes == 0
+
+
+@dataclasses.dataclass
+class Run:
+    context: dict
+    models: list[gbench.Model]   # the whole registry, in registry order
+    rows: list[Row]
+    source: Path | None = None
+
+    def rank(self, name: str) -> int:
+        return next(i for i, m in enumerate(self.models) if m.name == name)
+
+    def present(self, rows: list[Row] | None = None) -> list[gbench.Model]:
+        """The models with rows (among `rows`, default all), in registry order."""
+        names = {r.impl for r in (self.rows if rows is None else rows)}
+        return [m for m in self.models if m.name in names]
+
+    def ordered(self, rows: list[Row]) -> list[Row]:
+        return sorted(rows, key=lambda r: self.rank(r.impl))
+
+
+def load(path: Path) -> Run:
+    try:
+        doc = gbench.read(path)
+        by_name: dict[str, list[dict]] = {}
+        for name, b in gbench.runs(doc, path):
+            by_name.setdefault(name, []).append(b)
+        registry = gbench.models(doc)
+    except gbench.ResultsError as e:
+        raise InputError(str(e)) from e
+    model = {m.name: m for m in registry}
+    rows = []
+    for name, ok in by_name.items():
+        g = gbench.NAME_RE.match(name)
+        metrics = {}
+        for key in gbench.COUNTERS + EXTRA_METRICS:
+            values = [float(r[key]) for r in ok if isinstance(r.get(key), (int, float))]
+            if values:
+                metrics[key] = statistics.median(values)
+        makespans = [m / 1000 for m in map(gbench.makespan_ms, ok) if m is not None]
+        rows.append(Row(name=name, model=model[g["impl"]], requests=int(g["n"]),
+                        delay_ms=int(g["l"]), concurrency=int(g["c"]), bytes=int(g["b"]),
+                        keep_alive=not g["close"],
+                        makespan_s=statistics.median(makespans) if makespans else math.nan,
+                        repetitions=len(ok), label=str(ok[0].get("label", "")), metrics=metrics))
+    if not rows:
+        raise InputError(f"{path}: every benchmark reported an error")
+    ctx = doc.get("context")
+    return Run(context=ctx if isinstance(ctx, dict) else {}, models=registry, rows=rows,
+               source=path)
+
+
+# --- selections -----------------------------------------------------------------------------
+
+def by_model(rows: list[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        out.setdefault(r.impl, []).append(r)
+    return out
+
+
+def headline_points(rows: list[Row]) -> list[Row]:
+    """100 ms each, everything in flight at once (C = N), or one at a time for the models that
+    only run that way."""
+    return [r for r in rows if r.delay_ms == HEADLINE_DELAY and r.plain
+            and (r.concurrency == r.requests if not r.model.one_at_a_time
+                 else r.concurrency == 1)]
+
+
+def cost_points(rows: list[Row]) -> dict[str, list[Row]]:
+    """100 ms each, ten waves of C requests (N = 10 x C)."""
+    return by_model([r for r in rows if r.delay_ms == HEADLINE_DELAY and r.plain
+                     and r.requests == 10 * r.effective_concurrency])
+
+
+def zero_delay(rows: list[Row]) -> list[Row]:
+    return [r for r in rows if r.delay_ms == 0 and r.plain]
+
+
+def one_at_a_time_names(models: list[gbench.Model]) -> str:
+    """'sequential and py_sequential' (for captions), '' when there is none."""
+    return join_names([m.name for m in models if m.one_at_a_time])
+
+
+def join_names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def machine_phrase(ctx: dict) -> str:
+    """How client and server shared the machine, from the context; '' when it does not say."""
+    parts = []
+    if "server_cpus" in ctx and "client_cpus" in ctx:
+        parts.append(f"server CPUs {ctx['server_cpus']}, client CPUs {ctx['client_cpus']}")
+    elif "num_cpus" in ctx:
+        parts.append(f"client and server shared the machine's {ctx['num_cpus']} CPUs")
+    if "server_threads" in ctx:
+        parts.append(f"{ctx['server_threads']} server threads")
+    return "; ".join(parts)
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def fmt_seconds(s: float) -> str:
+    if math.isnan(s):
+        return "–"
+    if s >= 1:
+        return f"{s:.2f} s"
+    return f"{s * 1000:.0f} ms" if s >= 0.01 else f"{s * 1000:.2f} ms"
+
+
+def fmt(v: float | None, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"

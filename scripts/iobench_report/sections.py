@@ -1,0 +1,143 @@
+"""The report's sections, each built once as data (document.Section) from a Run and its charts."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from . import findings as fnd
+from .document import Bullets, Document, Figure, Paragraph, Section, Table
+from .rows import CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, one_at_a_time_names
+
+
+def findings_section(run: Run) -> Section | None:
+    found = fnd.findings(run)
+    if not found:
+        return None
+    return Section("findings", "What the numbers say", [Bullets([f.text for f in found])])
+
+
+def chart_section(fig: Figure) -> Section:
+    return Section(fig.stem, fig.title, [fig])
+
+
+def claims_section(run: Run) -> Section | None:
+    claims = fnd.claims(run)
+    if not claims:
+        return None
+    names = [m.name for m in run.models if any(m.name in c.measured for c in claims)]
+    table = Table(["claim", "predicted at once", "predicted one after another"] + names
+                  + ["verdict"],
+                  [[c.claim, fmt_seconds(c.at_once), fmt_seconds(c.one_by_one)]
+                   + [fmt_seconds(c.measured.get(n, math.nan)) for n in names] + [c.verdict]
+                   for c in claims])
+    return Section("claims", "The blog posts' claims", [Paragraph(
+        "Each claim's prediction comes from the ideal model (all at once: the slowest request; "
+        "one after another: their sum); a claim holds for a model when its measured makespan is "
+        f"within {CLAIM_TOLERANCE:.0%} of the prediction for how that model runs."), table])
+
+
+def gap_section(run: Run) -> Section | None:
+    gap = fnd.gap(run)
+    if gap is None:
+        return None
+    rows = [[name] + [f"{gap.fraction[(name, c)]:.2f} ({fmt(gap.req_per_s[(name, c)], 0)})"
+                      if (name, c) in gap.fraction else "–" for c in gap.concurrency]
+            for name in gap.models]
+    rows.append([CEILING] + [f"1.00 ({fmt(gap.req_per_s[(CEILING, c)], 0)})"
+                             for c in gap.concurrency])
+    serial = one_at_a_time_names([m for m in run.models if m.name in gap.models])
+    return Section("gap", "Gap to the ceiling", [Paragraph(
+        f"Zero-delay throughput of each model as a fraction of {CEILING}'s (`wrk -t1 -cC`, the "
+        "best load generator there is) at the same concurrency, against the same server in the "
+        "same run; req/s in brackets."
+        + (f" One request at a time, so at C = 1 only: {serial}." if serial else "")),
+        Table(["model"] + [f"C = {c}" for c in gap.concurrency], rows)])
+
+
+def models_section(run: Run) -> Section:
+    present = {m.name for m in run.present()}
+    table = Table(["model", "kind", "requests", "baseline", "in this run", "summary"],
+                  [[m.name, m.kind, "one at a time" if m.one_at_a_time else "concurrent",
+                    "yes" if m.baseline else "", "yes" if m.name in present else "no",
+                    m.summary] for m in run.models])
+    blocks = [table]
+    if "models" not in run.context:
+        blocks.insert(0, Paragraph("This results file predates the model registry in its "
+                                   "context: kinds and roles are inferred from the names."))
+    return Section("models", "Models", blocks)
+
+
+RESULT_COLUMNS = [("benchmark", None), ("makespan", None), ("req/s", "req_per_s"),
+                  ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("max ms", "max_ms"),
+                  ("efficiency", "efficiency"), ("CPU µs/req", "cpu_us_per_req"),
+                  ("peak RSS MiB", "peak_rss_mib"), ("threads", "threads"), ("errors", "errors"),
+                  ("server in flight", "server_max_in_flight"),
+                  ("server late p99 ms", "server_late_p99_ms")]
+WHOLE = {"req_per_s", "threads", "errors", "server_max_in_flight"}
+
+
+def result_cells(r: Row) -> list[str]:
+    cells = [r.name, fmt_seconds(r.makespan_s)]
+    for _, key in RESULT_COLUMNS[2:]:
+        if key == "efficiency" and r.delay_ms == 0:
+            cells.append("–")  # nothing to overlap at zero delay
+        else:
+            cells.append(fmt(r.m(key), 0 if key in WHOLE else 2))
+    return cells
+
+
+def results_section(run: Run) -> Section:
+    rows = sorted(run.rows, key=lambda r: (r.delay_ms, r.requests, r.concurrency, r.bytes,
+                                           not r.keep_alive, run.rank(r.impl)))
+    return Section("results", "All results",
+                   [Table([h for h, _ in RESULT_COLUMNS], [result_cells(r) for r in rows])])
+
+
+CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("executable", "executable"),
+                ("num_cpus", "CPUs"), ("mhz_per_cpu", "MHz per CPU"),
+                ("cpu_scaling_enabled", "CPU scaling"), ("load_avg", "load average"),
+                ("library_build_type", "Google Benchmark library build (Debian's says 'debug'; "
+                 "it affects the library's bookkeeping, not the wall-clock batches measured "
+                 "here)"), ("iobench_suite", "suite"),
+                ("git_sha", "git sha"), ("build_type", "build type"),
+                ("boost_version", "Boost"), ("libcurl_version", "libcurl"),
+                ("kernel", "kernel"), ("cores", "cores"), ("server", "server"),
+                ("server_cpus", "server CPUs"), ("client_cpus", "client CPUs"),
+                ("server_threads", "server threads")]
+
+
+def machine_section(ctx: dict) -> Section:
+    rows = []
+    for key, label in CONTEXT_KEYS:
+        if key in ctx:
+            v = ctx[key]
+            if isinstance(v, list):
+                v = ", ".join(f"{x:.2f}" if isinstance(x, float) else str(x) for x in v)
+            rows.append([label, str(v)])
+    caches = ctx.get("caches")
+    if isinstance(caches, list) and caches:
+        rows.append(["caches", ", ".join(
+            f"L{c.get('level')} {c.get('type', '')} {int(c.get('size', 0)) // 1024} KiB"
+            for c in caches if isinstance(c, dict))])
+    return Section("machine", "Machine and build", [Table(["", ""], rows)])
+
+
+def report(run: Run, figures: list[Figure]) -> Document:
+    """The whole report of one run."""
+    suite = run.context.get("iobench_suite", "?")
+    sections = [findings_section(run)] + [chart_section(f) for f in figures] + [
+        claims_section(run), gap_section(run), models_section(run), results_section(run),
+        machine_section(run.context)]
+    return Document(
+        f"iobench report — suite `{suite}`",
+        ["Every model fetches from one mock HTTP server whose delay stands in for a slow "
+         "network; the references (dashed in the charts) ran against the same server in the "
+         "same run. Every number below was measured in this run; the charts are PNG (and SVG "
+         "next to them)."],
+        [s for s in sections if s is not None], f"Source: `{run.source}`")
+
+
+def history_page(figures: list[Figure], db: Path) -> Document:
+    """The page of --history without a results file."""
+    return Document("iobench history", [], [chart_section(f) for f in figures],
+                    f"Source: `{db}`")

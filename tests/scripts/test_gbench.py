@@ -1,0 +1,91 @@
+"""scripts/gbench.py: the name pattern and the model registry, read from the context or, for older
+results files, inferred from the names."""
+import json
+
+import pytest
+
+from conftest import FIXTURES
+
+import gbench
+
+
+def doc_of(names, registry=None) -> dict:
+    ctx = {} if registry is None else {"models": json.dumps(registry)}
+    return {"context": ctx, "benchmarks": [
+        {"name": f"fetch/{n}/requests:10/delay_ms:0/concurrency:2/bytes:0"} for n in names]}
+
+
+@pytest.mark.parametrize("impl", ["coroutine", "coroutine_mt", "coroutine2", "coro.v2-x",
+                                  "IoUring", "a"])
+def test_any_registry_name_is_a_benchmark_name(impl):
+    g = gbench.NAME_RE.match(f"fetch/{impl}/requests:5/delay_ms:10/concurrency:2/bytes:0/close")
+    assert g and g["impl"] == impl and g["close"]
+
+
+@pytest.mark.parametrize("impl", ["", "a b", "a:b", "a/b", "coro+"])
+def test_other_names_are_not(impl):
+    assert not gbench.NAME_RE.match(f"fetch/{impl}/requests:5/delay_ms:10/concurrency:2/bytes:0")
+
+
+def test_the_registry_is_read_from_the_context():
+    doc = json.loads((FIXTURES / "models_results.json").read_text())
+    want = json.loads(doc["context"]["models"])
+    got = gbench.models(doc)
+    assert [m.name for m in got] == [e["name"] for e in want]
+    assert [(m.kind, m.one_at_a_time, m.baseline, m.summary) for m in got] == \
+        [(e["kind"], e["one_at_a_time"], e["baseline"], e["summary"]) for e in want]
+    assert gbench.baseline(got) == "sequential"
+
+
+def test_older_files_fall_back_to_what_was_known():
+    got = gbench.models(json.loads((FIXTURES / "quick_results.json").read_text()))
+    assert [m.name for m in got] == ["sequential", "thread_pool", "coroutine", "curl_multi",
+                                     "py_asyncio", "py_threads", "py_sequential", "wrk"]
+    assert {m.name for m in got if m.one_at_a_time} == {"sequential", "py_sequential"}
+    assert {m.name for m in got if m.reference} == {"py_asyncio", "py_threads", "py_sequential",
+                                                    "wrk"}
+    assert [m.name for m in got if m.baseline] == ["sequential"]
+
+
+def test_the_fallback_takes_unknown_names_for_models_in_order_of_first_appearance():
+    got = gbench.models(doc_of(["zeta9", "sequential", "alpha.1", "zeta9", "wrk"]))
+    names = [m.name for m in got]
+    assert names.index("zeta9") < names.index("alpha.1") < names.index("py_asyncio")
+    new = [m for m in got if m.name in ("zeta9", "alpha.1")]
+    assert all(m.kind == "model" and not m.one_at_a_time and not m.baseline for m in new)
+
+
+def test_names_the_registry_lacks_are_appended_as_models():
+    registry = [{"name": "solo", "kind": "model", "one_at_a_time": True, "baseline": True,
+                 "summary": "s"}]
+    got = gbench.models(doc_of(["solo", "stray-1"], registry))
+    assert [m.name for m in got] == ["solo", "stray-1"]
+    assert got[1] == gbench.Model("stray-1")
+    assert gbench.baseline(got) == "solo"
+
+
+def test_a_registry_without_baseline_has_none():
+    got = gbench.models(doc_of(["x"], [{"name": "x", "kind": "model"}]))
+    assert gbench.baseline(got) is None
+
+
+@pytest.mark.parametrize("raw, needle", [
+    ("{not json", "not JSON"),
+    ('{"name": "x"}', "not a JSON array"),
+    ('[{"name": "a/b"}]', "bad entry"),
+    ('["x"]', "bad entry"),
+    ('[{"name": "x", "kind": "gadget"}]', "unknown kind"),
+    ('[{"name": "x"}, {"name": "x"}]', "twice"),
+    ('[{"name": "x", "baseline": true}, {"name": "y", "baseline": true}]', "more than one"),
+])
+def test_a_broken_registry_is_a_results_error(raw, needle):
+    doc = doc_of(["x"])
+    doc["context"]["models"] = raw
+    with pytest.raises(gbench.ResultsError, match=needle):
+        gbench.models(doc)
+
+
+def test_an_already_parsed_registry_is_accepted():
+    doc = doc_of(["x"])
+    doc["context"]["models"] = [{"name": "x", "kind": "reference"}]
+    assert gbench.models(doc) == [gbench.Model("x", kind="reference")]
