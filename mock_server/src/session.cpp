@@ -142,8 +142,9 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  framing read_only = f;
-  read_only.head_only = is_head;
+  // What a GET or HEAD is answered with; error answers carry their body even to a HEAD.
+  framing asked = f;
+  asked.head_only = is_head;
 
   // Control endpoints: not counted as requests, so /stats describes the load alone.
   if (path == "/stats") {
@@ -152,7 +153,7 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
                                      "Allow: GET, HEAD\r\n");
     }
     const std::string json = stats_.snapshot().to_json() + "\n";
-    co_return co_await send_simple(200, json, read_only, "application/json");
+    co_return co_await send_simple(200, json, asked, "application/json");
   }
   if (path == "/stats/reset") {
     if (method != http::verb::post) {
@@ -167,7 +168,7 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
       co_return co_await send_simple(405, "use GET /healthz\n", f, "text/plain",
                                      "Allow: GET, HEAD\r\n");
     }
-    co_return co_await send_simple(200, "ok", read_only);
+    co_return co_await send_simple(200, "ok", asked);
   }
 
   stats_.on_request();
@@ -184,7 +185,7 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
   if (b.chunked && f.http10) {
     co_return co_await reject_request(400, "chunked: needs HTTP/1.1; this request is HTTP/1.0", f);
   }
-  co_return co_await serve_behaviour(b, read_only);
+  co_return co_await serve_behaviour(b, asked);
 }
 
 asio::awaitable<bool> session::wait_delay(steady::time_point deadline) {
