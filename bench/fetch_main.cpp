@@ -9,11 +9,11 @@
 #include <iostream>
 #include <thread>
 
+#include "common/cli.hpp"
+#include "common/open_files.hpp"
+#include "common/units.hpp"
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
-#include "mock_server/cli.hpp"
-#include "mock_server/server.hpp"
-#include "mock_server/units.hpp"
 
 namespace {
 
@@ -25,14 +25,17 @@ constexpr auto kProgressEvery = 1s;
 // Descriptors beyond the connections themselves: stdio, the resolver, libcurl's wake-up pipes.
 constexpr std::uint64_t kSpareDescriptors = 64;
 
-constexpr std::string_view kHelp = R"(usage: iobench-fetch [options] URL
+constexpr std::string_view kUsage = R"(usage: iobench-fetch [options] URL
 
 Fetches URL N times with one I/O model and prints a summary like hey's.
 
 options:
-  --impl NAME          sequential, thread_pool, coroutine or curl_multi (default coroutine)
-  -n N                 number of requests (default 1)
-  -c C                 requests in flight at most (default 1; sequential always uses 1)
+  --impl NAME          the model (default coroutine):
+)";
+
+constexpr std::string_view kOptions = R"(  -n N                 number of requests (default 1)
+  -c C                 requests in flight at most (default 1; a model that runs one request at
+                       a time always uses 1)
   --timeout D          total timeout per request (default 30s)
   --connect-timeout D  connection setup timeout (default 5s)
   --no-keepalive       a new connection per request
@@ -41,6 +44,14 @@ options:
 
 exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error.
 )";
+
+constexpr std::size_t kModelIndent = 23;
+
+std::string help_text() {
+  std::vector<cli::help_row> rows;
+  for (const auto& m : models()) rows.push_back({m.name, m.summary});
+  return std::string(kUsage) + cli::format_help_rows(rows, kModelIndent) + std::string(kOptions);
+}
 
 struct options {
   std::string impl = "coroutine";
@@ -56,7 +67,7 @@ options parse_args(int argc, char** argv) {
   while (args.next()) {
     if (args.is("-h") || args.is("--help")) {
       args.no_value();
-      std::cout << kHelp;
+      std::cout << help_text();
       std::exit(0);
     } else if (args.is("--impl")) {
       o.impl = args.value();
@@ -86,10 +97,9 @@ options parse_args(int argc, char** argv) {
   if (!u || u->scheme_id() != boost::urls::scheme::http || u->host().empty()) {
     throw cli::usage_error("URL must look like http://host[:port]/path (got '" + o.url + "')");
   }
-  const auto names = fetcher_names();
-  if (std::find(names.begin(), names.end(), o.impl) == names.end()) {
+  if (find_model(o.impl) == nullptr) {
     std::string known;
-    for (auto n : names) known += (known.empty() ? "" : ", ") + std::string(n);
+    for (auto n : fetcher_names()) known += (known.empty() ? "" : ", ") + std::string(n);
     throw cli::usage_error("--impl: unknown '" + o.impl + "'; known: " + known);
   }
   if (o.fetch.timeout.count() <= 0 || o.fetch.connect_timeout.count() <= 0) {
@@ -168,11 +178,12 @@ int main(int argc, char** argv) {
     return cli::kUsageExit;
   }
   try {
-    const std::size_t concurrency = o.impl == "sequential" ? 1 : o.fetch.concurrency;
-    if (o.impl == "sequential" && o.fetch.concurrency > 1) {
-      std::cerr << "iobench-fetch: note: sequential runs one request at a time; -c ignored\n";
+    const bool one_at_a_time = find_model(o.impl)->one_at_a_time;
+    const std::size_t concurrency = one_at_a_time ? 1 : o.fetch.concurrency;
+    if (one_at_a_time && o.fetch.concurrency > 1) {
+      std::cerr << "iobench-fetch: note: " << o.impl << " runs one request at a time; -c ignored\n";
     }
-    const std::uint64_t fds = mock::raise_open_file_limit();
+    const std::uint64_t fds = raise_open_file_limit();
     if (std::min(concurrency, o.requests) + kSpareDescriptors > fds) {
       std::cerr << "iobench-fetch: -c " << concurrency << " needs more open files than the limit ("
                 << fds << "); raise `ulimit -n`\n";

@@ -1,11 +1,10 @@
 #include "reference.hpp"
 
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
 #include <csignal>
@@ -16,7 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "server_process.hpp"
+#include "probes.hpp"
+#include "spawn.hpp"
 
 #ifndef IOBENCH_REFERENCE_DIR
 #define IOBENCH_REFERENCE_DIR "bench/reference"
@@ -28,7 +28,15 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 3> kPython{"py_asyncio", "py_threads", "py_sequential"};
+constexpr std::array<reference_info, 4> kReferences{{
+    {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session"},
+     reference_runner::python},
+    {{"py_threads", "the posts' Python: a thread pool, http.client per worker"},
+     reference_runner::python},
+    {{"py_sequential", "the posts' Python: one http.client connection, in turn", true},
+     reference_runner::python},
+    {{kWrk, "wrk -t1 at zero delay: the most the server answers"}, reference_runner::wrk},
+}};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 
 std::filesystem::path reference_dir() {
@@ -70,10 +78,12 @@ double to_ms(double value, std::string_view unit) {
 
 }  // namespace
 
-std::span<const std::string_view> python_reference_names() { return kPython; }
+std::span<const reference_info> references() { return kReferences; }
 
 bool is_python_reference(std::string_view impl) {
-  return std::find(kPython.begin(), kPython.end(), impl) != kPython.end();
+  return std::any_of(kReferences.begin(), kReferences.end(), [impl](const reference_info& r) {
+    return r.info.name == impl && r.runner == reference_runner::python;
+  });
 }
 
 python_runner::python_runner(std::string_view impl, const Options& options) : options_(options) {
@@ -84,33 +94,17 @@ python_runner::python_runner(std::string_view impl, const Options& options) : op
   char tmpl[] = "/tmp/iobench-ref-XXXXXX";
   const int fd = ::mkstemp(tmpl);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
-  stderr_file_ = tmpl;
-  int in_pipe[2];
-  int out_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    ::close(fd);
-    throw std::runtime_error("pipe failed");
-  }
-  const std::string interpreter = python();
-  const std::string script_s = script.string();
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    ::dup2(in_pipe[0], STDIN_FILENO);
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    ::execl(interpreter.c_str(), interpreter.c_str(), "-u", script_s.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   ::close(fd);
-  ::close(in_pipe[0]);
-  ::close(out_pipe[1]);
-  to_child_ = ::fdopen(in_pipe[1], "w");
-  from_child_ = ::fdopen(out_pipe[0], "r");
+  stderr_file_ = tmpl;
+  spawn_options o;
+  o.argv = {python(), "-u", script.string()};
+  o.pipe_stdin = true;
+  o.pipe_stdout = true;
+  o.stderr_file = stderr_file_;
+  const child_process child = spawn_child(o);
+  pid_ = child.pid;
+  to_child_ = ::fdopen(child.stdin_fd, "w");
+  from_child_ = ::fdopen(child.stdout_fd, "r");
   if (to_child_ == nullptr || from_child_ == nullptr) fail("fdopen failed");
 }
 
@@ -225,41 +219,34 @@ wrk_result parse_wrk_output(std::string_view text) {
 
 wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
                    std::size_t connections, std::chrono::seconds duration) {
-  int out_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  const std::string c = "-c" + std::to_string(connections);
-  const std::string d = "-d" + std::to_string(duration.count()) + "s";
-  const std::string wrk_s = wrk.string();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    ::dup2(out_pipe[1], STDERR_FILENO);
-    ::execl(wrk_s.c_str(), wrk_s.c_str(), "-t1", c.c_str(), d.c_str(), "--latency", url.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
+  spawn_options o;
+  o.argv = {wrk.string(),
+            "-t1",
+            "-c" + std::to_string(connections),
+            "-d" + std::to_string(duration.count()) + "s",
+            "--latency",
+            url};
+  o.pipe_stdout = true;
+  o.stderr_to_stdout = true;
+  const child_process child = spawn_child(o);
   std::string text;
   std::array<char, 4096> buf{};
-  for (ssize_t n; (n = ::read(out_pipe[0], buf.data(), buf.size())) != 0;) {
+  for (ssize_t n; (n = ::read(child.stdout_fd, buf.data(), buf.size())) != 0;) {
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
     text.append(buf.data(), static_cast<std::size_t>(n));
   }
-  ::close(out_pipe[0]);
+  ::close(child.stdout_fd);
   int status = 0;
   rusage usage{};
-  ::wait4(pid, &status, 0, &usage);
+  ::wait4(child.pid, &status, 0, &usage);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("wrk failed: " + text.substr(0, 500));
   }
   wrk_result r = parse_wrk_output(text);
-  r.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  r.cpu_s = cpu_seconds(usage);
   r.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024;
   return r;
 }

@@ -19,12 +19,23 @@
 
 namespace iobench::bench {
 
-/// py_asyncio, py_threads, py_sequential.
-std::span<const std::string_view> python_reference_names();
-/// True for the Python references.
-bool is_python_reference(std::string_view impl);
 /// "wrk": the zero-delay ceiling.
 inline constexpr std::string_view kWrk = "wrk";
+
+/// How a reference row is run.
+enum class reference_runner { python, wrk };
+
+/// A reference row: the same metadata the registry keeps for a model, and how it runs.
+struct reference_info {
+  model_info info;
+  reference_runner runner;
+};
+
+/// The reference rows, in the order reports list them: py_asyncio, py_threads, py_sequential,
+/// wrk.
+std::span<const reference_info> references();
+/// True for the Python references.
+bool is_python_reference(std::string_view impl);
 
 /// One batch as a reference child saw it.
 struct child_batch {

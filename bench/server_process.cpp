@@ -1,10 +1,7 @@
 #include "server_process.hpp"
 
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/json/parse.hpp>
@@ -13,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "spawn.hpp"
 
 namespace iobench::bench {
 namespace {
@@ -77,29 +76,14 @@ server_process::server_process(const std::filesystem::path& binary,
   const auto port_file = dir_ / "url";
   const auto log = dir_ / "server.log";
 
-  std::vector<std::string> argv_s{binary.string(), "--port", "0", "--port-file",
-                                  port_file.string()};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // Child: die with the parent, whatever kills it; log to a file the parent can show.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(1);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      ::close(fd);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  spawn_options o;
+  o.argv = {binary.string(), "--port", "0", "--port-file", port_file.string()};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  // Its output goes to a file the error messages can show; SIGTERM lets it drain if we die.
+  o.stdout_file = log;
+  o.stderr_to_stdout = true;
+  o.death_signal = SIGTERM;
+  pid_ = spawn_child(o).pid;
   g_child = pid_;
   std::signal(SIGINT, on_fatal_signal);
   std::signal(SIGTERM, on_fatal_signal);
@@ -127,19 +111,6 @@ server_process::server_process(const std::filesystem::path& binary,
       throw std::runtime_error("mock_server did not become ready: " + read_file(log));
     }
     std::this_thread::sleep_for(10ms);
-  }
-}
-
-void reap_child(pid_t pid, std::chrono::milliseconds grace) {
-  const auto until = std::chrono::steady_clock::now() + grace;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return;
-    }
-    std::this_thread::sleep_for(5ms);
   }
 }
 

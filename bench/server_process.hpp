@@ -29,9 +29,6 @@ class server_process {
   std::string url_;
 };
 
-/// Waits up to `grace` for a child that was asked to end, then kills it (SIGKILL) and reaps it.
-void reap_child(pid_t pid, std::chrono::milliseconds grace);
-
 /// What the suite reads from a server's /stats after a benchmark.
 struct server_counters {
   double max_in_flight = 0;

@@ -47,14 +47,14 @@ class builder {
  public:
   explicit builder(std::vector<std::string> impls) : impls_(std::move(impls)) {}
 
-  // Leaves out the Python references (and wrk): the ci suite gates our own models only.
+  // Leaves out the references (Python and wrk): the ci suite gates our own models only.
   void without_references() {
-    std::erase_if(impls_, [](const std::string& i) { return is_python_reference(i) || i == kWrk; });
+    std::erase_if(impls_, [](const std::string& i) { return find_impl(i)->reference; });
   }
 
-  // Adds the point for every selected impl. Sequential runs at concurrency 1 whatever is asked;
-  // grids over concurrency pass `with_sequential` only for their C = 1 column, so sequential
-  // appears once there rather than once per C (with N growing with C).
+  // Adds the point for every selected impl. A one-at-a-time impl runs at concurrency 1 whatever
+  // is asked; grids over concurrency pass `with_sequential` only for their C = 1 column, so such
+  // impls appear once there rather than once per C (with N growing with C).
   void add(std::size_t requests, std::vector<int> delays_ms, std::size_t concurrency,
            std::size_t bytes = 0, bool keep_alive = true, int repetitions = 1,
            const std::string& label = {}, bool with_sequential = true) {
@@ -89,10 +89,13 @@ class builder {
     if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
   }
 
-  // A point for sequential alone (the others would add nothing at concurrency 1).
-  void add_sequential(std::size_t requests, std::vector<int> delays_ms, int repetitions) {
-    if (std::find(impls_.begin(), impls_.end(), "sequential") == impls_.end()) return;
-    const std::vector<std::string> all = std::exchange(impls_, {"sequential"});
+  // A point for the baseline models alone (the others would add nothing at concurrency 1).
+  void add_baseline(std::size_t requests, std::vector<int> delays_ms, int repetitions) {
+    std::vector<std::string> baselines;
+    for (const auto& impl : impls_) {
+      if (find_impl(impl)->info.baseline) baselines.push_back(impl);
+    }
+    const std::vector<std::string> all = std::exchange(impls_, std::move(baselines));
     add(requests, std::move(delays_ms), 1, 0, true, repetitions);
     impls_ = all;
   }
@@ -113,14 +116,31 @@ class builder {
 
 }  // namespace
 
+std::span<const impl_info> all_impls() {
+  static const std::vector<impl_info> kAll = [] {
+    std::vector<impl_info> all;
+    for (const auto& m : models()) all.push_back({m, false});
+    for (const auto& r : references()) all.push_back({r.info, true});
+    return all;
+  }();
+  return kAll;
+}
+
+const impl_info* find_impl(std::string_view name) {
+  const auto all = all_impls();
+  const auto it = std::find_if(all.begin(), all.end(),
+                               [name](const impl_info& i) { return i.info.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
 bool one_at_a_time(std::string_view impl) {
-  return impl == "sequential" || impl == "py_sequential";
+  const impl_info* i = find_impl(impl);
+  return i != nullptr && i->info.one_at_a_time;
 }
 
 std::vector<std::string> all_impl_names() {
-  std::vector<std::string> names(fetcher_names().begin(), fetcher_names().end());
-  for (auto n : python_reference_names()) names.emplace_back(n);
-  names.emplace_back(kWrk);
+  std::vector<std::string> names;
+  for (const auto& i : all_impls()) names.emplace_back(i.info.name);
   return names;
 }
 
@@ -283,7 +303,7 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     b.without_references();
     b.add(200, {20}, 50, 0, true, kReps, {}, false);   // latency-bound, 4 waves
     b.add(200, {20}, 50, 0, false, kReps, {}, false);  // the same, a connection per request
-    b.add_sequential(20, {20}, kReps);                 // the reference for speedups
+    b.add_baseline(20, {20}, kReps);                   // the reference for speedups
     b.add(3000, {0}, 32, 0, true, kReps);              // zero-delay throughput
   } else {
     std::string names;

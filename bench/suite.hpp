@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "impls/fetcher.hpp"
+
 namespace iobench::bench {
 
 /// One benchmark: a batch of `requests` GETs with the given server-side delay and body size.
@@ -19,13 +21,13 @@ struct point {
   /// Server delay of each request, cycled over the batch; one entry for a uniform batch. The
   /// "websites" scenario gives each request its own.
   std::vector<int> delays_ms{0};
-  std::size_t concurrency = 1;  ///< as asked; sequential always runs at 1
+  std::size_t concurrency = 1;  ///< as asked; a one-at-a-time impl runs at 1
   std::size_t bytes = 0;
   bool keep_alive = true;
   int repetitions = 1;
   std::string label;  ///< what the point stands for, e.g. the claim it tests
 
-  /// The concurrency the model really gets (1 for sequential).
+  /// The concurrency the impl really gets (1 when it runs one request at a time).
   [[nodiscard]] std::size_t effective_concurrency() const;
   /// The largest per-request delay, used in the name.
   [[nodiscard]] int delay_ms() const;
@@ -33,11 +35,23 @@ struct point {
   [[nodiscard]] std::vector<int> request_delays_ms() const;
 };
 
-/// True for the models that run one request at a time whatever the concurrency asked
-/// (sequential, py_sequential).
+/// Something a suite can run: a registered model, or a reference row with the same metadata.
+struct impl_info {
+  model_info info;
+  bool reference = false;  ///< the results' `models` context says kind "reference"
+};
+
+/// Every impl a suite can run: the registry's models in its order, then the references
+/// (py_asyncio, py_threads, py_sequential, wrk).
+std::span<const impl_info> all_impls();
+
+/// The impl named `name`; nullptr when there is none.
+const impl_info* find_impl(std::string_view name);
+
+/// True for an impl that runs one request at a time whatever the concurrency asked.
 bool one_at_a_time(std::string_view impl);
 
-/// Every name a suite can run: the C++ fetchers, the Python references, wrk.
+/// all_impls()' names.
 std::vector<std::string> all_impl_names();
 
 /// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close]

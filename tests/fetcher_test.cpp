@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <regex>
+#include <set>
 
 #include "test_support.hpp"
 
@@ -21,9 +24,9 @@ using iobench::test::running_server;
 
 class Fetchers : public ::testing::TestWithParam<std::string_view> {
  protected:
-  [[nodiscard]] bool is_sequential() const { return GetParam() == "sequential"; }
+  [[nodiscard]] bool one_at_a_time() const { return find_model(GetParam())->one_at_a_time; }
   /// The concurrency a fetcher really gets when asked for `c`.
-  [[nodiscard]] std::size_t effective(std::size_t c) const { return is_sequential() ? 1 : c; }
+  [[nodiscard]] std::size_t effective(std::size_t c) const { return one_at_a_time() ? 1 : c; }
 
   std::unique_ptr<Fetcher> make(Options o = {}) { return make_fetcher(GetParam(), o); }
 
@@ -109,6 +112,7 @@ TEST_P(Fetchers, EveryFaultIsAValueOfTheRightKind) {
       {u + "/f?bytes=100&drip=5s", ErrorKind::timeout},
       {refused, ErrorKind::connect},
       {"http://127.0.0.1:0/", ErrorKind::connect},
+      {"http://127.0.0.1:99999/", ErrorKind::connect},
       {"not a url", ErrorKind::connect},
       {"ftp://127.0.0.1/x", ErrorKind::connect},
       {u + "/f?bytes=10", ErrorKind::none},
@@ -212,8 +216,9 @@ TEST_P(Fetchers, TwoThousandRequestsAtConcurrency500AllSucceed) {
   o.completed = &completed;
   auto f = make(o);
   // The delay must outlast opening 500 connections (also under ASan), or the first wave ends
-  // before the last request starts. Sequential gets a short batch: 2000 x 300 ms is 10 minutes.
-  const std::size_t n = is_sequential() ? 10 : 2000;
+  // before the last request starts. A model that runs one request at a time gets a short batch:
+  // 2000 x 300 ms is 10 minutes.
+  const std::size_t n = one_at_a_time() ? 10 : 2000;
   const auto out = f->fetch_all(repeat(s.url() + "/big?delay=300ms&bytes=64", n));
   ASSERT_EQ(out.size(), n);
   std::size_t ok = 0;
@@ -233,14 +238,47 @@ TEST_P(Fetchers, RejectsZeroConcurrency) {
   EXPECT_THROW(make_fetcher(GetParam(), o), std::invalid_argument);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names()),
-                         [](const auto& info) { return std::string(info.param); });
+// gtest names allow letters, digits and '_' only; model names may also hold '.' and '-'.
+std::string test_name(const ::testing::TestParamInfo<std::string_view>& info) {
+  std::string name(info.param);
+  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
+  return name;
+}
 
-TEST(Registry, KnowsTheFourModelsAndRejectsOthers) {
+INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names()), test_name);
+
+TEST(Registry, HasTheFourModelsDesignNames) {
+  for (const char* name : {"sequential", "thread_pool", "coroutine", "curl_multi"}) {
+    EXPECT_NE(find_model(name), nullptr) << name;
+  }
+}
+
+TEST(Registry, NamesAreUniqueWellFormedAndServedInOrder) {
+  constexpr std::size_t kMaxSummary = 64;
+  const std::regex well_formed("[A-Za-z0-9_.-]+");
   const auto names = fetcher_names();
-  EXPECT_EQ(
-      std::vector<std::string_view>(names.begin(), names.end()),
-      (std::vector<std::string_view>{"sequential", "thread_pool", "coroutine", "curl_multi"}));
+  ASSERT_EQ(names.size(), models().size());
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const model_info& m = models()[i];
+    EXPECT_EQ(names[i], m.name);
+    EXPECT_TRUE(std::regex_match(std::string(m.name), well_formed)) << m.name;
+    EXPECT_TRUE(seen.insert(m.name).second) << "twice: " << m.name;
+    EXPECT_FALSE(m.summary.empty()) << m.name;
+    EXPECT_EQ(m.summary.find('\n'), std::string_view::npos) << "one line: " << m.name;
+    EXPECT_LE(m.summary.size(), kMaxSummary) << "help texts keep to 100 columns: " << m.name;
+    EXPECT_EQ(find_model(m.name), &m);
+  }
+}
+
+TEST(Registry, HasExactlyOneBaseline) {
+  std::size_t baselines = 0;
+  for (const auto& m : models()) baselines += m.baseline ? 1 : 0;
+  EXPECT_EQ(baselines, 1U);
+}
+
+TEST(Registry, RejectsUnknownNames) {
+  EXPECT_EQ(find_model("carrier_pigeon"), nullptr);
   EXPECT_THROW(make_fetcher("carrier_pigeon", {}), std::invalid_argument);
 }
 

@@ -3,10 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+
+#include "reference.hpp"
 
 namespace {
 
+using namespace iobench;
 using namespace iobench::bench;
 
 TEST(IdealModel, UniformDelaysTakeCeilNOverCWaves) {
@@ -28,16 +32,18 @@ TEST(IdealModel, MixedDelaysAreListScheduledInOrder) {
   EXPECT_NEAR(ideal_makespan_s(sites, 2), 1.55, 1e-12);
 }
 
-TEST(IdealModel, SequentialPointsUseConcurrencyOne) {
-  point p;
-  p.impl = "sequential";
-  p.requests = 4;
-  p.delays_ms = {250};
-  p.concurrency = 4;
-  EXPECT_EQ(p.effective_concurrency(), 1U);
-  EXPECT_DOUBLE_EQ(ideal_makespan_s(p), 1.0);
-  p.impl = "coroutine";
-  EXPECT_DOUBLE_EQ(ideal_makespan_s(p), 0.25);
+TEST(IdealModel, OneAtATimeImplsUseConcurrencyOne) {
+  for (const auto& i : all_impls()) {
+    point p;
+    p.impl = std::string(i.info.name);
+    p.requests = 4;
+    p.delays_ms = {250};
+    p.concurrency = 4;
+    const bool one = i.info.one_at_a_time;
+    EXPECT_EQ(one_at_a_time(p.impl), one) << p.impl;
+    EXPECT_EQ(p.effective_concurrency(), one ? 1U : 4U) << p.impl;
+    EXPECT_DOUBLE_EQ(ideal_makespan_s(p), one ? 1.0 : 0.25) << p.impl;
+  }
 }
 
 TEST(Efficiency, IsIdealOverMeasured) {
@@ -67,11 +73,52 @@ TEST(Names, FollowTheContractAndParseBack) {
   EXPECT_EQ(back->concurrency, 64U);
   EXPECT_EQ(back->bytes, 65536U);
   EXPECT_FALSE(back->keep_alive);
+  p.impl = "io_uring-2.v1";  // any registry name: letters, digits, '_', '.', '-'
+  const auto digits = parse_benchmark_name(benchmark_name(p));
+  ASSERT_TRUE(digits.has_value());
+  EXPECT_EQ(digits->impl, "io_uring-2.v1");
+  EXPECT_EQ(digits->requests, 1000U);
   EXPECT_FALSE(parse_benchmark_name("fetch/x/requests:1").has_value());
   EXPECT_FALSE(parse_benchmark_name("BM_other").has_value());
 }
 
+std::set<std::string> names_of(bool references) {
+  std::set<std::string> names;
+  for (const auto& i : all_impls()) {
+    if (i.reference == references) names.emplace(i.info.name);
+  }
+  return names;
+}
+
+TEST(Impls, AreTheRegistrysModelsThenTheReferences) {
+  const auto all = all_impls();
+  const auto registered = models();
+  ASSERT_EQ(all.size(), registered.size() + references().size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const bool reference = i >= registered.size();
+    const auto& want = reference ? references()[i - registered.size()].info : registered[i];
+    EXPECT_EQ(all[i].info.name, want.name);
+    EXPECT_EQ(all[i].reference, reference) << want.name;
+    EXPECT_EQ(find_impl(want.name), &all[i]);
+  }
+  EXPECT_EQ(find_impl("telepathy"), nullptr);
+  EXPECT_FALSE(one_at_a_time("telepathy"));
+}
+
+TEST(Impls, ReferencesAreThePythonProgramsAndWrk) {
+  std::vector<std::string_view> names;
+  for (const auto& r : references()) names.push_back(r.info.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string_view>{"py_asyncio", "py_threads", "py_sequential", "wrk"}));
+  EXPECT_TRUE(find_impl("py_sequential")->info.one_at_a_time);
+  EXPECT_TRUE(is_python_reference("py_threads"));
+  EXPECT_FALSE(is_python_reference("wrk"));
+  for (const auto& r : references()) EXPECT_FALSE(r.info.baseline) << r.info.name;
+}
+
 TEST(Suites, EverySuiteCoversEveryImplWithUniqueNames) {
+  const auto models = names_of(false);
+  const auto references = names_of(true);
   for (const auto suite : suite_names()) {
     const auto points = suite_points(suite, {});
     std::set<std::string> names;
@@ -82,53 +129,73 @@ TEST(Suites, EverySuiteCoversEveryImplWithUniqueNames) {
       if (one_at_a_time(p.impl)) {
         EXPECT_EQ(p.concurrency, 1U) << benchmark_name(p);
       }
-      if (p.impl == "wrk") {
+      if (p.impl == kWrk) {
         EXPECT_EQ(p.delay_ms(), 0) << "wrk is the zero-delay ceiling: " << benchmark_name(p);
       }
       EXPECT_LE(ideal_makespan_s(p), 60.0) << benchmark_name(p);
     }
-    const std::set<std::string> models{"sequential", "thread_pool", "coroutine", "curl_multi"};
     for (const auto& m : models) EXPECT_TRUE(impls.count(m)) << suite << " lacks " << m;
     if (suite == "ci") {
       EXPECT_EQ(impls, models) << "the gate judges our own models only";
     } else if (suite != "seed") {
-      for (const char* r : {"py_asyncio", "py_threads", "py_sequential", "wrk"}) {
-        EXPECT_TRUE(impls.count(r)) << suite << " lacks " << r;
-      }
+      for (const auto& r : references) EXPECT_TRUE(impls.count(r)) << suite << " lacks " << r;
     }
+  }
+}
+
+TEST(Suites, CiMeasuresTheBaselineAtConcurrencyOne) {
+  for (const auto& m : models()) {
+    if (!m.baseline) continue;
+    bool found = false;
+    for (const auto& p : suite_points("ci", {})) {
+      found = found || (p.impl == m.name && p.requests == 20 && p.delay_ms() == 20);
+    }
+    EXPECT_TRUE(found) << m.name;
   }
 }
 
 TEST(Suites, WrkRowsLineUpWithTheModelsTheyCap) {
   const auto points = suite_points("default", {});
   for (const auto& w : points) {
-    if (w.impl != "wrk") continue;
-    bool matched = false;
-    for (const auto& p : points) {
-      matched = matched || (p.impl == "coroutine" && p.requests == w.requests &&
-                            p.delay_ms() == 0 && p.concurrency == w.concurrency && p.keep_alive);
+    if (w.impl != kWrk) continue;
+    for (const auto& m : models()) {
+      if (m.one_at_a_time && w.concurrency > 1) continue;
+      bool matched = false;
+      for (const auto& p : points) {
+        matched = matched || (p.impl == m.name && p.requests == w.requests && p.delay_ms() == 0 &&
+                              p.concurrency == w.concurrency && p.keep_alive);
+      }
+      EXPECT_TRUE(matched) << benchmark_name(w) << " has no " << m.name << " beside it";
     }
-    EXPECT_TRUE(matched) << benchmark_name(w);
   }
 }
 
 TEST(Suites, DefaultHasWhatEveryChartNeeds) {
   const auto points = suite_points("default", {});
-  auto has = [&](const std::string& impl, std::size_t n, int l, std::size_t c) {
+  auto has = [&](std::string_view impl, std::size_t n, int l, std::size_t c) {
     for (const auto& p : points) {
       if (p.impl == impl && p.requests == n && p.delay_ms() == l && p.concurrency == c) return true;
     }
     return false;
   };
-  for (std::size_t n : {1, 10, 100, 1000}) EXPECT_TRUE(has("coroutine", n, 100, n)) << n;
-  EXPECT_TRUE(has("sequential", 100, 100, 1));
-  for (std::size_t c : {1, 4, 16, 64, 256}) {
-    EXPECT_TRUE(has("thread_pool", std::max<std::size_t>(2000, 20 * c), 0, c)) << c;
-    EXPECT_TRUE(has("curl_multi", std::max<std::size_t>(200, 20 * c), 10, c)) << c;
+  for (const auto& m : models()) {
+    if (m.one_at_a_time) {
+      EXPECT_TRUE(has(m.name, 100, 100, 1)) << m.name;
+      continue;
+    }
+    for (std::size_t n : {1, 10, 100, 1000}) EXPECT_TRUE(has(m.name, n, 100, n)) << m.name << n;
+    for (std::size_t c : {1, 4, 16, 64, 256}) {
+      EXPECT_TRUE(has(m.name, std::max<std::size_t>(2000, 20 * c), 0, c)) << m.name << c;
+      EXPECT_TRUE(has(m.name, std::max<std::size_t>(200, 20 * c), 10, c)) << m.name << c;
+    }
   }
-  std::size_t claims = 0;
-  for (const auto& p : points) claims += !p.label.empty();
-  EXPECT_EQ(claims, 3U * 7U) << "three seed claims for each model and Python reference";
+  // The three seed claims, once for each model and Python reference.
+  std::map<std::string, std::size_t> claims;
+  for (const auto& p : points) claims[p.impl] += p.label.empty() ? 0 : 1;
+  for (const auto& i : all_impls()) {
+    if (i.info.name == kWrk) continue;
+    EXPECT_EQ(claims[std::string(i.info.name)], 3U) << i.info.name;
+  }
 }
 
 TEST(Suites, FullSpansTheIssuesRanges) {

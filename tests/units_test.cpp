@@ -1,10 +1,11 @@
-#include "mock_server/units.hpp"
+#include "common/units.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 
-#include "mock_server/cli.hpp"
+#include "common/cli.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -13,6 +14,7 @@ using iobench::format_duration;
 using iobench::format_size;
 using iobench::parse_duration;
 using iobench::parse_size;
+using iobench::test::argv_builder;
 
 TEST(Units, ParsesDurationsWithEveryUnit) {
   EXPECT_EQ(parse_duration("250us"), 250us);
@@ -59,15 +61,6 @@ TEST(Units, FormatsWhatItParses) {
   EXPECT_EQ(format_size(64U << 20), "64MiB");
 }
 
-struct argv_builder {
-  explicit argv_builder(std::initializer_list<const char*> a) : args{"prog"} {
-    args.insert(args.end(), a.begin(), a.end());
-  }
-  int argc() const { return static_cast<int>(args.size()); }
-  char** argv() { return const_cast<char**>(args.data()); }
-  std::vector<const char*> args;
-};
-
 TEST(Cli, ReadsSeparateAndInlineValues) {
   argv_builder a{"--port", "80", "--delay=1.5s", "--bytes", "4k", "url"};
   iobench::cli::arg_reader r(a.argc(), a.argv());
@@ -103,6 +96,12 @@ TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
   r.next();
   EXPECT_THROW(r.value(), usage_error) << "a flag at the end has no value";
   EXPECT_THROW(r.unknown(), usage_error);
+}
+
+TEST(Cli, HelpRowsLineTheTextsUp) {
+  const std::vector<iobench::cli::help_row> rows{{"a", "first"}, {"longer", "second"}};
+  EXPECT_EQ(iobench::cli::format_help_rows(rows, 2), "  a       first\n  longer  second\n");
+  EXPECT_EQ(iobench::cli::format_help_rows({}, 2), "");
 }
 
 }  // namespace

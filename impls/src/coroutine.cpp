@@ -100,13 +100,16 @@ target parse_target(const std::string& url) {
     t.error = "no host in '" + url + "'";
     return t;
   }
-  t.port = u->has_port() ? std::string(u->port()) : "80";
-  const unsigned long port = t.port.size() <= 5 ? std::stoul("0" + t.port) : 0;
-  if (port == 0 || port > 65535) {
+  // port_number() is 0 for an empty port, port 0 and most ports over 65535, but Boost.URL 1.81
+  // wraps some (99999 reads as 34463): a number that does not spell the port as written is none.
+  t.port_number = u->has_port() ? u->port_number() : 80;
+  t.port = std::to_string(t.port_number);
+  std::string_view written = u->port();
+  while (written.size() > 1 && written.front() == '0') written.remove_prefix(1);
+  if (t.port_number == 0 || (u->has_port() && written != t.port)) {
     t.error = "invalid port in '" + url + "'";
     return t;
   }
-  t.port_number = static_cast<std::uint16_t>(port);
   t.authority = u->encoded_host_and_port();
   t.path = u->encoded_target();
   if (t.path.empty()) t.path = "/";

@@ -1,18 +1,11 @@
-// Internal: one factory per model file, and what the models share.
+// Internal: what the model files share. Each src/<name>.cpp defines detail::make_<name>, whose
+// declaration impls/CMakeLists.txt generates from the model's iobench_model() line.
 #pragma once
 
-#include <memory>
-#include <span>
-#include <string>
-
 #include "impls/fetcher.hpp"
+#include "impls/model_factories.hpp"
 
 namespace iobench::detail {
-
-std::unique_ptr<Fetcher> make_sequential(const Options& options);
-std::unique_ptr<Fetcher> make_thread_pool(const Options& options);
-std::unique_ptr<Fetcher> make_coroutine(const Options& options);
-std::unique_ptr<Fetcher> make_curl_multi(const Options& options);
 
 /// Counts a finished request for Options::completed, if the caller asked.
 inline void count_completed(const Options& options) {

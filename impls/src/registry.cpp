@@ -1,28 +1,25 @@
-// The registry: names to models. Adding a model here adds it to every test and benchmark.
-#include <array>
+// The registry's C++ side. The table itself is generated from the iobench_model() lines in
+// impls/CMakeLists.txt, so that adding a model is one new file (src/<name>.cpp) plus one line
+// there: that line compiles the file, declares its factory and adds its row here. Nothing else
+// names a model; tests, suites, help texts and reports ask models() and find_model().
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
-#include "models.hpp"
+#include "impls/model_table.hpp"
 
 namespace iobench {
 namespace {
 
-struct entry {
-  std::string_view name;
-  std::unique_ptr<Fetcher> (*make)(const Options&);
-};
-
-constexpr std::array<entry, 4> kModels{{
-    {"sequential", &detail::make_sequential},
-    {"thread_pool", &detail::make_thread_pool},
-    {"coroutine", &detail::make_coroutine},
-    {"curl_multi", &detail::make_curl_multi},
-}};
+constexpr auto kInfos = [] {
+  std::array<model_info, detail::kModelTable.size()> infos{};
+  for (std::size_t i = 0; i < infos.size(); ++i) infos[i] = detail::kModelTable[i].info;
+  return infos;
+}();
 
 constexpr auto kNames = [] {
-  std::array<std::string_view, kModels.size()> names{};
-  for (std::size_t i = 0; i < kModels.size(); ++i) names[i] = kModels[i].name;
+  std::array<std::string_view, kInfos.size()> names{};
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] = kInfos[i].name;
   return names;
 }();
 
@@ -44,12 +41,20 @@ std::string_view to_string(ErrorKind kind) {
   return "unknown";
 }
 
+std::span<const model_info> models() { return kInfos; }
+
+const model_info* find_model(std::string_view name) {
+  const auto it = std::find_if(kInfos.begin(), kInfos.end(),
+                               [name](const model_info& m) { return m.name == name; });
+  return it == kInfos.end() ? nullptr : &*it;
+}
+
 std::span<const std::string_view> fetcher_names() { return kNames; }
 
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options) {
   if (options.concurrency == 0) throw std::invalid_argument("concurrency must be at least 1");
-  for (const auto& m : kModels) {
-    if (m.name == name) return m.make(options);
+  for (const auto& m : detail::kModelTable) {
+    if (m.info.name == name) return m.make(options);
   }
   std::string known;
   for (auto n : kNames) known += (known.empty() ? "" : ", ") + std::string(n);

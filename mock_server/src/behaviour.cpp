@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "mock_server/units.hpp"
+#include "common/units.hpp"
 
 namespace iobench::mock {
 namespace {

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "mock_server/cli.hpp"
+#include "common/cli.hpp"
+#include "common/units.hpp"
 #include "mock_server/server.hpp"
-#include "mock_server/units.hpp"
 
 namespace {
 

@@ -22,9 +22,9 @@
 #include <map>
 #include <thread>
 
-#include "mock_server/cli.hpp"
-#include "mock_server/server.hpp"
-#include "mock_server/units.hpp"
+#include "common/cli.hpp"
+#include "common/open_files.hpp"
+#include "common/units.hpp"
 
 namespace {
 
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     std::cerr << "mock_server_wave: " << e.what() << " (see --help)\n";
     return iobench::cli::kUsageExit;
   }
-  if (iobench::mock::raise_open_file_limit() < o.n + 64) {
+  if (iobench::raise_open_file_limit() < o.n + 64) {
     std::cerr << "mock_server_wave: -n " << o.n << " needs more open files; raise `ulimit -n`\n";
     return iobench::cli::kUsageExit;
   }

@@ -80,7 +80,8 @@ def test_sigterm_drains_in_flight_and_prints_final_stats(mock_server):
                 break
         assert time.monotonic() < deadline
     s.proc.send_signal(signal.SIGTERM)
-    out, err = s.stop()
+    # Not s.stop(): a second signal while draining means "now", and it would race the first.
+    out, err = s.proc.communicate(timeout=15)
     t.join(10)
     assert s.proc.returncode == 0, err
     assert result.get("body") == b"abc", "the in-flight request finished"
@@ -94,6 +95,6 @@ def test_sigterm_drains_in_flight_and_prints_final_stats(mock_server):
 def test_sigint_on_idle_server_exits_0(mock_server):
     s = mock_server("--threads", "2")
     s.proc.send_signal(signal.SIGINT)
-    out, _ = s.stop()
+    out, _ = s.proc.communicate(timeout=15)
     assert s.proc.returncode == 0
     assert "listening on http://127.0.0.1:" in out

@@ -9,12 +9,12 @@ from conftest import ROOT
 
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
-IMPLS = {"sequential", "thread_pool", "coroutine", "curl_multi", "py_asyncio", "py_threads",
-         "py_sequential"}
 # wrk gives throughput, latency percentiles, errors, its CPU and RSS; the rest is left out.
 WRK_COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_us_per_req",
                 "peak_rss_mib", "errors", "server_max_in_flight", "server_late_p99_ms"]
-NAME = re.compile(r"^fetch/(\w+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
+NAME = re.compile(
+    r"^fetch/([A-Za-z0-9_.-]+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
+MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "summary"}
 
 
 def iobench(bins, tmp_path, *args, timeout=120):
@@ -30,6 +30,29 @@ def smoke(bins, tmp_path_factory):
     r, out = iobench(bins, tmp_path_factory.mktemp("smoke"), "--suite", "smoke")
     assert r.returncode == 0, r.stderr
     return r, json.loads(out.read_text())
+
+
+def models(doc):
+    """The registry as the run wrote it into the results' context."""
+    return json.loads(doc["context"]["models"])
+
+
+def test_context_lists_the_registry(smoke):
+    _, doc = smoke
+    rows = models(doc)
+    assert rows and all(set(r) == MODEL_KEYS for r in rows), rows
+    names = [r["name"] for r in rows]
+    assert len(set(names)) == len(names)
+    kinds = [r["kind"] for r in rows]
+    assert kinds == sorted(kinds), "models first, then references"
+    assert set(kinds) == {"model", "reference"}
+    refs = [r["name"] for r in rows if r["kind"] == "reference"]
+    assert refs == ["py_asyncio", "py_threads", "py_sequential", "wrk"]
+    assert [r["kind"] for r in rows if r["baseline"]] == ["model"], "one baseline, a model"
+    assert [r["name"] for r in rows if r["one_at_a_time"] and r["kind"] == "reference"] == [
+        "py_sequential"]
+    assert all(r["summary"] and "\n" not in r["summary"] for r in rows)
+    assert doc["context"]["cpu_model"]
 
 
 def test_every_impl_reports_every_counter(smoke):
@@ -48,7 +71,7 @@ def test_every_impl_reports_every_counter(smoke):
         assert b["errors"] == 0
         assert b["req_per_s"] > 0 and 0 < b["p50_ms"] <= b["p99_ms"] <= b["max_ms"]
         seen.add(impl)
-    assert seen == IMPLS | {"wrk"}
+    assert seen == {r["name"] for r in models(doc)}, "the smoke suite runs every impl"
 
 
 def test_python_rows_are_the_childs_own_numbers(smoke):
@@ -78,10 +101,23 @@ def test_counters_describe_the_batch(smoke):
 def test_context_and_progress(smoke):
     r, doc = smoke
     for key in ["git_sha", "build_type", "boost_version", "libcurl_version", "kernel", "cores",
-                "iobench_suite"]:
+                "cpu_model", "iobench_suite", "models"]:
         assert key in doc["context"], key
-    assert "[1/15] fetch/" in r.stderr and "[15/15] fetch/" in r.stderr
+    n = len(doc["benchmarks"])
+    assert f"[1/{n}] fetch/" in r.stderr and f"[{n}/{n}] fetch/" in r.stderr
     assert "started mock_server at http://127.0.0.1:" in r.stderr
+
+
+def test_list_tests_names_every_point_of_every_impl(bins, smoke):
+    _, doc = smoke
+    r = subprocess.run([str(bins / "iobench"), "--suite", "smoke", "--benchmark_list_tests"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    # Google Benchmark lists its own names, suffixes ("/iterations:1/real_time") included.
+    listed = [re.match(r"fetch/([A-Za-z0-9_.-]+)/", line) for line in r.stdout.split()]
+    assert all(listed), r.stdout
+    assert len(listed) == len(doc["benchmarks"])
+    assert {m.group(1) for m in listed} == {m["name"] for m in models(doc)}
 
 
 def test_impls_and_filter_select(bins, tmp_path):

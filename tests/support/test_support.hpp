@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -91,6 +92,18 @@ std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::
 
 /// The body the server sends for `bytes` bytes (its deterministic pattern).
 std::string expected_body(std::size_t bytes);
+
+/// An argv for code that reads a command line: "prog" then `args`.
+struct argv_builder {
+  explicit argv_builder(std::initializer_list<const char*> args) : args_{"prog"} {
+    args_.insert(args_.end(), args.begin(), args.end());
+  }
+  [[nodiscard]] int argc() const { return static_cast<int>(args_.size()); }
+  char** argv() { return const_cast<char**>(args_.data()); }
+
+ private:
+  std::vector<const char*> args_;
+};
 
 /// Polls `pred` every 10 ms until true or `limit` passes; returns the last value. For waiting on
 /// the server's counters, never for asserting durations.

@@ -1,9 +1,12 @@
-// One interface, four ways of doing I/O. A Fetcher takes a batch of requests and returns one
-// Outcome per request, in request order; how it overlaps the waiting is the model:
+// One interface, many ways of doing I/O. A Fetcher takes a batch of requests and returns one
+// Outcome per request, in request order; how it overlaps the waiting is the model. The registry
+// (impls/CMakeLists.txt, one iobench_model() line per model) names every model with a one-line
+// summary, and models() serves that table to every test, suite, help text and report. The four
+// models DESIGN.md names:
 //
 //   sequential   One libcurl easy handle on the caller's thread, one blocking request after
 //                another over a reused keep-alive connection. Makespan = sum of latencies;
-//                costs nothing beyond one connection and no extra thread.
+//                costs nothing beyond one connection and no extra thread. The baseline.
 //   thread_pool  `concurrency` worker threads, created once per fetcher, each with its own libcurl
 //                easy handle and connection; a batch is shared out through a work queue. Overlaps
 //                waits at the price of a thread (stack, scheduler wake-ups) per in-flight request.
@@ -13,6 +16,8 @@
 //   curl_multi   libcurl's multi interface driven by curl_multi_socket_action from an Asio event
 //                loop (epoll + one timer) on the caller's thread: a sliding window of
 //                `concurrency` transfers over a shared connection cache.
+//
+// Every model's file, impls/src/<name>.cpp, opens with why it behaves as it does.
 //
 // Rules every model keeps (the shared test suite checks them against a real server):
 // - fetch_all returns exactly one Outcome per Request, in request order, and never throws for a
@@ -85,7 +90,7 @@ struct Outcome {
 
 /// How a fetcher runs a batch.
 struct Options {
-  std::size_t concurrency = 1;  ///< requests in flight at most (ignored by sequential)
+  std::size_t concurrency = 1;  ///< requests in flight at most (ignored when one_at_a_time)
   bool keep_alive = true;       ///< reuse connections within a batch
   std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
   std::chrono::milliseconds timeout = kDefaultTimeout;
@@ -102,11 +107,25 @@ class Fetcher {
   virtual std::vector<Outcome> fetch_all(std::span<const Request> requests) = 0;
 };
 
+/// What the registry says about a model (one iobench_model() line in impls/CMakeLists.txt).
+struct model_info {
+  std::string_view name;       ///< [A-Za-z0-9_.-]+, as in --impl and benchmark names
+  std::string_view summary;    ///< one line, for help texts and reports
+  bool one_at_a_time = false;  ///< runs one request at a time whatever Options::concurrency says
+  bool baseline = false;       ///< the model speedups are measured against
+};
+
+/// Every registered model, in registry order.
+std::span<const model_info> models();
+
+/// The model registered under `name`; nullptr when there is none.
+const model_info* find_model(std::string_view name);
+
 /// Creates the fetcher registered under `name`. Throws std::invalid_argument for an unknown name
 /// or concurrency 0.
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options);
 
-/// The registered names: sequential, thread_pool, coroutine, curl_multi.
+/// The registered names, in registry order (models()' names).
 std::span<const std::string_view> fetcher_names();
 
 }  // namespace iobench

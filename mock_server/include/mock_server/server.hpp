@@ -68,7 +68,4 @@ class server {
   std::unique_ptr<impl> impl_;
 };
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
-std::uint64_t raise_open_file_limit();
-
 }  // namespace iobench::mock

@@ -1,4 +1,4 @@
-#include "mock_server/units.hpp"
+#include "common/units.hpp"
 
 #include <array>
 #include <cctype>

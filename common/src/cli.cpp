@@ -1,8 +1,9 @@
-#include "mock_server/cli.hpp"
+#include "common/cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 
-#include "mock_server/units.hpp"
+#include "common/units.hpp"
 
 namespace iobench::cli {
 
@@ -73,6 +74,20 @@ void arg_reader::unknown() const {
 
 void arg_reader::no_value() const {
   if (has_inline_value_) throw usage_error(std::string(name_) + ": takes no value");
+}
+
+std::string format_help_rows(std::span<const help_row> rows, std::size_t indent) {
+  std::size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.name.size());
+  std::string out;
+  for (const auto& r : rows) {
+    out.append(indent, ' ');
+    out += r.name;
+    out.append(width - r.name.size() + 2, ' ');
+    out += r.text;
+    out += '\n';
+  }
+  return out;
 }
 
 }  // namespace iobench::cli

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -54,5 +55,14 @@ class arg_reader {
   std::string_view inline_value_;
   bool has_inline_value_ = false;
 };
+
+/// One choice in a help text: its name and a one-line description.
+struct help_row {
+  std::string_view name;
+  std::string_view text;
+};
+
+/// Help-text lines, one per row: `indent` spaces, the name padded to the longest name, the text.
+std::string format_help_rows(std::span<const help_row> rows, std::size_t indent);
 
 }  // namespace iobench::cli

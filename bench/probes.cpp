@@ -1,0 +1,76 @@
+#include "probes.hpp"
+
+#include <malloc.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace iobench::bench {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r");
+  return s.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+double cpu_seconds(const rusage& usage) {
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+double process_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return cpu_seconds(usage);
+}
+
+std::optional<long> status_field(std::string_view field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(field)) continue;
+    const auto value = trim(std::string_view(line).substr(field.size()));
+    long v = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc{}) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+double rss_mib() { return static_cast<double>(status_field("VmRSS:").value_or(0)) / 1024; }
+
+double peak_rss_mib() { return static_cast<double>(status_field("VmHWM:").value_or(0)) / 1024; }
+
+double thread_count() { return static_cast<double>(status_field("Threads:").value_or(0)); }
+
+void reset_peak_rss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  return cpu_model_from(text.str());
+}
+
+std::string cpu_model_from(std::string_view cpuinfo) {
+  while (!cpuinfo.empty()) {
+    const auto eol = cpuinfo.find('\n');
+    const std::string_view line = cpuinfo.substr(0, eol);
+    cpuinfo.remove_prefix(eol == std::string_view::npos ? cpuinfo.size() : eol + 1);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || trim(line.substr(0, colon)) != "model name") continue;
+    const auto value = trim(line.substr(colon + 1));
+    if (!value.empty()) return std::string(value);
+  }
+  return "unknown";
+}
+
+}  // namespace iobench::bench

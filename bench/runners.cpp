@@ -1,0 +1,112 @@
+#include "runners.hpp"
+
+#include <algorithm>
+
+#include "impls/summary.hpp"
+#include "probes.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+
+namespace iobench::bench {
+
+void measured::add(std::span<const Outcome> outcomes) {
+  for (const auto& out : outcomes) {
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(out.latency()).count());
+    errors += out.succeeded() ? 0 : 1;
+  }
+}
+
+void run_model(benchmark::State& state, const point& p, std::span<const Request> requests,
+               const Options& o, measured& m) {
+  auto fetcher = make_fetcher(p.impl, o);
+  reset_peak_rss();
+  m.rss_base_mib = rss_mib();
+  m.threads = thread_count();
+  const double cpu_before = process_cpu_s();
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    const auto outcomes = fetcher->fetch_all(requests);
+    m.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    m.add(outcomes);
+    m.threads = std::max(m.threads, thread_count());
+  }
+  m.cpu_s = process_cpu_s() - cpu_before;
+  m.peak_rss_mib = peak_rss_mib();
+}
+
+void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
+                const Options& o, measured& m) {
+  python_runner child(p.impl, o);
+  bool first = true;
+  for (auto _ : state) {
+    const auto b = child.run(requests);
+    state.SetIterationTime(b.wall_s);
+    m.wall_s += b.wall_s;
+    m.cpu_s += b.cpu_s;
+    m.peak_rss_mib = std::max(m.peak_rss_mib, b.peak_rss_mib);
+    if (first) m.rss_base_mib = b.rss_start_mib;  // the interpreter before any batch
+    first = false;
+    m.threads = std::max(m.threads, b.threads);
+    m.add(b.outcomes);
+  }
+}
+
+void fill_counters(benchmark::State& state, const point& p, measured& m, const std::string& base) {
+  const auto iterations = static_cast<double>(state.iterations());
+  const double total_requests = iterations * static_cast<double>(p.requests);
+  std::sort(m.latencies_ms.begin(), m.latencies_ms.end());
+  auto& c = state.counters;
+  c["req_per_s"] = m.wall_s > 0 ? total_requests / m.wall_s : 0;
+  c["p50_ms"] = percentile(m.latencies_ms, 0.50);
+  c["p90_ms"] = percentile(m.latencies_ms, 0.90);
+  c["p99_ms"] = percentile(m.latencies_ms, 0.99);
+  c["max_ms"] = m.latencies_ms.empty() ? 0 : m.latencies_ms.back();
+  c["efficiency"] = efficiency(ideal_makespan_s(p), m.wall_s / iterations);
+  c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
+  c["cpu_us_per_req"] = total_requests > 0 ? m.cpu_s * 1e6 / total_requests : 0;
+  c["peak_rss_mib"] = m.peak_rss_mib;
+  // What the process held before the batch (freed thread stacks glibc keeps, caches, the
+  // interpreter): the report shows peak - base as what the batch itself added.
+  c["rss_base_mib"] = m.rss_base_mib;
+  c["threads"] = m.threads;
+  c["errors"] = static_cast<double>(m.errors);
+  const auto s = read_server_stats(base);
+  c["server_max_in_flight"] = s.max_in_flight;
+  c["server_late_p99_ms"] = s.late_p99_ms;
+  std::string label = p.label;
+  if (m.errors > 0) {
+    label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";
+  }
+  if (!label.empty()) state.SetLabel(label);
+}
+
+void run_wrk_point(benchmark::State& state, const point& p, const std::string& url,
+                   std::chrono::seconds duration) {
+  const auto wrk = find_wrk();
+  if (!wrk) {
+    state.SkipWithError("wrk is not installed (apt-get install wrk): no ceiling rows");
+    return;
+  }
+  wrk_result r;
+  for (auto _ : state) {
+    r = run_wrk(*wrk, url, p.concurrency, duration);
+    state.SetIterationTime(r.req_per_s > 0 ? static_cast<double>(p.requests) / r.req_per_s : 0);
+  }
+  auto& c = state.counters;
+  c["req_per_s"] = r.req_per_s;
+  c["p50_ms"] = r.p50_ms;
+  c["p90_ms"] = r.p90_ms;
+  c["p99_ms"] = r.p99_ms;
+  c["max_ms"] = r.max_ms;
+  c["errors"] = r.errors;
+  c["cpu_us_per_req"] = r.requests > 0 ? r.cpu_s * 1e6 / r.requests : 0;
+  c["peak_rss_mib"] = r.peak_rss_mib;
+  const auto s = read_server_stats(url.substr(0, url.find('/', 7)));
+  c["server_max_in_flight"] = s.max_in_flight;
+  c["server_late_p99_ms"] = s.late_p99_ms;
+  state.SetLabel("wrk -t1 -c" + std::to_string(p.concurrency) + " -d" +
+                 std::to_string(duration.count()) +
+                 "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");
+}
+
+}  // namespace iobench::bench

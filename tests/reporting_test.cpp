@@ -1,0 +1,32 @@
+// The results' `models` context: the registry, then the references, as DESIGN.md spells it.
+#include "reporting.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "reference.hpp"
+#include "suite.hpp"
+
+namespace {
+
+using namespace iobench;
+using namespace iobench::bench;
+
+TEST(Reporting, ModelsContextIsTheRegistryThenTheReferences) {
+  const auto doc = boost::json::parse(models_json()).as_array();
+  ASSERT_EQ(doc.size(), models().size() + references().size());
+  for (std::size_t i = 0; i < doc.size(); ++i) {
+    const auto& row = doc[i].as_object();
+    const bool reference = i >= models().size();
+    const auto& want = reference ? references()[i - models().size()].info : models()[i];
+    EXPECT_EQ(row.size(), 5U);
+    EXPECT_EQ(row.at("name").as_string(), want.name);
+    EXPECT_EQ(row.at("kind").as_string(), reference ? "reference" : "model");
+    EXPECT_EQ(row.at("one_at_a_time").as_bool(), want.one_at_a_time);
+    EXPECT_EQ(row.at("baseline").as_bool(), want.baseline);
+    EXPECT_EQ(row.at("summary").as_string(), want.summary);
+  }
+}
+
+}  // namespace
