@@ -32,6 +32,12 @@ constexpr std::string_view kReferences =
 constexpr std::string_view kTail =
     R"(  --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
                    "--extra-delay 2ms" (a uniformly slower network)
+  --server-cpus L  CPUs for the mock_server it starts (cpu-list syntax: 0-3,8); it runs one
+                   event loop per CPU it is given. Default: the first half of the CPUs this
+                   process may use (at least one)
+  --client-cpus L  CPUs for the models, wrk and the Python references. Default: the rest (all
+                   of them with --server)
+  --no-pin         run client and server wherever the kernel puts them
   -h, --help       this text
 
 Google Benchmark's own flags work as usual, e.g. --benchmark_filter=coroutine,
@@ -71,6 +77,17 @@ options parse_args(int argc, char** argv) {
       append_split(o.server_args, args.value(), ' ');
     } else if (args.is("--impls")) {
       append_split(o.impls, args.value(), ',');
+    } else if (args.is("--server-cpus") || args.is("--client-cpus")) {
+      const bool server = args.is("--server-cpus");
+      const std::string flag(server ? "--server-cpus" : "--client-cpus");
+      try {
+        (server ? o.server_cpus : o.client_cpus) = parse_cpu_list(args.value());
+      } catch (const std::invalid_argument& e) {
+        throw cli::usage_error(flag + ": " + e.what());
+      }
+    } else if (args.is("--no-pin")) {
+      args.no_value();
+      o.no_pin = true;
     } else {
       o.benchmark_args.emplace_back(args.current());
     }

@@ -3,8 +3,11 @@
 // --benchmark_filter selects.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "cpus.hpp"
 
 namespace iobench::bench {
 
@@ -14,6 +17,9 @@ struct options {
   std::string server;  ///< --server URL without trailing '/'; empty: start a mock_server child
   std::vector<std::string> impls;        ///< --impls a,b; empty: every impl
   std::vector<std::string> server_args;  ///< --server-args, split on spaces
+  std::optional<cpu_list> server_cpus;   ///< --server-cpus; unset: the default partition
+  std::optional<cpu_list> client_cpus;   ///< --client-cpus; unset: the default partition
+  bool no_pin = false;                   ///< --no-pin: client and server share every CPU
   /// argv[0] and every argument iobench does not know, in order, for benchmark::Initialize.
   std::vector<std::string> benchmark_args;
   bool help = false;  ///< -h or --help

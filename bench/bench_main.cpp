@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "args.hpp"
+#include "cpus.hpp"
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
 #include "reference.hpp"
@@ -55,19 +56,23 @@ std::chrono::seconds wrk_duration(std::string_view suite) {
 // progress count.
 class suite_run {
  public:
-  suite_run(options opts, std::filesystem::path server_binary)
-      : opts_(std::move(opts)), server_binary_(std::move(server_binary)) {}
+  suite_run(options opts, std::filesystem::path server_binary, partition cpus)
+      : opts_(std::move(opts)), server_binary_(std::move(server_binary)), cpus_(std::move(cpus)) {}
 
   /// Counts `n` benchmark runs into the "[k/n]" progress lines.
   void expect(std::size_t n) { total_runs_ += n; }
 
   void run_point(benchmark::State& state, const point& p);
 
+  /// Starts (or reaches) the server now and says where everything runs, for the context.
+  run_placement where_it_runs();
+
  private:
   const std::string& server();
 
   options opts_;
   std::filesystem::path server_binary_;
+  partition cpus_;
   std::unique_ptr<server_process> own_server_;
   std::string server_url_;
   std::string server_error_;
@@ -81,7 +86,8 @@ const std::string& suite_run::server() {
       server_url_ = opts_.server;
     } else {
       try {
-        own_server_ = std::make_unique<server_process>(server_binary_, opts_.server_args);
+        own_server_ =
+            std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
         server_url_ = own_server_->url();
         std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
       } catch (const std::exception& e) {
@@ -90,6 +96,25 @@ const std::string& suite_run::server() {
     }
   }
   return server_url_;
+}
+
+run_placement suite_run::where_it_runs() {
+  const std::string all = "all (not pinned)";
+  run_placement where;
+  where.client_cpus = cpus_.client.empty() ? all : format_cpu_list(cpus_.client);
+  if (opts_.server.empty()) {
+    where.server_cpus = cpus_.server.empty() ? all : format_cpu_list(cpus_.server);
+  }
+  where.note = cpus_.note;
+  if (const auto& base = server(); !base.empty()) {
+    try {
+      const auto s = read_server_stats(base);
+      if (s.threads > 0) where.server_threads = std::to_string(static_cast<long>(s.threads));
+    } catch (const std::exception&) {
+      // An older or unreachable server: the benchmarks will say what is wrong.
+    }
+  }
+  return where;
 }
 
 void suite_run::run_point(benchmark::State& state, const point& p) {
@@ -114,9 +139,12 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   const char* step = "setup";
   try {
     reset_server_stats(base);
+    placement where{base, read_server_stats(base),
+                    static_cast<double>(cpus_.client.empty() ? allowed_cpus().size()
+                                                             : cpus_.client.size())};
     step = "the batch";
     if (p.impl == kWrk) {
-      run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite));
+      run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite), where);
       return;
     }
     if (is_python_reference(p.impl)) {
@@ -126,7 +154,7 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     }
     if (state.error_occurred()) return;
     step = "reading the server's /stats";
-    fill_counters(state, p, m, base);
+    fill_counters(state, p, m, where);
   } catch (const std::exception& e) {
     state.SkipWithError((std::string(step) + " failed: " + e.what()).c_str());
   }
@@ -153,6 +181,14 @@ std::string register_point(suite_run& run, const point& p, double target_s) {
   return internal + (manual ? "/manual_time" : "/real_time");
 }
 
+// --benchmark_list_tests prints names and runs nothing: no server to start for it.
+bool listing_only(const options& o) {
+  return std::any_of(o.benchmark_args.begin(), o.benchmark_args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true" ||
+           a == "--benchmark_list_tests=1";
+  });
+}
+
 int usage_error(const std::string& msg) {
   std::cerr << "iobench: " << msg << " (see --help)\n";
   return cli::kUsageExit;
@@ -175,6 +211,19 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   }
+  // The client side runs on its CPUs from here on: threads and children created later inherit it.
+  partition cpus;
+  try {
+    cpus = plan_partition(allowed_cpus(), opts.server_cpus, opts.client_cpus, opts.no_pin,
+                          opts.server.empty());
+    if (!cpus.client.empty()) pin_to(cpus.client);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "iobench: " << e.what() << "\n";
+    return 1;
+  }
+  if (!cpus.note.empty()) std::cerr << "iobench: " << cpus.note << "\n";
   // Concurrency up to 10,000 needs as many sockets; children (Python references) inherit it.
   raise_open_file_limit();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -187,14 +236,15 @@ int main(int argc, char** argv) {
   const std::string filter = benchmark::GetBenchmarkFilter();
 
   // The suite starts the mock_server that sits next to this binary.
-  suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server");
+  suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server",
+                cpus);
   const double target = target_seconds(opts.suite);
   for (const auto& p : points) {
     if (filter_selects(register_point(run, p, target), filter)) {
       run.expect(static_cast<std::size_t>(p.repetitions));
     }
   }
-  add_context(opts);
+  add_context(opts, listing_only(opts) ? run_placement{} : run.where_it_runs());
   const auto out = make_reporters();
   benchmark::RunSpecifiedBenchmarks(out.display.get(), out.file.get());
   benchmark::Shutdown();

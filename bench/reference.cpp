@@ -217,11 +217,11 @@ wrk_result parse_wrk_output(std::string_view text) {
   return r;
 }
 
-wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
+wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std::size_t threads,
                    std::size_t connections, std::chrono::seconds duration) {
   spawn_options o;
   o.argv = {wrk.string(),
-            "-t1",
+            "-t" + std::to_string(threads),
             "-c" + std::to_string(connections),
             "-d" + std::to_string(duration.count()) + "s",
             "--latency",

@@ -81,9 +81,9 @@ struct wrk_result {
 /// Where wrk is; nullopt when it is not installed.
 std::optional<std::filesystem::path> find_wrk();
 
-/// Runs `wrk -t1 -c<connections> -d<duration> --latency url`. Throws std::runtime_error with
-/// wrk's output when it fails or prints nothing parseable.
-wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
+/// Runs `wrk -t<threads> -c<connections> -d<duration> --latency url`. Throws std::runtime_error
+/// with wrk's output when it fails or prints nothing parseable.
+wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std::size_t threads,
                    std::size_t connections, std::chrono::seconds duration);
 
 /// Parses wrk's --latency report (exposed for tests).

@@ -105,7 +105,7 @@ std::string models_json() {
   return boost::json::serialize(rows);
 }
 
-void add_context(const options& o) {
+void add_context(const options& o, const run_placement& where) {
   utsname u{};
   uname(&u);
   benchmark::AddCustomContext("iobench_suite", o.suite);
@@ -119,6 +119,10 @@ void add_context(const options& o) {
   std::string server = o.server.empty() ? "own mock_server child" : o.server;
   for (const auto& a : o.server_args) server += " " + a;
   benchmark::AddCustomContext("server", server);
+  benchmark::AddCustomContext("server_cpus", where.server_cpus);
+  benchmark::AddCustomContext("client_cpus", where.client_cpus);
+  benchmark::AddCustomContext("server_threads", where.server_threads);
+  if (!where.note.empty()) benchmark::AddCustomContext("pinning", where.note);
   benchmark::AddCustomContext("models", models_json());
 }
 

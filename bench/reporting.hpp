@@ -25,8 +25,17 @@ reporters make_reporters();
 /// one_at_a_time, baseline, summary}, models in registry order, then the references.
 std::string models_json();
 
+/// Where this run's server and client ran (context keys server_cpus, client_cpus,
+/// server_threads); "" where unknown.
+struct run_placement {
+  std::string server_cpus;     ///< cpu-list, or "all (not pinned)", or "" for a remote server
+  std::string client_cpus;     ///< cpu-list, or "all (not pinned)"
+  std::string server_threads;  ///< the server's event-loop threads, from its /stats
+  std::string note;            ///< why pinning is off, if it is
+};
+
 /// Adds the run's context to Google Benchmark's: suite, git sha, build, library versions, kernel,
-/// cores, CPU model, server, models.
-void add_context(const options& o);
+/// cores, CPU model, server, the CPU partition, models.
+void add_context(const options& o, const run_placement& where);
 
 }  // namespace iobench::bench

@@ -44,6 +44,7 @@ std::pair<long, std::string> request(const std::string& url, bool post) {
   std::string body;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // the server is reached directly, as the models do
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kControlTimeoutMs);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
@@ -66,7 +67,7 @@ std::string read_file(const std::filesystem::path& p) {
 }  // namespace
 
 server_process::server_process(const std::filesystem::path& binary,
-                               const std::vector<std::string>& args) {
+                               const std::vector<std::string>& args, const std::vector<int>& cpus) {
   if (!std::filesystem::exists(binary)) {
     throw std::runtime_error("mock_server not found at " + binary.string());
   }
@@ -83,6 +84,7 @@ server_process::server_process(const std::filesystem::path& binary,
   o.stdout_file = log;
   o.stderr_to_stdout = true;
   o.death_signal = SIGTERM;
+  o.cpus = cpus;
   pid_ = spawn_child(o).pid;
   g_child = pid_;
   std::signal(SIGINT, on_fatal_signal);
@@ -137,6 +139,14 @@ server_counters read_server_stats(const std::string& base_url) {
   server_counters c;
   c.max_in_flight = static_cast<double>(doc.at("max_in_flight").to_number<double>());
   c.late_p99_ms = doc.at("late_us").at("p99").to_number<double>() / 1000.0;
+  auto number = [&](const char* key, double fallback) {
+    const auto* v = doc.if_contains(key);
+    return v != nullptr && v->is_number() ? v->to_number<double>() : fallback;
+  };
+  c.threads = number("threads", 0);
+  c.cpus = number("cpus", 0);
+  c.cpu_s = number("cpu_us", 0) / 1e6;
+  c.listen_overflows = number("listen_overflows", -1);
   return c;
 }
 

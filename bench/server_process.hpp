@@ -16,7 +16,10 @@ namespace iobench::bench {
 /// child also dies if this process is killed (PR_SET_PDEATHSIG), and on SIGINT/SIGTERM.
 class server_process {
  public:
-  server_process(const std::filesystem::path& binary, const std::vector<std::string>& args);
+  /// `cpus`: the CPUs the server may run on (empty: this process's); with `--threads auto` (its
+  /// default) the server runs one event loop per CPU it is given.
+  server_process(const std::filesystem::path& binary, const std::vector<std::string>& args,
+                 const std::vector<int>& cpus = {});
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -29,10 +32,15 @@ class server_process {
   std::string url_;
 };
 
-/// What the suite reads from a server's /stats after a benchmark.
+/// What the suite reads from a server's /stats. The last four describe the server, not the
+/// benchmark; older servers lack them (0, and -1 for listen_overflows).
 struct server_counters {
   double max_in_flight = 0;
   double late_p99_ms = 0;
+  double threads = 0;            ///< event-loop threads
+  double cpus = 0;               ///< CPUs it may run on
+  double cpu_s = 0;              ///< its process CPU time so far
+  double listen_overflows = -1;  ///< the kernel's TcpExtListenOverflows on its host; -1: unknown
 };
 
 /// POST /stats/reset. Throws std::runtime_error if the server does not answer 200.

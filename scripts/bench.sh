@@ -3,18 +3,20 @@
 # write OUT/results.json and the report, print where the report is.
 #
 # usage: scripts/bench.sh [--suite quick|default|full|seed|ci] [--out DIR] [--server URL]
-#                         [--impls a,b] [--compare BASELINE.json] [-- GOOGLE_BENCHMARK_FLAGS...]
+#                         [--impls a,b] [--compare BASELINE.json] [--server-cpus L]
+#                         [--client-cpus L] [--no-pin] [-- GOOGLE_BENCHMARK_FLAGS...]
 #   --suite     which suite (default: default, about 3 minutes here; quick: under 2 minutes)
 #   --out       output folder (default: reports/latest)
 #   --server    an already running mock server (default: the suite starts its own)
 #   --impls     only these fetchers
 #   --compare   judge the run against a baseline with scripts/compare.py; exit 1 on a regression
+#   --server-cpus, --client-cpus, --no-pin   where server and client run (iobench --help)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 suite=default out=reports/latest server="" impls="" compare=""
-extra=()
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+extra=() pin=()
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 need() { [[ $# -ge 2 && -n "$2" ]] || { echo "bench.sh: $1 needs a value (see --help)" >&2; exit 2; }; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -23,6 +25,8 @@ while [[ $# -gt 0 ]]; do
     --server) need "$@"; server=$2; shift 2 ;;
     --impls) need "$@"; impls=$2; shift 2 ;;
     --compare) need "$@"; compare=$2; shift 2 ;;
+    --server-cpus|--client-cpus) need "$@"; pin+=("$1=$2"); shift 2 ;;
+    --no-pin) pin+=(--no-pin); shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -44,6 +48,7 @@ mkdir -p "$out"
 args=(--suite "$suite" --benchmark_out="$out/results.json" --benchmark_out_format=json)
 [[ -n $server ]] && args+=(--server "$server")
 [[ -n $impls ]] && args+=(--impls "$impls")
+args+=("${pin[@]}")
 # Repetitions of different benchmarks interleave, so a slow minute on a shared machine spreads
 # over all of them instead of landing on one.
 [[ $suite == ci ]] && args+=(--benchmark_enable_random_interleaving=true)

@@ -188,6 +188,9 @@ TEST(MockServer, UnseededRequestsFollowTheServerSeed) {
   auto run = [](std::uint64_t seed) {
     mock::server_config cfg;
     cfg.seed = seed;
+    // Each event loop has its own stream; with several, the kernel picks the loop a connection
+    // lands on (SO_REUSEPORT), so only one loop makes unseeded samples repeatable.
+    cfg.threads = 1;
     running_server s(cfg);
     client_socket c(s.port());
     std::vector<std::optional<double>> v;

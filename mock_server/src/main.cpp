@@ -2,6 +2,7 @@
 // SIGINT/SIGTERM, drains in-flight requests, prints the final /stats and exits 0.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -26,13 +27,16 @@ options:
   --bind ADDR            address to listen on (default 127.0.0.1; IPv6 works: ::1)
   --port N               port, 0 for an ephemeral one (default 0)
   --port-file FILE       write the bound URL (http://HOST:PORT) to FILE once accepting
-  --threads N            event-loop threads (default 1)
+  --threads N|auto       event-loop threads, each with its own listening socket on the port
+                         (default auto: one per CPU this process may run on)
   --delay D              default delay before each response (default 0ms)
   --jitter D             default jitter, used by --dist (default 0ms)
   --dist NAME            default delay distribution: fixed uniform normal exp lognormal
                          (default fixed)
   --bytes SIZE           default response body length (default 0)
-  --seed N               seed for requests that carry no seed of their own (default 1)
+  --seed N               seed for requests that carry no seed of their own (default 1); each
+                         event loop draws its own stream, so with several threads use the
+                         query's seed= for samples that repeat exactly
   --extra-delay D        added to every request's delay: a uniformly slower network (default 0)
   --max-delay D          largest delay, jitter or drip a request may ask for (default 60s)
   --max-bytes SIZE       largest body a request may ask for (default 64MiB)
@@ -78,7 +82,15 @@ options parse_args(int argc, char** argv) {
     } else if (args.is("--port-file")) {
       o.port_file = args.value();
     } else if (args.is("--threads")) {
-      c.threads = static_cast<unsigned>(args.u64(1, 256));
+      // "auto" is 0 for server_config: one loop per CPU in the affinity mask.
+      const std::string v = args.value();
+      unsigned n = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v != "auto" && (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 1024)) {
+        throw cli::usage_error("--threads: expected auto or an integer in 1..1024 (got '" + v +
+                               "')");
+      }
+      c.threads = v == "auto" ? 0 : n;
     } else if (args.is("--delay")) {
       c.defaults.delay = args.duration();
     } else if (args.is("--jitter")) {
@@ -146,6 +158,8 @@ int main(int argc, char** argv) {
     server srv(opts.config);
     srv.start();
     std::cout << "listening on " << srv.url() << std::endl;
+    std::cerr << "mock_server: " << srv.threads() << " event-loop thread(s), each with its own "
+                 "listening socket\n";
     if (!opts.port_file.empty()) write_port_file(opts.port_file, srv.url());
 
     boost::asio::io_context signals_ctx;

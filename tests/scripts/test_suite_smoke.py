@@ -7,11 +7,14 @@ import pytest
 
 from conftest import ROOT
 
+# The evidence that the server was not the bottleneck, on every row.
+SERVER_EVIDENCE = ["server_max_in_flight", "server_late_p99_ms", "server_cpu_util",
+                   "client_cpu_util", "listen_overflows"]
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
-            "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
+            "peak_rss_mib", "threads", "errors"] + SERVER_EVIDENCE
 # wrk gives throughput, latency percentiles, errors, its CPU and RSS; the rest is left out.
 WRK_COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_us_per_req",
-                "peak_rss_mib", "errors", "server_max_in_flight", "server_late_p99_ms"]
+                "peak_rss_mib", "errors"] + SERVER_EVIDENCE
 NAME = re.compile(
     r"^fetch/([A-Za-z0-9_.-]+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
 MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "summary"}
@@ -67,7 +70,7 @@ def test_every_impl_reports_every_counter(smoke):
             assert isinstance(b.get(c), (int, float)), (b["name"], c)
         if impl == "wrk":
             assert "efficiency" not in b, "wrk cannot give it; it is left out, not invented"
-            assert "wrk -t1 -c4" in b["label"]
+            assert re.match(r"wrk -t[1-4] -c4 ", b["label"]), "a thread per client CPU, <= C"
         assert b["errors"] == 0
         assert b["req_per_s"] > 0 and 0 < b["p50_ms"] <= b["p99_ms"] <= b["max_ms"]
         seen.add(impl)
@@ -101,7 +104,8 @@ def test_counters_describe_the_batch(smoke):
 def test_context_and_progress(smoke):
     r, doc = smoke
     for key in ["git_sha", "build_type", "boost_version", "libcurl_version", "kernel", "cores",
-                "cpu_model", "iobench_suite", "models"]:
+                "cpu_model", "iobench_suite", "models", "server_cpus", "client_cpus",
+                "server_threads"]:
         assert key in doc["context"], key
     n = len(doc["benchmarks"])
     assert f"[1/{n}] fetch/" in r.stderr and f"[{n}/{n}] fetch/" in r.stderr
@@ -164,3 +168,37 @@ def test_report_reads_the_suites_output(smoke, tmp_path):
                         str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "index.html").exists()
+
+
+def cpus(text: str) -> set[int]:
+    out = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def test_server_and_client_run_on_their_own_cpus(smoke):
+    _, doc = smoke
+    ctx = doc["context"]
+    if ctx.get("pinning"):
+        pytest.skip(f"not pinned here: {ctx['pinning']}")
+    server, client = cpus(ctx["server_cpus"]), cpus(ctx["client_cpus"])
+    assert server and client and not server & client
+    assert int(ctx["server_threads"]) == len(server), "mock_server --threads auto: a loop a CPU"
+    for b in doc["benchmarks"]:
+        assert 0 <= b["server_cpu_util"] <= 1.1 and b["listen_overflows"] >= 0, b["name"]
+
+
+def test_cpu_flags(bins, tmp_path):
+    r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "coroutine", "--no-pin",
+                     "--benchmark_filter=close")
+    assert r.returncode == 0, r.stderr
+    ctx = json.loads(out.read_text())["context"]
+    assert "not pinned" in ctx["client_cpus"] and "--no-pin" in ctx["pinning"]
+    for bad, needle in [("--server-cpus=0-", "--server-cpus: bad CPU list"),
+                        ("--client-cpus=99999", "--client-cpus: bad CPU list"),
+                        ("--server-cpus=1000", "are not all among those")]:
+        r = subprocess.run([str(bins / "iobench"), "--suite", "smoke", bad],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and needle in r.stderr, (bad, r.stderr)

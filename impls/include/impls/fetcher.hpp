@@ -17,6 +17,10 @@
 //                loop (epoll + one timer) on the caller's thread: a sliding window of
 //                `concurrency` transfers over a shared connection cache.
 //
+// Beyond those: coroutine_mt, the coroutine model on one event loop per client CPU (each loop its
+// own thread, connections and share of the batch), the fair comparison with thread_pool on a
+// machine with many cores.
+//
 // Every model's file, impls/src/<name>.cpp, opens with why it behaves as it does.
 //
 // Rules every model keeps (the shared test suite checks them against a real server):
@@ -94,6 +98,9 @@ struct Options {
   bool keep_alive = true;       ///< reuse connections within a batch
   std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
   std::chrono::milliseconds timeout = kDefaultTimeout;
+  /// Event loops for the models that run several (coroutine_mt); 0: one per CPU this process may
+  /// run on. Never more than `concurrency` are used.
+  std::size_t loops = 0;
   /// If set, incremented (relaxed) as each request finishes, so a caller can show progress from
   /// another thread. NOTE: must outlive the fetcher.
   std::atomic<std::size_t>* completed = nullptr;
