@@ -20,8 +20,11 @@ namespace {
 // 17 minutes): the full suite skips what would exceed it.
 constexpr double kMaxBatchSeconds = 60;
 
-constexpr std::array<std::string_view, 6> kSuites{"quick", "default", "full",
-                                                  "seed",  "ci",      "smoke"};
+constexpr std::array<std::string_view, 7> kSuites{"quick", "default", "full", "seed",
+                                                  "ci",    "scale",   "smoke"};
+
+// N = C, all at once, 100 ms: how each model's makespan grows with the number of connections.
+constexpr std::array<std::size_t, 5> kScaleConnections{1000, 2000, 4000, 8000, 10000};
 
 // The blog posts' scenarios: each label is the claim, the numbers are what the posts fetched.
 struct scenario {
@@ -293,7 +296,10 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
       }
     }
     b.add(2000, {0}, 16, 0, false);
+    for (std::size_t c : kScaleConnections) b.add(c, {100}, c);
     b.add_seed();
+  } else if (suite == "scale") {
+    for (std::size_t c : kScaleConnections) b.add(c, {100}, c);
   } else if (suite == "ci") {
     // Few points, each repeated, chosen for what is stable run to run on a shared machine:
     // latency-bound batches (their efficiency is a ratio within one run) and zero-delay

@@ -2,7 +2,7 @@
 # The main job: install what is missing, build Release, run the benchmark suite with progress,
 # write OUT/results.json and the report, print where the report is.
 #
-# usage: scripts/bench.sh [--suite quick|default|full|seed|ci] [--out DIR] [--server URL]
+# usage: scripts/bench.sh [--suite quick|default|full|seed|ci|scale|open] [--out DIR] [--server URL]
 #                         [--impls a,b] [--compare BASELINE.json] [--server-cpus L]
 #                         [--client-cpus L] [--no-pin] [-- GOOGLE_BENCHMARK_FLAGS...]
 #   --suite     which suite (default: default, about 3 minutes here; quick: under 2 minutes)
@@ -32,8 +32,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$suite" in quick|default|full|seed|ci|smoke) ;; *)
-  echo "bench.sh: --suite must be quick, default, full, seed or ci (got '$suite')" >&2; exit 2 ;;
+case "$suite" in quick|default|full|seed|ci|scale|open|smoke) ;; *)
+  echo "bench.sh: --suite must be quick, default, full, seed, ci, scale or open (got '$suite')" >&2; exit 2 ;;
 esac
 if [[ -n $compare && ! -f $compare ]]; then
   echo "bench.sh: --compare: no such file '$compare'" >&2; exit 2
