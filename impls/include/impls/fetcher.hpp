@@ -84,12 +84,31 @@ struct Outcome {
   Clock::time_point end;       ///< when it completed or failed
   ErrorKind error = ErrorKind::none;
   std::string detail;  ///< human-readable reason when error != none
+  // Open loop only (fetch_schedule); a closed-loop batch leaves them as they are.
+  Clock::time_point intended;  ///< when the schedule said to send it
+  bool sent = true;            ///< false: the run ended (deadline, or stopped early) before it
+  bool finished = true;        ///< false: not sent, or still in flight when the run ended
 
   /// A complete response with a 2xx status.
   [[nodiscard]] bool succeeded() const {
-    return error == ErrorKind::none && status >= 200 && status < 300;
+    return finished && error == ErrorKind::none && status >= 200 && status < 300;
   }
   [[nodiscard]] Clock::duration latency() const { return end - start; }
+};
+
+/// How long an open-loop run may go on.
+struct schedule_limits {
+  /// Nothing runs past it: what is not finished then is incomplete (counted, never dropped).
+  Clock::time_point deadline = Clock::time_point::max();
+  /// A request sent this much later than intended stops the run: the rest are not sent.
+  std::chrono::nanoseconds max_lag = std::chrono::seconds{10};
+};
+
+/// What an open-loop run did.
+struct schedule_result {
+  std::vector<Outcome> outcomes;  ///< one per request, in request order
+  std::size_t peak_queue = 0;     ///< most requests that were due but waited for a free slot
+  bool stopped_early = false;     ///< a send lagged more than max_lag; later ones were not sent
 };
 
 /// How a fetcher runs a batch.
