@@ -506,8 +506,8 @@ void PrintTo(const endless_input& e, std::ostream* os) { *os << e.name; }
 class EndlessInput : public ::testing::TestWithParam<endless_input> {};
 
 TEST_P(EndlessInput, IsCutOffWithMemoryBoundedAndOthersServed) {
-  constexpr std::size_t kEndless = 64 << 20;       // before the limits, all of it was buffered
-  constexpr std::size_t kMemorySlack = 16 << 20;   // the limits are 16 KiB; allocator noise aside
+  constexpr std::size_t kEndless = 64 << 20;      // before the limits, all of it was buffered
+  constexpr std::size_t kMemorySlack = 16 << 20;  // the limits are 16 KiB; allocator noise aside
   const auto& p = GetParam();
   running_server s;
   client_socket bystander(s.port());
@@ -542,7 +542,8 @@ TEST_P(EndlessInput, IsCutOffWithMemoryBoundedAndOthersServed) {
 }
 
 std::string chunked_head(std::string_view target = "/x") {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  return "GET " + std::string(target) +
+         " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
 }
 
 std::string many_extended_chunks() {
@@ -562,10 +563,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "chunk extensions"},
         endless_input{"many_chunk_extensions", chunked_head(), many_extended_chunks(), 413,
                       "chunk extensions"},
-        endless_input{"trailer_value", chunked_head() + "0\r\nX-Trailer: ", "t", 431,
-                      "trailers"},
-        endless_input{"trailer_fields", chunked_head() + "3\r\nabc\r\n0\r\n",
-                      "X-T: v\r\n", 431, "trailers"}),
+        endless_input{"trailer_value", chunked_head() + "0\r\nX-Trailer: ", "t", 431, "trailers"},
+        endless_input{"trailer_fields", chunked_head() + "3\r\nabc\r\n0\r\n", "X-T: v\r\n", 431,
+                      "trailers"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MockServer, ChunkedRequestsWithinTheLimitsAreServed) {
@@ -574,8 +574,8 @@ TEST(MockServer, ChunkedRequestsWithinTheLimitsAreServed) {
   // Extensions and trailers just under their 16 KiB limits, then a second request on the same
   // connection: the limits apply per request.
   const std::string ext(16 * 1024 - 64, 'e');
-  c.send(chunked_head("/x?bytes=3") + "4;" + ext + "\r\nbody\r\n0\r\nX-T: " +
-         std::string(16 * 1024 - 64, 't') + "\r\n\r\n");
+  c.send(chunked_head("/x?bytes=3") + "4;" + ext +
+         "\r\nbody\r\n0\r\nX-T: " + std::string(16 * 1024 - 64, 't') + "\r\n\r\n");
   auto r = c.read_response();
   ASSERT_EQ(r.end, read_end::response);
   EXPECT_EQ(r.response->status, 200) << r.response->body;
@@ -694,14 +694,14 @@ TEST_P(TruncateWithoutABody, CutsTheHeadAndSendsNothingAfterIt) {
 
 INSTANTIATE_TEST_SUITE_P(
     MockServer, TruncateWithoutABody,
-    ::testing::Values(bodiless_truncate{"status_204", request("/f?fail=truncate&status=204")},
-                      bodiless_truncate{"status_304", request("/f?fail=truncate&status=304")},
-                      bodiless_truncate{"status_204_chunked",
-                                        request("/f?fail=truncate&status=204&chunked=1")},
-                      bodiless_truncate{"head", "HEAD /f?fail=truncate HTTP/1.1\r\nHost: x\r\n\r\n"},
-                      bodiless_truncate{"head_chunked",
-                                        "HEAD /f?fail=truncate&bytes=100&chunked=1 HTTP/1.1\r\n"
-                                        "Host: x\r\n\r\n"}),
+    ::testing::Values(
+        bodiless_truncate{"status_204", request("/f?fail=truncate&status=204")},
+        bodiless_truncate{"status_304", request("/f?fail=truncate&status=304")},
+        bodiless_truncate{"status_204_chunked", request("/f?fail=truncate&status=204&chunked=1")},
+        bodiless_truncate{"head", "HEAD /f?fail=truncate HTTP/1.1\r\nHost: x\r\n\r\n"},
+        bodiless_truncate{"head_chunked",
+                          "HEAD /f?fail=truncate&bytes=100&chunked=1 HTTP/1.1\r\n"
+                          "Host: x\r\n\r\n"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MockServer, HugeExtraDelayWaitsInsteadOfOverflowing) {

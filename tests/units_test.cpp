@@ -36,9 +36,9 @@ TEST(Units, RejectsMalformedDurations) {
 TEST(Units, RejectsDurationsThatWouldOverflow) {
   // Nanoseconds in an int64 last ~292 years; a value past that must be refused, never wrapped.
   const std::string past_double = "1" + std::string(400, '0') + "s";
-  for (const std::string& big : {std::string("9000000000s"), std::string("153722868m"),
-                                 std::string("9223372036854775807ns"),
-                                 std::string("99999999999999999999999999999999ms"), past_double}) {
+  for (const std::string& big :
+       {std::string("9000000000s"), std::string("153722868m"), std::string("9223372036854775807ns"),
+        std::string("99999999999999999999999999999999ms"), past_double}) {
     EXPECT_FALSE(parse_duration(big).has_value()) << big;
   }
   EXPECT_EQ(parse_duration("86400s"), std::chrono::hours{24});

@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <span>
@@ -46,7 +47,7 @@ constexpr std::uint64_t kMaxBodyBytes = 1 << 20;      // request body, else 413
 // framing, and the server ignores them. 16 KiB, as Node.js allows since CVE-2024-22019.
 constexpr std::size_t kMaxChunkExtBytes = 16 * 1024;
 constexpr std::size_t kMaxTrailerBytes = kMaxHeaderBytes;  // last chunk + trailer fields, else 431
-constexpr std::size_t kMaxPipelineBytes = 64 * 1024;  // buffered while a delay runs
+constexpr std::size_t kMaxPipelineBytes = 64 * 1024;       // buffered while a delay runs
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::uint64_t kDripPieces = 16;
 constexpr auto kLingerTime = 1s;  // drain input after an error answer
@@ -97,16 +98,17 @@ read_failure parse_failure(const error_code& ec) {
   return {400, "malformed request: " + ec.message()};
 }
 
+// A client's bytes in a one-line answer: quoted, printable, at most 64 of them.
+std::string quoted(std::string_view v) {
+  std::string out = "'";
+  for (const char c : v.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out + (v.size() > 64 ? "...'" : "'");
+}
+
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
 }
 
 // A request's body length must be unambiguous (RFC 9112 6.1, 6.3), or a proxy in front of the
@@ -115,7 +117,7 @@ bool iequals(std::string_view a, std::string_view b) {
 // chunked Transfer-Encoding; it treats any other coding as "no body". The server understands one
 // coding, a single final chunked:
 // - 400 when the length cannot be determined: no final chunked (RFC 9112 6.3 says MUST 400),
-//   chunked twice (a sender MUST NOT, 7), an empty or malformed list, Content-Length beside it
+//   chunked twice (a sender MUST NOT, 7), an empty list, Content-Length beside it
 //   (6.3: ought to be handled as an error), or any Transfer-Encoding in HTTP/1.0 (6.1: faulty
 //   framing);
 // - 501 when the length is clear but another coding is applied under chunked ("gzip, chunked"):
@@ -143,20 +145,19 @@ std::optional<read_failure> check_framing(const http::request_header<>& h) {
       list.remove_prefix(comma + 1);
     }
   }
-  const auto is_chunked = [](std::string_view c) { return iequals(c, "chunked"); };
+  const auto is_chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
   const auto chunked = std::count_if(codings.begin(), codings.end(), is_chunked);
-  const std::string accepted = "; accepted: chunked, once, as the only coding";
-  if (codings.empty()) return read_failure{400, "Transfer-Encoding: empty" + accepted};
-  if (chunked > 1) return read_failure{400, "Transfer-Encoding: chunked given twice" + accepted};
+  const auto refuse = [](int status, std::string why) {
+    return read_failure{
+        status, "Transfer-Encoding: " + why + "; accepted: chunked, once, as the only coding"};
+  };
+  if (codings.empty()) return refuse(400, "empty");
+  if (chunked > 1) return refuse(400, "chunked given twice");
   if (!is_chunked(codings.back())) {
-    return read_failure{400, "Transfer-Encoding: chunked is not the last coding, so the body "
-                             "length is unknown" + accepted};
+    return refuse(400,
+                  quoted(codings.back()) + " is the last coding, so the body length is unknown");
   }
-  if (codings.size() > 1) {
-    std::string name;
-    for (const char c : codings.front().substr(0, 64)) name += (c >= 0x20 && c < 0x7f) ? c : '?';
-    return read_failure{501, "Transfer-Encoding: '" + name + "' is not implemented" + accepted};
-  }
+  if (codings.size() > 1) return refuse(501, quoted(codings.front()) + " is not implemented");
   return std::nullopt;
 }
 
@@ -207,7 +208,7 @@ class session {
   connection c_;
   shared_state& shared_;
   server_stats& stats_;
-  beast::flat_buffer buf_;  // read ahead: pipelined bytes wait here for their turn
+  beast::flat_buffer buf_;       // read ahead: pipelined bytes wait here for their turn
   chunk_ext_counter chunk_ext_;  // the current request's; the parser holds a reference
 };
 
@@ -281,8 +282,8 @@ std::optional<read_failure> session::check_unconsumed(const request_parser& pars
   if (pending.find("\r\n", from) == std::string_view::npos) {
     if (chunk_ext_.bytes + pending.size() > kMaxChunkExtBytes) return chunk_ext_over_limit();
   } else if (pending.size() > kMaxTrailerBytes) {
-    return read_failure{431, "request trailers over " + std::to_string(kMaxTrailerBytes) +
-                                 " bytes"};
+    return read_failure{431,
+                        "request trailers over " + std::to_string(kMaxTrailerBytes) + " bytes"};
   }
   return std::nullopt;
 }
