@@ -95,7 +95,8 @@ def test_bind_to_an_address_not_here_exits_1(bins):
     # 192.0.2.0/24 is TEST-NET-1 (RFC 5737): a valid address no interface has.
     r = run(bins, "--bind", "192.0.2.1")
     assert r.returncode == 1, r
-    assert r.stderr == "mock_server: cannot listen on 192.0.2.1:0: Cannot assign requested address\n"
+    assert r.stderr == ("mock_server: cannot listen on 192.0.2.1:0: "
+                        "Cannot assign requested address\n")
 
 
 def test_port_file_holds_the_url_and_flags_set_defaults(mock_server):
