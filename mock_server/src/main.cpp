@@ -1,5 +1,6 @@
 // mock_server: the command-line front of iobench::mock::server. Parses flags, serves until
 // SIGINT/SIGTERM, drains in-flight requests, prints the final /stats and exits 0.
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
