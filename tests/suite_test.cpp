@@ -141,13 +141,17 @@ TEST(Suites, EverySuiteCoversEveryImplWithUniqueNames) {
       return !scale || (!one_at_a_time(i) && i != kWrk);
     };
     for (const auto& m : models) {
-      if (expected(m)) EXPECT_TRUE(impls.count(m)) << suite << " lacks " << m;
+      if (expected(m)) {
+        EXPECT_TRUE(impls.count(m)) << suite << " lacks " << m;
+      }
     }
     if (suite == "ci") {
       EXPECT_EQ(impls, models) << "the gate judges our own models only";
     } else if (suite != "seed") {
       for (const auto& r : references) {
-        if (expected(r)) EXPECT_TRUE(impls.count(r)) << suite << " lacks " << r;
+        if (expected(r)) {
+          EXPECT_TRUE(impls.count(r)) << suite << " lacks " << r;
+        }
       }
     }
   }
