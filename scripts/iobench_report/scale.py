@@ -42,6 +42,11 @@ def chart_scale(run: Run, out: Path) -> Figure | None:
         v = lines[name]
         hollow |= series(left, [r.concurrency for r in v], [r.makespan_s for r in v],
                          [r.server_bound for r in v], st[name], name)
+        for r in v:
+            if finite(r.m("errors")) and r.m("errors") > 0:
+                left.annotate(f"{fmt(r.m('errors'), 0)} failed", (r.concurrency, r.makespan_s),
+                              textcoords="offset points", xytext=(-6, 6), ha="right",
+                              fontsize=8, color=st[name].color)
         # What the batch took beyond the ideal: on log-log axes its slope is the order of growth.
         over = [(r.concurrency, r.makespan_s - ideal, r.server_bound) for r in v
                 if r.makespan_s > ideal]
@@ -70,7 +75,7 @@ def chart_scale(run: Run, out: Path) -> Figure | None:
                   f"ms by the server, so the ideal is {HEADLINE_DELAY} ms whatever C (dotted). "
                   "Left: the makespan, linear, to read the cost in seconds; right: the time "
                   "beyond the ideal on log-log axes, where a slope of 1 is linear growth with C "
-                  "and 2 quadratic (grey guides)."
+                  "and 2 quadratic (grey guides). Failed requests are named at their point."
                   + (" Hollow: server-bound points, where the server set the pace (listed under "
                      "“Server-bound benchmarks”)." if hollow else ""), shown)
 
@@ -83,8 +88,10 @@ def _guides(ax) -> None:
         return
     x0, x1, y0 = min(xs), max(xs), min(ys)
     for power, label in ((1, "∝ C"), (2, "∝ C²")):
-        ax.plot([x0, x1], [y0, y0 * (x1 / x0) ** power], color=IDEAL_COLOR, linestyle=":",
-                label=f"guide {label}")
+        y1 = y0 * (x1 / x0) ** power
+        ax.plot([x0, x1], [y0, y1], color=IDEAL_COLOR, linestyle=":")
+        ax.annotate(label, (x1, y1), textcoords="offset points", xytext=(4, 0), fontsize=8,
+                    color=REFERENCE_COLOR, va="center")
 
 
 def table(run: Run) -> Table | None:

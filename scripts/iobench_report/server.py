@@ -31,6 +31,11 @@ def by_design(r: Row) -> str:
     return ""
 
 
+def _are(n: int, noun: str) -> str:
+    """'1 is a burst', '3 are bursts'."""
+    return f"{n} is a {noun}" if n == 1 else f"{n} are {noun}s"
+
+
 def _names(rs: list[Row]) -> str:
     return examples([r.name for r in rs])
 
@@ -39,7 +44,8 @@ def _zero_delay_sentence(ctx: dict, rs: list[Row]) -> str:
     server = machine.server_phrase(ctx) or "the server"
     c = machine.client_cpus(ctx)
     against = f" against the client's {machine.plural(c, 'CPU')}" if c else ""
-    return (f"{len(rs)} are zero-delay throughput points, server-heavy by design ({_names(rs)}): "
+    return (f"{_are(len(rs), 'zero-delay throughput point')}, server-heavy by design "
+            f"({_names(rs)}): "
             "with no delay each answer is followed at once by the next request, so "
             f"{server}{against} work as fast as the client lets them, and the server's CPU, not "
             "the model, sets the pace.")
@@ -49,14 +55,15 @@ def _burst_sentence(ctx: dict, rs: list[Row]) -> str:
     threads = machine.server_threads(ctx)
     loops = (f"the server's {machine.plural(threads, 'accept loop')}" if threads
              else "the server")
-    return (f"{len(rs)} are bursts of N = C ≥ {BURST:,} connections, server-heavy by design "
-            f"({_names(rs)}): every connection arrives at once at {loops}, so its listen queue "
-            "and its timers are measured as much as the model.")
+    return (f"{_are(len(rs), 'burst')} of N = C ≥ {BURST:,} connections, server-heavy by "
+            f"design ({_names(rs)}): every connection arrives at once at {loops}, so its listen "
+            "queue and its timers are measured as much as the model.")
 
 
 def _other_sentence(ctx: dict, rs: list[Row], alone: bool) -> str:
     text = ("None of them was meant to load the server" if alone
-            else f"The other {len(rs)} were not meant to load the server") + f" ({_names(rs)})"
+            else f"The other {len(rs)} {'was' if len(rs) == 1 else 'were'} not meant to load "
+            "the server") + f" ({_names(rs)})"
     if any("overflows" in r.server.causes for r in rs):
         text += ("; the kernel's listen-overflow counter covers every listener on the machine, "
                  "so on a shared machine another program's overflows count too")
@@ -93,9 +100,10 @@ def summary(run: Run) -> tuple[str, dict] | None:
     parts = ([_zero_delay_sentence(run.context, zero)] if zero else []) + (
         [_burst_sentence(run.context, burst)] if burst else []) + (
         [_other_sentence(run.context, other, alone=len(other) == len(bound))] if other else [])
-    return (f"{len(bound)} of {len(run.rows)} benchmarks were server-bound ({count}): they are "
-            "drawn hollow, listed under “Server-bound benchmarks”, and left out of the "
-            "findings, the ratios and the claims' verdicts. " + " ".join(parts) + missing, facts)
+    return (f"{len(bound)} of {len(run.rows)} benchmarks "
+            f"{'was' if len(bound) == 1 else 'were'} server-bound ({count}): drawn hollow, "
+            "listed under “Server-bound benchmarks”, and left out of the findings, the ratios "
+            "and the claims' verdicts. " + " ".join(parts) + missing, facts)
 
 
 def section(run: Run) -> Section | None:
