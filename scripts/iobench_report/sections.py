@@ -68,9 +68,11 @@ def gap_section(run: Run) -> Section | None:
     threads = sorted({t for t in gap.threads.values() if t})
     command = (f"`wrk -t{threads[0]} -cC`" if len(threads) == 1
                else "`wrk -tT -cC`, T in its row" if threads else "`wrk -cC`")
-    text = (f"Zero-delay throughput of each model as a fraction of {CEILING}'s ({command}, "
-            "with a thread per client CPU, at most C) at the same concurrency, against the same "
-            "server in the same run; req/s in brackets."
+    cpus = machine.client_cpus(run.context)
+    if cpus and threads and all(t == min(cpus, c) for c, t in gap.threads.items() if t):
+        command += ": a thread per client CPU, at most C"
+    text = (f"Zero-delay throughput of each model as a fraction of {CEILING}'s ({command}) at "
+            "the same concurrency, against the same server in the same run; req/s in brackets."
             + (f" One request at a time, so at C = 1 only: {serial}." if serial else "")
             + " A server-bound row gives no ratio: the server, not the model, set its pace.")
     blocks = [Paragraph(text), Table(["model"] + [f"C = {c}" for c in gap.concurrency], rows)]

@@ -281,7 +281,7 @@ def report(results, out):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("name", ["quick_results.json", "renamed_model.json"])
+@pytest.mark.parametrize("name", ["quick_results.json", "renamed_model.json", "quick_pinned.json"])
 def test_cli_writes_every_chart_and_both_pages(tmp_path, name):
     r = report(FIXTURES / name, tmp_path)
     assert r.returncode == 0, r.stderr
