@@ -75,9 +75,13 @@ def zero_delay_best(run: Run) -> Finding | None:
         return None
     ranked = sorted(best.values(), key=lambda r: -r.m("req_per_s"))
     cores = machine.core_count(run.context, ranked)
+    names = [r.impl for r in ranked]
+    over = names[:names.index(CEILING)] if CEILING in names else []
+    above = (f" Ahead of {CEILING}, the ceiling: {', '.join(over)}; the gap to the ceiling says "
+             "why." if over else "")
     return Finding("zero_delay_best", "Best zero-delay throughput: " + ", ".join(
         f"{r.impl} {fmt(r.m('req_per_s'), 0)} req/s (C = {r.effective_concurrency})"
-        for r in ranked) + "." + (f" {cores}" if cores else ""),
+        for r in ranked) + "." + above + (f" {cores}" if cores else ""),
         {"ranking": [r.impl for r in ranked], "cores": cores})
 
 

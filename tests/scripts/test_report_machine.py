@@ -150,6 +150,8 @@ def test_a_ceiling_with_fewer_threads_than_the_model_has_cpus(tmp_path):
                    "CPUs busy.")
     text = sections.gap_section(run).first(document.Paragraph).text
     assert "a thread per client CPU" not in text  # -t1 on 8 client CPUs is not one per CPU
+    best = {f.kind: f for f in findings.findings(run)}["zero_delay_best"].text
+    assert "Ahead of wrk, the ceiling: thread_pool; the gap to the ceiling says why." in best
 
 
 def test_a_ratio_above_the_ceiling_with_no_evidence_is_called_noise(pinned):
