@@ -88,10 +88,10 @@ def _guides(ax) -> None:
         return
     x0, x1, y0 = min(xs), max(xs), min(ys)
     for power, label in ((1, "∝ C"), (2, "∝ C²")):
-        y1 = y0 * (x1 / x0) ** power
-        ax.plot([x0, x1], [y0, y1], color=IDEAL_COLOR, linestyle=":")
-        ax.annotate(label, (x1, y1), textcoords="offset points", xytext=(4, 0), fontsize=8,
-                    color=REFERENCE_COLOR, va="center")
+        ax.plot([x0, x1], [y0, y0 * (x1 / x0) ** power], color=IDEAL_COLOR, linestyle=":")
+        xm = x0 * (x1 / x0) ** 0.8  # labelled inside the axes, where the guide still is
+        ax.annotate(label, (xm, y0 * (xm / x0) ** power), textcoords="offset points",
+                    xytext=(-4, 4), ha="right", fontsize=8, color=REFERENCE_COLOR)
 
 
 def table(run: Run) -> Table | None:
