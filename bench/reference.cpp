@@ -35,7 +35,7 @@ constexpr std::array<reference_info, 4> kReferences{{
      reference_runner::python},
     {{"py_sequential", "the posts' Python: one http.client connection, in turn", true},
      reference_runner::python},
-    {{kWrk, "wrk -t1 at zero delay: the most the server answers"}, reference_runner::wrk},
+    {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling"}, reference_runner::wrk},
 }};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 

@@ -53,13 +53,16 @@ void run_python(benchmark::State& state, const point& p, std::span<const Request
 
 namespace {
 
-// Was the server the bottleneck? Its CPU use over the benchmark's wall time, and the kernel's
-// count of connections dropped because a listen queue was full (a dropped SYN costs the client a
-// 1 s retransmission). Left out where the server cannot tell (an older mock_server).
-void server_evidence(benchmark::UserCounters& c, const server_counters& before,
-                     const server_counters& after, double wall_s) {
-  if (after.cpus > 0 && wall_s > 0) {
-    c["server_cpu_util"] = (after.cpu_s - before.cpu_s) / (wall_s * after.cpus);
+// Was the server the bottleneck? Its CPU use between the two /stats reads that bracket the
+// benchmark (so the ratio is a true utilisation of that window), and the kernel's count of
+// connections dropped because a listen queue was full (a dropped SYN costs the client a 1 s
+// retransmission). Left out where the server cannot tell (an older mock_server).
+void server_evidence(benchmark::UserCounters& c, const placement& where,
+                     const server_counters& after) {
+  const double window = std::chrono::duration<double>(Clock::now() - where.since).count();
+  const auto& before = where.before;
+  if (after.cpus > 0 && window > 0) {
+    c["server_cpu_util"] = (after.cpu_s - before.cpu_s) / (window * after.cpus);
   }
   if (before.listen_overflows >= 0 && after.listen_overflows >= 0) {
     c["listen_overflows"] = after.listen_overflows - before.listen_overflows;
@@ -90,7 +93,7 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const p
   c["threads"] = m.threads;
   c["errors"] = static_cast<double>(m.errors);
   c["client_cpu_util"] = m.wall_s > 0 ? m.cpu_s / (m.wall_s * where.client_cpus) : 0;
-  server_evidence(c, where.before, read_server_stats(where.base), m.wall_s);
+  server_evidence(c, where, read_server_stats(where.base));
   std::string label = p.label;
   if (m.errors > 0) {
     label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";
@@ -123,7 +126,7 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["cpu_us_per_req"] = r.requests > 0 ? r.cpu_s * 1e6 / r.requests : 0;
   c["peak_rss_mib"] = r.peak_rss_mib;
   c["client_cpu_util"] = r.seconds > 0 ? r.cpu_s / (r.seconds * where.client_cpus) : 0;
-  server_evidence(c, where.before, read_server_stats(where.base), r.seconds);
+  server_evidence(c, where, read_server_stats(where.base));
   state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) + " -d" +
                  std::to_string(duration.count()) +
                  "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");

@@ -35,6 +35,7 @@ struct placement {
   std::string base;         ///< the server's base URL
   server_counters before;   ///< its /stats when the benchmark started
   double client_cpus = 1;   ///< CPUs the client side (this process and its children) may use
+  Clock::time_point since = Clock::now();  ///< when `before` was read
 };
 
 /// A C++ model: wall time, CPU and memory are this process's.
