@@ -15,10 +15,11 @@
 //
 // Hostile responses (fetcher.hpp's table): the socket is read here and the bytes handed to
 // Beast's parser by hand, so that every status line is judged by status_line.hpp before Beast
-// sees it (Beast waits for a whole header before it parses a byte, and takes "000"), interim 1xx
-// responses are skipped, and the read buffer has a hard size: Beast needs a whole header, chunk-
-// size line or trailer section in the buffer at once, so capping the buffer caps all three, where
-// an unbounded one grew to gigabytes on a chunk extension that never ends.
+// consumes it (Beast takes "000", and waits for more where libcurl rejects bytes that cannot
+// start a response), interim 1xx responses are skipped, header bytes are counted as they are
+// consumed, and the read buffer has a hard size: Beast needs a whole chunk-size line, or the
+// whole trailer section, in the buffer at once, so capping the buffer caps both, where an
+// unbounded buffer grew to gigabytes on a chunk extension that never ends.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,7 +33,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/url/parse.hpp>
 #include <exception>
 
@@ -139,16 +139,6 @@ struct batch {
 
 std::string_view buffered(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-}
-
-// A line for a message: printable, and short.
-std::string quoted(std::string_view bytes) {
-  constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  for (const char c : bytes.substr(0, std::min(bytes.find('\r'), kMax))) {
-    out += c >= 0x20 && c < 0x7f ? c : '?';
-  }
-  return out + (bytes.size() > kMax ? "...'" : "'");
 }
 
 class coroutine_fetcher final : public Fetcher {
@@ -285,7 +275,7 @@ class coroutine_fetcher final : public Fetcher {
           if (!line_judged) {
             const status_line line = read_status_line(buffered(conn.buffer));
             if (line.kind == status_line_kind::malformed) {
-              out.detail = "malformed status line " + quoted(buffered(conn.buffer));
+              out.detail = "malformed status line " + quoted_line(buffered(conn.buffer));
               co_return ErrorKind::bad_response;
             }
             if (line.code == 101) {

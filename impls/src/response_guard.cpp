@@ -8,24 +8,17 @@
 namespace iobench::detail {
 namespace {
 
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-// A line for a message: printable, and short.
-std::string quoted(std::string_view line) {
-  constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  for (const char c : trim(line.substr(0, kMax))) out += c >= 0x20 && c < 0x7f ? c : '?';
-  return out + (line.size() > kMax ? "...'" : "'");
 }
 
 int hex_value(char c) {
@@ -55,7 +48,7 @@ bool response_guard::on_header(std::string_view line) {
   if (at_status_line_) {
     const status_line s = read_status_line(line);
     if (s.kind != status_line_kind::interim && s.kind != status_line_kind::final) {
-      return fail("malformed status line " + quoted(line));
+      return fail("malformed status line " + quoted_line(line));
     }
     if (s.code == 101) return fail("101 Switching Protocols, but no upgrade was asked for");
     at_status_line_ = false;
@@ -64,7 +57,7 @@ bool response_guard::on_header(std::string_view line) {
     chunked_ = false;
     return true;
   }
-  if (!line.ends_with("\r\n")) return fail("header line not ended by CRLF: " + quoted(line));
+  if (!line.ends_with("\r\n")) return fail("header line not ended by CRLF: " + quoted_line(line));
   if (line == "\r\n") {
     // The end of a section: an interim response's, after which the next one begins, or the
     // final response's, after which its body follows.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 namespace iobench::detail {
@@ -48,6 +49,15 @@ inline status_line read_status_line(std::string_view head) {
   const int code = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   return {code / 100 == 1 && code != 101 ? status_line_kind::interim : status_line_kind::final,
           code};
+}
+
+/// The first line of `bytes`, for a message: quoted, printable ASCII, at most 40 characters.
+inline std::string quoted_line(std::string_view bytes) {
+  constexpr std::size_t kMax = 40;
+  const std::string_view line = bytes.substr(0, bytes.find_first_of("\r\n"));
+  std::string out = "'";
+  for (const char c : line.substr(0, kMax)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  return out + (line.size() > kMax ? "...'" : "'");
 }
 
 }  // namespace iobench::detail
