@@ -5,6 +5,8 @@
 // impls/include/impls/fetcher.hpp states. The only durations asserted are the timeout contract's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>

@@ -255,7 +255,7 @@ class coroutine_fetcher final : public Fetcher {
   // how it ended (fetcher.hpp's table). `got_bytes`: whether any byte arrived (no retry then).
   // The connection is left open only when it may carry the next request.
   asio::awaitable<ErrorKind> read_response(connection& conn, Clock::time_point deadline,
-                                           Outcome& out, bool& got_bytes) {
+                                           Outcome& out, bool& got_bytes) const {
     std::size_t header_bytes = 0;  // header sections so far, interim responses' included
     bool final_status = false;     // a final response's status line has arrived
     auto over_limit = [&out] {

@@ -21,9 +21,9 @@ using namespace std::chrono_literals;
 // How often a blocked wait looks at the stop flag.
 constexpr int kPollMs = 50;
 // A request head larger than this is not one our fetchers send.
-constexpr std::size_t kMaxRequestHead = 64 * 1024;
+constexpr std::size_t kMaxRequestHead = std::size_t{64} * 1024;
 // What an endless script writes per send: big enough to outrun any client on loopback.
-constexpr std::size_t kStreamUnit = 64 * 1024;
+constexpr std::size_t kStreamUnit = std::size_t{64} * 1024;
 
 [[noreturn]] void fail(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -92,7 +92,7 @@ class peer {
   }
 
   // RST: a close with a zero linger time discards the send queue and resets.
-  void reset() {
+  void reset() const {
     const linger l{1, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
@@ -111,7 +111,7 @@ class peer {
 
   bool read_some(std::string& out) {
     if (!wait(POLLIN)) return false;
-    std::array<char, 16 * 1024> buf{};
+    std::array<char, std::size_t{16} * 1024> buf{};
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) return errno == EINTR || errno == EAGAIN;
     if (n == 0) return false;

@@ -88,11 +88,11 @@ inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 // bad_response (well above what real servers send: nginx's default header buffers are 8 KiB,
 // libcurl's own total header limit is 300 KiB).
 /// Most bytes of one response's header section, its interim 1xx responses' sections included.
-inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
 /// Most bytes of one chunk-size line of a chunked body: the size and its extensions.
-inline constexpr std::size_t kMaxChunkLineBytes = 64 * 1024;
+inline constexpr std::size_t kMaxChunkLineBytes = std::size_t{64} * 1024;
 /// Most bytes of the trailer section that ends a chunked body.
-inline constexpr std::size_t kMaxTrailerBytes = 64 * 1024;
+inline constexpr std::size_t kMaxTrailerBytes = std::size_t{64} * 1024;
 
 /// One GET request: "http://host:port/path?query".
 struct Request {
