@@ -10,7 +10,17 @@
 //
 // Timeouts: one absolute deadline per request (start + timeout) is set on the tcp_stream before
 // each operation, so connect + write + read together cannot exceed it; the connect step is also
-// capped by connect_timeout.
+// capped by connect_timeout. A server that sends without pause never lets a read wait, so the
+// deadline is also checked after every read: a body that never ends cannot outrun the timeout.
+//
+// Hostile responses (fetcher.hpp's table): the socket is read here and the bytes handed to
+// Beast's parser by hand, so that every status line is judged by status_line.hpp before Beast
+// consumes it (Beast takes "000", and waits for more where libcurl rejects bytes that cannot
+// start a response), interim 1xx responses are skipped, header bytes are counted as they are
+// consumed, and the read buffer has a hard size: Beast needs a whole chunk-size line, or the
+// whole trailer section, in the buffer at once, so capping the buffer caps both, where an
+// unbounded buffer grew to gigabytes on a chunk extension that never ends.
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,11 +33,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/url/parse.hpp>
 #include <exception>
 
 #include "models.hpp"
+#include "status_line.hpp"
 
 namespace iobench::detail {
 namespace {
@@ -40,6 +50,10 @@ using boost::system::error_code;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadBuffer = 64 * 1024;
+// The most a connection's read buffer may hold: what a header section, a chunk-size line or a
+// trailer section may take (each must fit whole for Beast to parse it).
+constexpr std::size_t kBufferLimit =
+    std::max({kReadBuffer, kMaxHeaderBytes, kMaxChunkLineBytes, kMaxTrailerBytes});
 
 // A Beast body that counts bytes and keeps none: a 64 MiB response costs a counter, not a buffer.
 struct counting_body {
@@ -123,16 +137,8 @@ struct batch {
   std::exception_ptr failure;
 };
 
-// A read that failed: a timeout; the server closing before any byte (end_of_stream) or a socket
-// error with nothing received is a reset; an HTTP parse error or a cut-short message is a bad
-// response.
-ErrorKind classify_read(const error_code& ec, bool got_bytes) {
-  if (ec == beast::error::timeout) return ErrorKind::timeout;
-  if (ec == http::error::end_of_stream) return ErrorKind::reset;
-  if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
-    return ErrorKind::bad_response;
-  }
-  return got_bytes ? ErrorKind::bad_response : ErrorKind::reset;
+std::string_view buffered(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
 class coroutine_fetcher final : public Fetcher {
@@ -160,7 +166,7 @@ class coroutine_fetcher final : public Fetcher {
   struct connection {
     // Beast sizes each read from the buffer's free capacity (at least 512 bytes), and a buffer
     // that starts small never grows: a 64 KiB body would take 128 reads. Start big instead.
-    explicit connection(const asio::any_io_executor& ex) : stream(ex) {
+    explicit connection(const asio::any_io_executor& ex) : stream(ex), buffer(kBufferLimit) {
       buffer.reserve(kReadBuffer);
     }
     beast::tcp_stream stream;
@@ -229,23 +235,110 @@ class coroutine_fetcher final : public Fetcher {
         co_return;
       }
 
-      http::response_parser<counting_body> parser;
-      parser.body_limit(boost::none);
-      conn.stream.expires_at(deadline);
-      auto [rec, n] = co_await http::async_read(conn.stream, conn.buffer, parser, kAwait);
-      if (rec) {
-        const bool got_bytes = parser.got_some() || conn.buffer.size() > 0;
+      bool got_bytes = false;
+      const ErrorKind error = co_await read_response(conn, deadline, out, got_bytes);
+      if (error != ErrorKind::none) {
         conn.close();
-        if (may_retry && !got_bytes && rec != beast::error::timeout) continue;
-        out.error = classify_read(rec, got_bytes);
-        out.detail = "read: " + rec.message();
-        co_return;
+        if (may_retry && !got_bytes && error != ErrorKind::timeout) {
+          out.detail.clear();
+          out.body_bytes = 0;
+          continue;
+        }
+        out.status = 0;
+        out.error = error;
+      }
+      co_return;
+    }
+  }
+
+  // Reads the response to one request into `out`, skipping interim 1xx responses, and returns
+  // how it ended (fetcher.hpp's table). `got_bytes`: whether any byte arrived (no retry then).
+  // The connection is left open only when it may carry the next request.
+  asio::awaitable<ErrorKind> read_response(connection& conn, Clock::time_point deadline,
+                                           Outcome& out, bool& got_bytes) const {
+    std::size_t header_bytes = 0;  // header sections so far, interim responses' included
+    bool final_status = false;     // a final response's status line has arrived
+    auto over_limit = [&out] {
+      out.detail = "header section over " + std::to_string(kMaxHeaderBytes) + " bytes";
+      return ErrorKind::bad_response;
+    };
+    for (;;) {
+      http::response_parser<counting_body> parser;
+      // Not eager until the header is done, so that what a put() consumes is header bytes only.
+      parser.eager(false);
+      parser.body_limit(boost::none);
+      parser.header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));  // a backstop
+      bool line_judged = false;  // Beast consumes a status line only once it is complete
+      while (!parser.is_done()) {
+        if (conn.buffer.size() > 0) {
+          got_bytes = true;
+          if (!line_judged) {
+            const status_line line = read_status_line(buffered(conn.buffer));
+            if (line.kind == status_line_kind::malformed) {
+              out.detail = "malformed status line " + quoted_line(buffered(conn.buffer));
+              co_return ErrorKind::bad_response;
+            }
+            if (line.code == 101) {
+              out.detail = "101 Switching Protocols, but no upgrade was asked for";
+              co_return ErrorKind::bad_response;
+            }
+            line_judged = line.kind != status_line_kind::incomplete;
+            final_status = final_status || line.kind == status_line_kind::final;
+          }
+          const bool in_header = !parser.is_header_done();
+          error_code pec;
+          const std::size_t used = parser.put(conn.buffer.data(), pec);
+          conn.buffer.consume(used);
+          if (in_header) header_bytes += used;
+          if (header_bytes > kMaxHeaderBytes) co_return over_limit();
+          if (parser.is_header_done()) parser.eager(true);
+          out.body_bytes = parser.get().body().bytes;
+          if (pec && pec != http::error::need_more) {
+            out.detail = "read: " + pec.message();
+            co_return ErrorKind::bad_response;
+          }
+          if (parser.is_done()) break;
+          if (!pec && used > 0) continue;  // progress, and more of the buffer to parse
+        }
+        // A server that sends without pause never lets the read below wait for the timer.
+        if (Clock::now() >= deadline) {
+          out.detail = "read: total timeout";
+          co_return ErrorKind::timeout;
+        }
+        if (!parser.is_header_done() && header_bytes + conn.buffer.size() >= kMaxHeaderBytes) {
+          co_return over_limit();
+        }
+        const std::size_t room = std::min(kReadBuffer, kBufferLimit - conn.buffer.size());
+        if (room == 0) {
+          // Beast needs a whole chunk-size line, or the whole trailer section, in the buffer.
+          out.detail =
+              "chunk-size line or trailer section over " + std::to_string(kBufferLimit) + " bytes";
+          co_return ErrorKind::bad_response;
+        }
+        conn.stream.expires_at(deadline);
+        auto [ec, n] = co_await conn.stream.async_read_some(conn.buffer.prepare(room), kAwait);
+        conn.buffer.commit(n);
+        if (!ec) continue;
+        // Everything received was parsed before this read, so the connection has ended the
+        // response: complete if its body was delimited by the close; otherwise cut short past
+        // the final status line, or a failed connection before it.
+        if (ec == asio::error::eof && parser.got_some()) {
+          error_code eec;
+          parser.put_eof(eec);
+          if (!eec) break;
+        }
+        out.detail = "read: " + ec.message();
+        if (ec == beast::error::timeout) co_return ErrorKind::timeout;
+        co_return final_status ? ErrorKind::bad_response : ErrorKind::reset;
       }
       const auto& res = parser.get();
+      if (res.result_int() / 100 == 1) continue;  // interim: skipped, its header counted
       out.status = static_cast<int>(res.result_int());
       out.body_bytes = res.body().bytes;
-      if (!options_.keep_alive || !res.keep_alive()) conn.close();
-      co_return;
+      // Bytes past the response in this read are no response to anything we sent: they go with
+      // the connection (as libcurl does).
+      if (!options_.keep_alive || !res.keep_alive() || conn.buffer.size() > 0) conn.close();
+      co_return ErrorKind::none;
     }
   }
 

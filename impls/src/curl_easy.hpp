@@ -7,14 +7,16 @@
 #include <string>
 
 #include "impls/fetcher.hpp"
+#include "response_guard.hpp"
 
 namespace iobench::detail {
 
 /// curl_global_init, once per process, before any handle exists (thread-safe).
 void ensure_curl_global();
 
-/// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, and
-/// a write callback that counts body bytes and keeps none.
+/// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, no
+/// proxy, and header and write callbacks that keep nothing but hold each response to the table
+/// in fetcher.hpp (response_guard).
 class curl_easy {
  public:
   explicit curl_easy(const Options& options);
@@ -39,9 +41,10 @@ class curl_easy {
 
  private:
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
   CURL* handle_ = nullptr;
   CURLSH* share_ = nullptr;
-  std::size_t body_bytes_ = 0;
+  response_guard guard_;
   char error_[CURL_ERROR_SIZE] = {};
 };
 

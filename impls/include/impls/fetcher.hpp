@@ -35,6 +35,35 @@
 // - A request that fails on a reused keep-alive connection before any response byte arrived is
 //   retried once on a fresh connection (the server may have closed it while idle), as libcurl
 //   does.
+// - Proxy settings in the environment (http_proxy, all_proxy, ...) are ignored: every model talks
+//   to the URL's host itself, so that what is measured is the server, never a proxy.
+//
+// How a response is judged: one fault, one error kind, in every model (the hostile-server suite,
+// tests/hostile_test.cpp, holds each model to this table):
+//
+//   none          A complete response with a status 100..999, recorded as sent. Interim 1xx
+//                 responses (100, 102, 103, ...) before it are skipped (RFC 9110 15.2). Bytes past
+//                 its end that arrive with it (junk, a second response nobody asked for) are
+//                 discarded with its connection, which is closed, not reused.
+//   bad_response  A status line other than `HTTP/1.0|1.1 SP 3DIGIT SP reason CRLF` (000, two or
+//                 four digits, no SP, lower case, HTTP/2.0, not HTTP at all); 101 with no upgrade
+//                 asked for; a bare-LF line end. Malformed framing: a bad or oversized chunk
+//                 size, a bad chunk end, two different Content-Lengths, Content-Length with
+//                 chunked, a field line without a colon. A header section over kMaxHeaderBytes
+//                 (interim responses' included), a chunk-size line over kMaxChunkLineBytes, a
+//                 trailer section over kMaxTrailerBytes. A close (FIN) or reset (RST) after the
+//                 final status line: a response cut short, with or without some body bytes.
+//   reset         A close or reset before a complete final status line: after nothing, after
+//                 part of a status line, or after interim responses only.
+//   connect       No connection: refused, unreachable, a bad URL, or connect_timeout.
+//   timeout       Options::timeout passed first (and the request ends within 10% of it): a body
+//                 that never ends, however fast it comes; headers that trickle in under every
+//                 limit.
+//
+// Bytes a server sends on an idle keep-alive connection, after the read that completed a response,
+// are read as the start of the next request's response (as libcurl 7.88 does: it drops a reused
+// connection only when the peer has closed it), so they normally make that request a
+// bad_response.
 //
 // NOTE: the contract types keep the names DESIGN.md fixes (Request, Outcome, ...); everything
 // else in the project is snake_case.
@@ -59,6 +88,16 @@ inline constexpr std::chrono::milliseconds kDefaultTimeout{30000};
 /// Default connection setup timeout.
 inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 
+// What a server can make a fetcher hold in memory is bounded: past these a response is a
+// bad_response (well above what real servers send: nginx's default header buffers are 8 KiB,
+// libcurl's own total header limit is 300 KiB).
+/// Most bytes of one response's header section, its interim 1xx responses' sections included.
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
+/// Most bytes of one chunk-size line of a chunked body: the size and its extensions.
+inline constexpr std::size_t kMaxChunkLineBytes = std::size_t{64} * 1024;
+/// Most bytes of the trailer section that ends a chunked body.
+inline constexpr std::size_t kMaxTrailerBytes = std::size_t{64} * 1024;
+
 /// One GET request: "http://host:port/path?query".
 struct Request {
   std::string url;
@@ -69,8 +108,8 @@ enum class ErrorKind {
   none,          ///< a complete response arrived (any status)
   connect,       ///< no connection: refused, unreachable, bad URL, or the connect timeout
   timeout,       ///< connected, but the total timeout passed before the response was complete
-  reset,         ///< the peer reset or closed the connection before any response byte
-  bad_response,  ///< the bytes were not a valid, complete HTTP response (garbage, truncated)
+  reset,         ///< the peer reset or closed the connection before a final status line
+  bad_response,  ///< not a valid, complete HTTP/1.x response: malformed, over a limit, cut short
 };
 
 /// "none", "connect", "timeout", "reset", "bad_response".
