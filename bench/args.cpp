@@ -42,6 +42,9 @@ constexpr std::string_view kTail =
 Google Benchmark's own flags work as usual, e.g. --benchmark_filter=coroutine,
 --benchmark_out=results.json --benchmark_out_format=json, --benchmark_repetitions=3,
 --benchmark_list_tests.
+
+exit status: 0 every benchmark ran, 1 some benchmark errored (every result is still written),
+2 usage error (a --benchmark_filter that selects nothing is one).
 )";
 
 constexpr std::size_t kListIndent = 19;

@@ -67,7 +67,9 @@ constexpr std::string_view kOptions = R"(  -n N                 number of reques
   --json               print one JSON object instead of the summary
   -h, --help           this text
 
-exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error.
+exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error
+(or a batch this machine cannot give: too many threads, descriptors or too much memory), 130
+interrupted: Ctrl-C prints the summary of the requests that finished.
 )";
 
 constexpr std::size_t kModelIndent = 23;
