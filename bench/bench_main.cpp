@@ -3,7 +3,6 @@
 // percentiles are recorded here, over every request of every iteration (runners.cpp).
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -181,8 +180,7 @@ void check_output_file(const std::string& path) {
   if (path.empty()) return;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw cli::usage_error("--benchmark_out: cannot write '" + path + "': " +
-                           std::strerror(errno));
+    throw cli::usage_error("--benchmark_out: cannot write '" + path + "': " + std::strerror(errno));
   }
   ::close(fd);
 }
@@ -262,8 +260,8 @@ int main(int argc, char** argv) {
   // Every result is written; the status says whether they are all measurements.
   if (out.errors->count > 0) {
     std::cerr << "iobench: " << out.errors->count << " benchmark run"
-              << (out.errors->count == 1 ? "" : "s") << " errored; the first, "
-              << out.errors->first << "\n";
+              << (out.errors->count == 1 ? "" : "s") << " errored; the first, " << out.errors->first
+              << "\n";
     return 1;
   }
   return 0;

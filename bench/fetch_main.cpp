@@ -207,9 +207,8 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
               o.impl + (model.thread_per_request ? ": a thread per request in flight)" : ")");
   const std::uint64_t connections = std::min(concurrency, o.requests);
   n.threads = model.thread_per_request ? concurrency : 0;
-  n.descriptors =
-      connections * (model.thread_per_request ? kDescriptorsPerWorkerThread : 1) +
-      kSpareDescriptors;
+  n.descriptors = connections * (model.thread_per_request ? kDescriptorsPerWorkerThread : 1) +
+                  kSpareDescriptors;
   // A URL longer than the small-string buffer lives on the heap, once per Request.
   const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
   const std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
@@ -319,8 +318,8 @@ class batch_watch {
     if (!claim_summary()) return;
     const auto now = Clock::now();
     const auto started = started_ns_.load();
-    const auto wall = started == 0 ? Clock::duration{0}
-                                   : now.time_since_epoch() - Clock::duration{started};
+    const auto wall =
+        started == 0 ? Clock::duration{0} : now.time_since_epoch() - Clock::duration{started};
     const auto done = log_.snapshot();
     const auto s = summarize(done, wall);
     if (isatty(STDERR_FILENO) != 0) std::fprintf(stderr, "\r\033[K");

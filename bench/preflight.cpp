@@ -234,10 +234,10 @@ machine_headroom read_machine_headroom() {
   }
   const auto in_use = threads_in_use().value_or(own_threads);
   if (const auto max = read_u64("/proc/sys/kernel/threads-max")) {
-    m.threads.push_back({left_of(*max, in_use),
-                         "kernel.threads-max = " + with_commas(*max) + " (" + with_commas(in_use) +
-                             " in use)",
-                         "raise it: sysctl -w kernel.threads-max=N"});
+    m.threads.push_back(
+        {left_of(*max, in_use),
+         "kernel.threads-max = " + with_commas(*max) + " (" + with_commas(in_use) + " in use)",
+         "raise it: sysctl -w kernel.threads-max=N"});
   }
   if (const auto max = read_u64("/proc/sys/kernel/pid_max")) {
     m.threads.push_back({left_of(*max, in_use),
@@ -247,10 +247,10 @@ machine_headroom read_machine_headroom() {
   }
   if (const auto max = read_u64("/proc/sys/vm/max_map_count")) {
     const auto maps = count_lines("/proc/self/maps");
-    m.threads.push_back({left_of(*max, maps) / kMapsPerThread,
-                         "vm.max_map_count = " + with_commas(*max) +
-                             " (a thread maps its stack and a guard page)",
-                         "raise it: sysctl -w vm.max_map_count=N"});
+    m.threads.push_back(
+        {left_of(*max, maps) / kMapsPerThread,
+         "vm.max_map_count = " + with_commas(*max) + " (a thread maps its stack and a guard page)",
+         "raise it: sysctl -w vm.max_map_count=N"});
   }
   add_cgroup_limits(m.threads, "pids", "pids.max", "pids.current", false);
 
@@ -295,10 +295,10 @@ machine_headroom read_machine_headroom() {
   if (read_u64("/proc/sys/vm/overcommit_memory") == 2) {
     const auto limit = meminfo_bytes("CommitLimit").value_or(0);
     const auto committed = meminfo_bytes("Committed_AS").value_or(0);
-    m.commit.push_back({left_of(limit, committed),
-                        "strict overcommit (vm.overcommit_memory = 2, CommitLimit " +
-                            human_bytes(limit) + ")",
-                        "raise vm.overcommit_ratio, or sysctl -w vm.overcommit_memory=0"});
+    m.commit.push_back(
+        {left_of(limit, committed),
+         "strict overcommit (vm.overcommit_memory = 2, CommitLimit " + human_bytes(limit) + ")",
+         "raise vm.overcommit_ratio, or sysctl -w vm.overcommit_memory=0"});
   }
   return m;
 }

@@ -62,7 +62,9 @@ TEST(Args, HelpListsEveryImplWithItsSummaryAndEverySuite) {
 
 TEST(Args, FilterSelectsLikeGoogleBenchmark) {
   const std::string name = "fetch/coroutine/requests:10/delay_ms:0/concurrency:4/bytes:0/close";
-  const auto selects = [&](const std::string& spec) { return benchmark_filter(spec).selects(name); };
+  const auto selects = [&](const std::string& spec) {
+    return benchmark_filter(spec).selects(name);
+  };
   for (const char* all : {"", "all", "."}) EXPECT_TRUE(selects(all)) << all;
   EXPECT_TRUE(selects("close"));
   EXPECT_TRUE(selects("coroutine/.*concurrency:4"));
@@ -137,13 +139,16 @@ TEST(Args, GoogleBenchmarkFlagsItWouldMishandleAreUsageErrors) {
   expect_usage_error([&] { check({"--benchmark_out_format=xml"}); }, "--benchmark_out_format");
   expect_usage_error([&] { check({"--benchmark_time_unit=h"}); }, "--benchmark_time_unit");
   expect_usage_error([&] { check({"--benchmark_color="}); }, "--benchmark_color");
-  expect_usage_error([&] { check({"--benchmark_repetitions=3", "--benchmark_repetitions=0"}); },
-                     "got '0'");
-  EXPECT_NO_THROW(check({"--benchmark_repetitions=0", "--benchmark_repetitions=3",
-                         "--benchmark_min_time=0.5", "--benchmark_min_warmup_time=0",
-                         "--benchmark_format=json", "--benchmark_out_format=csv",
-                         "--benchmark_time_unit=ms", "--benchmark_color=false",
-                         "--benchmark_filter=(", "--frobnicate"}))
+  expect_usage_error(
+      [&] {
+        check({"--benchmark_repetitions=3", "--benchmark_repetitions=0"});
+      },
+      "got '0'");
+  EXPECT_NO_THROW(
+      check({"--benchmark_repetitions=0", "--benchmark_repetitions=3", "--benchmark_min_time=0.5",
+             "--benchmark_min_warmup_time=0", "--benchmark_format=json",
+             "--benchmark_out_format=csv", "--benchmark_time_unit=ms", "--benchmark_color=false",
+             "--benchmark_filter=(", "--frobnicate"}))
       << "the last occurrence counts; other flags are not this check's business";
 }
 

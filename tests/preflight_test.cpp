@@ -92,9 +92,9 @@ TEST(Preflight, UrlsEveryModelReadsAlike) {
   for (const char* ok : {"http://127.0.0.1:8080/x?delay=1ms", "http://h/", "http://[::1]:1/a"}) {
     EXPECT_NO_THROW(check_http_url(ok, "URL", false)) << ok;
   }
-  for (const char* bad : {"", "127.0.0.1:80", "https://h/", "http://:80/", "http://h:0/",
-                          "http://h:65536/", "http://h:99999999999999999999/", "http://u@h/",
-                          "http://u:p@h/", "http://h/#x"}) {
+  for (const char* bad :
+       {"", "127.0.0.1:80", "https://h/", "http://:80/", "http://h:0/", "http://h:65536/",
+        "http://h:99999999999999999999/", "http://u@h/", "http://u:p@h/", "http://h/#x"}) {
     EXPECT_THROW(check_http_url(bad, "URL", false), usage_error) << bad;
   }
   EXPECT_NO_THROW(check_http_url("http://h:1", "--server", true));

@@ -100,8 +100,8 @@ TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
 
 TEST(Cli, AFlagIsNotAValue) {
   using iobench::cli::usage_error;
-  argv_builder a{"--impl", "-n", "5", "--port", "-1", "--file", "-", "--args", "--threads 2",
-                 "--impl=-x"};
+  argv_builder a{"--impl", "-n", "5",      "--port",      "-1",
+                 "--file", "-",  "--args", "--threads 2", "--impl=-x"};
   iobench::cli::arg_reader r(a.argc(), a.argv());
   ASSERT_TRUE(r.next());
   try {
