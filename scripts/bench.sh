@@ -72,10 +72,15 @@ IOBENCH_GIT_SHA=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
 if [[ $run_status -ne 0 && $run_status -ne 1 ]]; then exit "$run_status"; fi
 echo "bench.sh: suite '$suite' took $(( $(date +%s) - start )) s"
 
+# After a run with errored benchmarks, history.py and report.py may have nothing to work with
+# (every benchmark errored): each says so in one line, and the run's own status stands.
+tolerant() { "$@" || { local rc=$?; [[ $run_status -eq 1 ]] || exit "$rc"; }; }
+
 # Every run joins the history (reports/history.db, not in git); the report draws it once there
 # are two runs of the suite.
-/usr/bin/python3 scripts/history.py append "$out/results.json" --db reports/history.db
-/usr/bin/python3 scripts/report.py "$out/results.json" --out "$out" --history reports/history.db
+tolerant /usr/bin/python3 scripts/history.py append "$out/results.json" --db reports/history.db
+tolerant /usr/bin/python3 scripts/report.py "$out/results.json" --out "$out" \
+  --history reports/history.db
 status=$run_status
 if [[ -n $compare ]]; then
   compare_status=0
@@ -83,6 +88,8 @@ if [[ -n $compare ]]; then
     tee "$out/compare.md" || compare_status=$?
   [[ $compare_status -ne 0 ]] && status=$compare_status
 fi
-echo "bench.sh: report: $(cd "$out" && pwd)/index.html"
-[[ $run_status -eq 1 ]] && echo "bench.sh: some benchmarks errored (iobench's last line says which)" >&2
+[[ -f $out/index.html ]] && echo "bench.sh: report: $(cd "$out" && pwd)/index.html"
+if [[ $run_status -eq 1 ]]; then
+  echo "bench.sh: some benchmarks errored (iobench's last line above says which)" >&2
+fi
 exit $status

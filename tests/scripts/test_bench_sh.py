@@ -1,5 +1,8 @@
 """scripts/bench.sh's own checks, which come before it installs, builds or measures anything."""
+import os
 import subprocess
+
+import pytest
 
 from conftest import ROOT
 
@@ -31,3 +34,17 @@ def test_allow_missing_is_an_option_for_compare(tmp_path):
     r = bench_sh("--allow-missing")
     assert r.returncode == 2 and "only means something with --compare" in r.stderr, r.stderr
     assert "--allow-missing" in bench_sh("--help").stdout
+
+
+@pytest.mark.skipif(os.environ.get("IOBENCH_SANITIZED") == "1",
+                    reason="bench.sh builds and runs the release binaries, not these")
+def test_a_run_with_errored_benchmarks_keeps_its_results_and_exits_1(tmp_path):
+    # Nothing listens on port 9: every benchmark errors (and history.py and report.py, with
+    # nothing to record or draw, say so in a line each).
+    out = tmp_path / "out"
+    r = bench_sh("--suite", "smoke", "--impls", "coroutine", "--server", "http://127.0.0.1:9",
+                 "--out", str(out))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (out / "results.json").exists() and (out / "console.txt").exists()
+    assert "iobench: 2 benchmark runs errored" in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("bench.sh: some benchmarks errored")
