@@ -235,9 +235,11 @@ class finished_log final : public outcome_observer {
     o.error = outcome.error;
   }
 
-  std::vector<Outcome> snapshot() const {
+  /// The summary of what finished so far, over `wall`. Summarised in place: the log may be
+  /// gigabytes, and this is the last thing the process does.
+  batch_summary summarize_finished(Clock::duration wall) const {
     std::lock_guard lock(mutex_);
-    return outcomes_;
+    return summarize(outcomes_, wall);
   }
 
  private:
@@ -320,15 +322,14 @@ class batch_watch {
     const auto started = started_ns_.load();
     const auto wall =
         started == 0 ? Clock::duration{0} : now.time_since_epoch() - Clock::duration{started};
-    const auto done = log_.snapshot();
-    const auto s = summarize(done, wall);
+    const auto s = log_.summarize_finished(wall);
     if (isatty(STDERR_FILENO) != 0) std::fprintf(stderr, "\r\033[K");
     std::fprintf(stderr, "iobench-fetch: interrupted (%s): %zu of %zu requests finished\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", done.size(), o_.requests);
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", s.requests, o_.requests);
     if (o_.json) {
-      print_json(o_, concurrency_, s, o_.requests - done.size(), true);
+      print_json(o_, concurrency_, s, o_.requests - s.requests, true);
     } else {
-      print_human(o_, concurrency_, s, o_.requests - done.size());
+      print_human(o_, concurrency_, s, o_.requests - s.requests);
     }
     std::cout.flush();
     std::fflush(stdout);
