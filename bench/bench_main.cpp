@@ -56,7 +56,7 @@ std::chrono::seconds wrk_duration(std::string_view suite) {
   return (suite == "smoke" || suite == "quick") ? std::chrono::seconds{1} : std::chrono::seconds{2};
 }
 
-// Everything the benchmarks of one run share: the server (started on first use) and the
+// Everything the benchmarks of one run share: the server (started before the first) and the
 // progress count.
 class suite_run {
  public:

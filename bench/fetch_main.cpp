@@ -4,10 +4,10 @@
 // threads, descriptors or memory than there are is refused with one line (exit 2) instead of
 // failing minutes and gigabytes later.
 //
-// Ctrl-C (SIGINT, or SIGTERM) prints a summary of the requests that finished and exits 128 + the
-// signal, as hey does. The fetchers are synchronous, so the batch cannot be asked to stop; instead
-// SIGINT and SIGTERM are blocked in every thread (the fetchers' threads inherit the mask) and a
-// watcher thread takes them with sigtimedwait, where it may do anything a thread may: it
+// Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished, and
+// exits 128 + the signal (130). The fetchers are synchronous, so the batch cannot be asked to stop;
+// instead SIGINT and SIGTERM are blocked in every thread (the fetchers' threads inherit the mask)
+// and a watcher thread takes them with sigtimedwait, where it may do anything a thread may: it
 // summarises what the fetcher has reported so far (Options::observer) and ends the process with
 // _exit, abandoning the requests still in flight. Whichever comes first, the batch's end or the
 // signal, prints the one summary.
