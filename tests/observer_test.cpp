@@ -41,8 +41,8 @@ TEST_P(Observed, EveryOutcomeIsReportedOnceAsReturned) {
   const std::string u = s.url();
   std::vector<Request> reqs;
   for (int i = 0; i < 4; ++i) {
-    for (const char* q : {"bytes=10", "status=404&bytes=3", "bytes=5000&chunked=1", "fail=reset",
-                          "delay=5ms"}) {
+    for (const char* q :
+         {"bytes=10", "status=404&bytes=3", "bytes=5000&chunked=1", "fail=reset", "delay=5ms"}) {
       reqs.push_back({u + "/x?" + q});
     }
   }
