@@ -120,6 +120,7 @@ options parse_args(int argc, char** argv) {
   cli::arg_reader args(argc, argv);
   while (args.next()) {
     if (args.is("-h") || args.is("--help")) {
+      args.no_value();
       o.help = true;
     } else if (args.is("--suite")) {
       o.suite = args.value();

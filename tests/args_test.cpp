@@ -46,6 +46,8 @@ TEST(Args, HelpAndMissingValues) {
   EXPECT_TRUE(parse_args(help.argc(), help.argv()).help);
   argv_builder missing{"--impls"};
   EXPECT_THROW(parse_args(missing.argc(), missing.argv()), iobench::cli::usage_error);
+  argv_builder help_value{"--help=yes"};
+  EXPECT_THROW(parse_args(help_value.argc(), help_value.argv()), iobench::cli::usage_error);
 }
 
 TEST(Args, HelpListsEveryImplWithItsSummaryAndEverySuite) {
