@@ -3,10 +3,14 @@
 // percentiles are recorded here, over every request of every iteration (runners.cpp).
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,6 +19,7 @@
 #include "cpus.hpp"
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
+#include "gbench_flags.hpp"
 #include "reference.hpp"
 #include "reporting.hpp"
 #include "runners.hpp"
@@ -52,7 +57,7 @@ std::chrono::seconds wrk_duration(std::string_view suite) {
   return (suite == "smoke" || suite == "quick") ? std::chrono::seconds{1} : std::chrono::seconds{2};
 }
 
-// Everything the benchmarks of one run share: the server (started on first use) and the
+// Everything the benchmarks of one run share: the server (started before the first) and the
 // progress count.
 class suite_run {
  public:
@@ -61,6 +66,10 @@ class suite_run {
 
   /// Counts `n` benchmark runs into the "[k/n]" progress lines.
   void expect(std::size_t n) { total_runs_ += n; }
+
+  /// Starts the own mock_server now (unless --server names one), so that one that cannot start
+  /// ends the run before any benchmark. Throws server_usage_error or std::runtime_error.
+  void start_server();
 
   void run_point(benchmark::State& state, const point& p);
 
@@ -80,16 +89,22 @@ class suite_run {
   std::size_t runs_started_ = 0;
 };
 
+void suite_run::start_server() {
+  if (opts_.server.empty() && !own_server_) {
+    own_server_ =
+        std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
+    server_url_ = own_server_->url();
+    std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
+  }
+}
+
 const std::string& suite_run::server() {
   if (server_url_.empty() && server_error_.empty()) {
     if (!opts_.server.empty()) {
       server_url_ = opts_.server;
     } else {
       try {
-        own_server_ =
-            std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
-        server_url_ = own_server_->url();
-        std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
+        start_server();
       } catch (const std::exception& e) {
         server_error_ = std::string("cannot start mock_server: ") + e.what();
       }
@@ -194,6 +209,18 @@ int usage_error(const std::string& msg) {
   return cli::kUsageExit;
 }
 
+// Google Benchmark opens --benchmark_out only once the run starts, and then says no more than
+// "invalid file name" and exits 1. Trying first gives the reason, before anything has run.
+// (Creating the file is harmless: Google Benchmark truncates it anyway.)
+void check_output_file(const std::string& path) {
+  if (path.empty()) return;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw cli::usage_error("--benchmark_out: cannot write '" + path + "': " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,7 +232,11 @@ int main(int argc, char** argv) {
       std::cout << help_text();
       return 0;
     }
+    check_benchmark_flags(opts.benchmark_args);
     points = suite_points(opts.suite, opts.impls);
+    if (points.empty()) {
+      throw cli::usage_error("suite '" + opts.suite + "' has no benchmark for these --impls");
+    }
   } catch (const cli::usage_error& e) {
     return usage_error(e.what());
   } catch (const std::invalid_argument& e) {
@@ -233,20 +264,55 @@ int main(int argc, char** argv) {
   int benchmark_argc = static_cast<int>(benchmark_argv.size());
   benchmark::Initialize(&benchmark_argc, benchmark_argv.data());
   if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_argv.data())) return 2;
-  const std::string filter = benchmark::GetBenchmarkFilter();
 
   // The suite starts the mock_server that sits next to this binary.
   suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server",
                 cpus);
-  const double target = target_seconds(opts.suite);
-  for (const auto& p : points) {
-    if (filter_selects(register_point(run, p, target), filter)) {
-      run.expect(static_cast<std::size_t>(p.repetitions));
+  try {
+    const benchmark_filter filter(benchmark::GetBenchmarkFilter());
+    const double target = target_seconds(opts.suite);
+    std::size_t selected = 0;
+    for (const auto& p : points) {
+      if (!filter.selects(register_point(run, p, target))) continue;
+      ++selected;
+      // A point's own repetitions win over the flag (Google Benchmark's rule).
+      run.expect(static_cast<std::size_t>(
+          p.repetitions > 1 ? p.repetitions : std::max(1, benchmark::FLAGS_benchmark_repetitions)));
+    }
+    // Google Benchmark would print "Failed to match any benchmarks" and exit 0: a run that
+    // measured nothing must not look like one that passed.
+    if (selected == 0) {
+      throw cli::usage_error("--benchmark_filter '" + benchmark::GetBenchmarkFilter() +
+                             "' selects none of the " + std::to_string(points.size()) +
+                             " benchmarks of suite '" + opts.suite +
+                             "' (list them with --benchmark_list_tests)");
+    }
+    if (!benchmark::FLAGS_benchmark_list_tests) check_output_file(benchmark::FLAGS_benchmark_out);
+  } catch (const cli::usage_error& e) {
+    return usage_error(e.what());
+  }
+  if (!benchmark::FLAGS_benchmark_list_tests) {
+    try {
+      run.start_server();
+    } catch (const server_usage_error& e) {
+      // Its line already says "(see --help)", meaning mock_server's.
+      std::cerr << "iobench: --server-args: " << e.what() << "\n";
+      return cli::kUsageExit;
+    } catch (const std::exception& e) {
+      std::cerr << "iobench: cannot start mock_server: " << e.what() << "\n";
+      return 1;
     }
   }
   add_context(opts, listing_only(opts) ? run_placement{} : run.where_it_runs());
   const auto out = make_reporters();
   benchmark::RunSpecifiedBenchmarks(out.display.get(), out.file.get());
   benchmark::Shutdown();
+  // Every result is written; the status says whether they are all measurements.
+  if (out.errors->count > 0) {
+    std::cerr << "iobench: " << out.errors->count << " benchmark run"
+              << (out.errors->count == 1 ? "" : "s") << " errored; the first, " << out.errors->first
+              << "\n";
+    return 1;
+  }
   return 0;
 }

@@ -11,14 +11,22 @@
 
 namespace iobench::bench {
 
+/// The benchmark runs that ended in an error (SkipWithError), as the reporters saw them.
+struct run_errors {
+  std::size_t count = 0;
+  std::string first;  ///< "<name>: <error_message>" of the first
+};
+
 /// What RunSpecifiedBenchmarks reports to.
 struct reporters {
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   std::unique_ptr<benchmark::BenchmarkReporter> file;  ///< null without --benchmark_out
+  std::shared_ptr<const run_errors> errors;            ///< filled as the display reports
 };
 
 /// Reporters in the formats Google Benchmark's flags ask for that write the contract names (no
-/// "/iterations:N", "/repeats:N", "/real_time" suffixes). REQUIRES: benchmark::Initialize ran.
+/// "/iterations:N", "/repeats:N", "/real_time" suffixes) and count errored runs into `errors`.
+/// REQUIRES: benchmark::Initialize ran.
 reporters make_reporters();
 
 /// The results' `models` context: a JSON array of {name, kind ("model" or "reference"),

@@ -6,14 +6,24 @@
 
 #include <chrono>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace iobench::bench {
 
-/// A mock_server child. Construction starts it and waits until /healthz answers (throws with the
-/// child's own error output if it does not); destruction stops it (SIGTERM, then SIGKILL). The
-/// child also dies if this process is killed (PR_SET_PDEATHSIG), and on SIGINT/SIGTERM.
+/// The mock_server child rejected its command line (--server-args): it exited with status 2.
+/// what() is its own one-line message.
+class server_usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A mock_server child. Construction starts it and waits until /healthz answers (throws
+/// server_usage_error, or std::runtime_error with the child's own output, if it does not);
+/// destruction stops it (SIGTERM, then SIGKILL) and removes its temporary directory. The child
+/// also dies if this process is killed (PR_SET_PDEATHSIG); on SIGINT/SIGTERM it is stopped and
+/// its directory removed before this process dies (interrupt.hpp).
 class server_process {
  public:
   /// `cpus`: the CPUs the server may run on (empty: this process's); with `--threads auto` (its
@@ -27,9 +37,16 @@ class server_process {
   [[nodiscard]] const std::string& url() const { return url_; }
 
  private:
+  // Starts the child in dir_ and waits until it answers.
+  void start(const std::filesystem::path& binary, const std::vector<std::string>& args,
+             const std::vector<int>& cpus);
+  // Stops the child, removes dir_, forgets the interrupt registrations.
+  void stop() noexcept;
+
   pid_t pid_ = -1;
   std::filesystem::path dir_;
   std::string url_;
+  std::vector<int> cleanup_;  ///< on_interrupt tokens for the child and the directory
 };
 
 /// What the suite reads from a server's /stats. The last four describe the server, not the

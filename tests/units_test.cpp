@@ -111,6 +111,32 @@ TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
   EXPECT_THROW(r.unknown(), usage_error);
 }
 
+TEST(Cli, AFlagIsNotAValue) {
+  using iobench::cli::usage_error;
+  argv_builder a{"--impl", "-n", "5",      "--port",      "-1",
+                 "--file", "-",  "--args", "--threads 2", "--impl=-x"};
+  iobench::cli::arg_reader r(a.argc(), a.argv());
+  ASSERT_TRUE(r.next());
+  try {
+    r.value();
+    FAIL() << "took the flag -n as --impl's value";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--impl: missing value"), std::string::npos) << e.what();
+  }
+  ASSERT_TRUE(r.next());
+  EXPECT_TRUE(r.is("-n")) << "the flag is still there to be read";
+  EXPECT_EQ(r.u64(), 5U);
+  ASSERT_TRUE(r.next());
+  EXPECT_THROW(r.u64(0, 65535), usage_error) << "-1 is a value, out of range";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.value(), "-") << "a lone dash is a value";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.verbatim_value(), "--threads 2") << "for flags that pass flags on";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.value(), "-x") << "an inline value is what the user wrote";
+  EXPECT_FALSE(r.next());
+}
+
 TEST(Cli, HelpRowsLineTheTextsUp) {
   const std::vector<iobench::cli::help_row> rows{{"a", "first"}, {"longer", "second"}};
   EXPECT_EQ(iobench::cli::format_help_rows(rows, 2), "  a       first\n  longer  second\n");

@@ -190,7 +190,7 @@ class coroutine_fetcher final : public Fetcher {
       out.start = Clock::now();
       co_await fetch_one(conn, b.requests[i].url, out);
       out.end = Clock::now();
-      count_completed(options_);
+      report_finished(options_, out);
     }
     conn.close();  // connections close with the batch
   }

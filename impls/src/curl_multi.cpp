@@ -195,7 +195,7 @@ class curl_multi_fetcher final : public Fetcher {
       curl_multi_remove_handle(multi_, h);
       free_.push_back(slot);
       ++done_;
-      count_completed(options_);
+      report_finished(options_, out);
     }
   }
 

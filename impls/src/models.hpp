@@ -7,9 +7,12 @@
 
 namespace iobench::detail {
 
-/// Counts a finished request for Options::completed, if the caller asked.
-inline void count_completed(const Options& options) {
+/// Tells the caller that a request finished with `outcome` (Options::completed and
+/// Options::observer, each if the caller asked). Every model calls it once per request, as soon
+/// as the request's Outcome is final.
+inline void report_finished(const Options& options, const Outcome& outcome) {
   if (options.completed != nullptr) options.completed->fetch_add(1, std::memory_order_relaxed);
+  if (options.observer != nullptr) options.observer->finished(outcome);
 }
 
 }  // namespace iobench::detail

@@ -20,7 +20,7 @@ class sequential_fetcher final : public Fetcher {
     easy_.begin_batch();
     for (const auto& r : requests) {
       outcomes.push_back(easy_.perform(r));
-      count_completed(options_);
+      report_finished(options_, outcomes.back());
     }
     easy_.end_batch();
     return outcomes;

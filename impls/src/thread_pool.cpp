@@ -65,7 +65,7 @@ class thread_pool_fetcher final : public Fetcher {
         const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
         if (i >= requests_.size()) break;
         (*outcomes_)[i] = easy.perform(requests_[i]);
-        count_completed(options_);
+        report_finished(options_, (*outcomes_)[i]);
       }
       easy.end_batch();  // connections close with the batch
       std::lock_guard lock(mutex_);

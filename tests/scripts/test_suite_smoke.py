@@ -1,7 +1,12 @@
-"""build/bin/iobench end to end on tiny sizes: every counter for every impl, contract names."""
+"""build/bin/iobench end to end on tiny sizes: every counter for every impl, contract names, exit
+statuses, and what an interrupted run leaves behind."""
 import json
+import os
+import pathlib
 import re
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -133,6 +138,13 @@ def test_impls_and_filter_select(bins, tmp_path):
     assert "[1/1]" in r.stderr
 
 
+def test_progress_counts_the_repetitions_asked_for(bins, tmp_path):
+    r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "coroutine",
+                     "--benchmark_filter=close", "--benchmark_repetitions=2")
+    assert r.returncode == 0, r.stderr
+    assert "[2/2]" in r.stderr and "[3/" not in r.stderr, r.stderr
+
+
 def test_external_server(bins, tmp_path, mock_server):
     s = mock_server()
     r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "curl_multi", "--server", s.url)
@@ -141,12 +153,16 @@ def test_external_server(bins, tmp_path, mock_server):
     assert len(json.loads(out.read_text())["benchmarks"]) == 2
 
 
-def test_unreachable_server_skips_with_a_clear_error(bins, tmp_path):
+def test_errored_benchmarks_are_written_then_exit_1(bins, tmp_path):
     r, out = iobench(bins, tmp_path, "--suite", "smoke", "--impls", "coroutine", "--server",
                      "http://127.0.0.1:9")
     doc = json.loads(out.read_text())
-    assert all(b.get("error_occurred") for b in doc["benchmarks"])
+    assert len(doc["benchmarks"]) == 2 and all(b.get("error_occurred") for b in doc["benchmarks"])
     assert "setup failed" in doc["benchmarks"][0]["error_message"]
+    assert r.returncode == 1, "a run of errors is not a run that passed"
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("iobench: 2 benchmark runs errored; the first, fetch/coroutine/"), last
+    assert "setup failed" in last
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -158,6 +174,108 @@ def test_bad_arguments_exit_2(bins, args, needle):
     r = subprocess.run([str(bins / "iobench"), *args], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert needle in r.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--benchmark_filter=("], "--benchmark_filter: '(' is not a POSIX extended regular"),
+    (["--benchmark_filter=-(x"], "--benchmark_filter"),
+    (["--benchmark_repetitions=-1"], "--benchmark_repetitions: expected an integer in 1.."),
+    (["--benchmark_repetitions=0"], "--benchmark_repetitions"),
+    (["--benchmark_min_time=-1"], "--benchmark_min_time"),
+    (["--benchmark_min_warmup_time=nan"], "--benchmark_min_warmup_time"),
+    (["--benchmark_format=xml"], "--benchmark_format: expected one of console, json, csv"),
+    (["--benchmark_out_format=xml"], "--benchmark_out_format"),
+    (["--benchmark_time_unit=h"], "--benchmark_time_unit"),
+    (["--benchmark_out=/nonexistent-dir/r.json"], "--benchmark_out: cannot write"),
+    (["--benchmark_filter=no-such-benchmark"], "selects none of the 2 benchmarks"),
+    (["--impls", ","], "--impls: empty name"),
+    (["--impls="], "--impls: empty name"),
+    (["--impls", "coroutine,coroutine"], "named twice"),
+    (["--suite", "--impls", "coroutine"], "--suite: missing value"),
+    (["--suite"], "--suite: missing value"),
+    (["--server", "foo"], "--server must look like http://host[:port]"),
+    (["--server", "http://127.0.0.1:99999"], "--server: the port must be in 1..65535"),
+    (["--server", "http://127.0.0.1:1/prefix"], "no path or query"),
+    (["--server-args", "--bogus"], "--server-args: mock_server: unknown option '--bogus'"),
+])
+def test_edges_exit_2_with_one_line(bins, args, needle):
+    # The smoke suite of one model: whatever is not refused runs in a second or two.
+    r = subprocess.run([str(bins / "iobench"), "--suite", "smoke", "--impls", "coroutine", *args],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr[-2000:]
+
+
+def test_a_suite_with_nothing_for_the_impls_exits_2(bins):
+    r = subprocess.run([str(bins / "iobench"), "--suite", "ci", "--impls", "py_asyncio"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "suite 'ci' has no benchmark for these --impls" in r.stderr
+
+
+def children(pid):
+    """{pid: argv} of the processes whose parent is `pid`."""
+    found = {}
+    for d in pathlib.Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == pid:
+                found[int(d.name)] = (d / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def running(pid):
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+def test_sigint_leaves_no_temporary_files_and_no_server(bins, tmp_path):
+    # A Python reference batch of several seconds: interrupted while its child runs, the run has
+    # both a mock_server child (with /tmp/iobench-server-*) and a reference child (stderr in
+    # /tmp/iobench-ref-*).
+    p = subprocess.Popen([str(bins / "iobench"), "--suite", "seed", "--impls", "py_sequential",
+                          f"--benchmark_out={tmp_path / 'r.json'}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        server = ref = None
+        deadline = time.monotonic() + 60
+        while server is None or ref is None:
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            for pid, argv in children(p.pid).items():
+                if argv[0].endswith(b"mock_server"):
+                    server = (pid, pathlib.Path(argv[argv.index(b"--port-file") + 1].decode()))
+                elif b"python" in argv[0]:
+                    try:
+                        ref = (pid, pathlib.Path(os.readlink(f"/proc/{pid}/fd/2")))
+                    except OSError:
+                        pass
+            time.sleep(0.05)
+        server_pid, port_file = server
+        ref_pid, ref_file = ref
+        assert port_file.parent.name.startswith("iobench-server-") and port_file.parent.exists()
+        assert ref_file.name.startswith("iobench-ref-") and ref_file.exists()
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == -signal.SIGINT, "it dies of the signal, as an interrupted program does"
+    assert not port_file.parent.exists(), f"{port_file.parent} left behind"
+    assert not ref_file.exists(), f"{ref_file} left behind"
+    assert not running(server_pid), "the mock_server child was stopped"
+    deadline = time.monotonic() + 10
+    while running(ref_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # PR_SET_PDEATHSIG: it dies with its parent
+    assert not running(ref_pid)
 
 
 def test_report_reads_the_suites_output(smoke, tmp_path):

@@ -35,6 +35,8 @@
 // - A request that fails on a reused keep-alive connection before any response byte arrived is
 //   retried once on a fresh connection (the server may have closed it while idle), as libcurl
 //   does.
+// - Each request is reported once as it finishes (Options::completed, Options::observer), on
+//   the thread that finished it, before fetch_all returns.
 // - Proxy settings in the environment (http_proxy, all_proxy, ...) are ignored: every model talks
 //   to the URL's host itself, so that what is measured is the server, never a proxy.
 //
@@ -150,6 +152,17 @@ struct schedule_result {
   bool stopped_early = false;     ///< a send lagged more than max_lag; later ones were not sent
 };
 
+/// Sees each request of a batch as it finishes, while the batch still runs: what lets a caller
+/// summarise an interrupted batch (iobench-fetch on Ctrl-C) from the requests that finished.
+class outcome_observer {
+ public:
+  virtual ~outcome_observer() = default;
+  /// Called once per finished request, before fetch_all returns, on the thread that finished it
+  /// (thread_pool: any of its workers, concurrently). REQUIRES: thread-safe and cheap; it runs
+  /// inside the measurement.
+  virtual void finished(const Outcome& outcome) noexcept = 0;
+};
+
 /// How a fetcher runs a batch.
 struct Options {
   std::size_t concurrency = 1;  ///< requests in flight at most (ignored when one_at_a_time)
@@ -162,6 +175,9 @@ struct Options {
   /// If set, incremented (relaxed) as each request finishes, so a caller can show progress from
   /// another thread. NOTE: must outlive the fetcher.
   std::atomic<std::size_t>* completed = nullptr;
+  /// If set, told each finished request's Outcome (after `completed` counts it). NOTE: must
+  /// outlive the fetcher.
+  outcome_observer* observer = nullptr;
 };
 
 /// A way of fetching a batch of URLs. Not thread-safe: one fetch_all at a time.
@@ -178,6 +194,9 @@ struct model_info {
   std::string_view summary;    ///< one line, for help texts and reports
   bool one_at_a_time = false;  ///< runs one request at a time whatever Options::concurrency says
   bool baseline = false;       ///< the model speedups are measured against
+  /// Starts a thread per request in flight (Options::concurrency of them, when the fetcher is
+  /// made), so a caller checks the machine's thread limits before asking for thousands.
+  bool thread_per_request = false;
 };
 
 /// Every registered model, in registry order.
