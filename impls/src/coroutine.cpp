@@ -8,6 +8,11 @@
 // switches, one thread's CPU. The limit is that one core: at zero delay, parsing and syscalls of
 // every connection share it.
 //
+// Open loop (fetch_schedule): a dispatcher coroutine sleeps to each request's absolute send time
+// and queues it; C worker coroutines, each owning a connection as in a batch, take the queue in
+// order. A request whose time has come while C are in flight waits in the queue (the lag shows
+// in its corrected latency); an idle worker is woken by cancelling its wait, so nothing polls.
+//
 // Timeouts: one absolute deadline per request (start + timeout) is set on the tcp_stream before
 // each operation, so connect + write + read together cannot exceed it; the connect step is also
 // capped by connect_timeout. A server that sends without pause never lets a read wait, so the
@@ -24,6 +29,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,6 +40,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/url/parse.hpp>
+#include <deque>
 #include <exception>
 
 #include "models.hpp"
@@ -137,6 +144,29 @@ struct batch {
   std::exception_ptr failure;
 };
 
+// An open-loop run on the one thread: no locks, the queue is a deque.
+struct open_run {
+  std::span<const Request> requests;
+  std::span<const Clock::time_point> send_at;
+  schedule_limits limits;
+  schedule_result* result = nullptr;
+  std::deque<std::size_t> queue;          // due, waiting for a worker
+  std::vector<asio::steady_timer*> idle;  // workers waiting for the queue; cancel() wakes one
+  asio::steady_timer* dispatcher = nullptr;
+  bool dispatched = false;  // every request that will be queued has been
+  bool stop = false;        // a send lagged past max_lag: nothing more is sent
+  std::exception_ptr failure;
+
+  void wake_one() {
+    if (idle.empty()) return;
+    idle.back()->cancel();
+    idle.pop_back();
+  }
+  void wake_all() {
+    while (!idle.empty()) wake_one();
+  }
+};
+
 std::string_view buffered(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
@@ -159,6 +189,24 @@ class coroutine_fetcher final : public Fetcher {
     ctx_.run();
     if (b.failure) std::rethrow_exception(b.failure);
     return outcomes;
+  }
+
+  schedule_result fetch_schedule(std::span<const Request> requests,
+                                 std::span<const Clock::time_point> send_at,
+                                 const schedule_limits& limits) override {
+    schedule_result result;
+    result.outcomes = unsent_outcomes(send_at);
+    open_run r{requests, send_at, limits, &result};
+    auto keep_failure = [&r](std::exception_ptr e) {
+      if (e && !r.failure) r.failure = e;
+    };
+    ctx_.restart();
+    asio::co_spawn(ctx_, dispatch(r), keep_failure);
+    const std::size_t workers = std::min(options_.concurrency, requests.size());
+    for (std::size_t i = 0; i < workers; ++i) asio::co_spawn(ctx_, open_worker(r), keep_failure);
+    ctx_.run();
+    if (r.failure) std::rethrow_exception(r.failure);
+    return result;
   }
 
  private:
@@ -195,14 +243,75 @@ class coroutine_fetcher final : public Fetcher {
     conn.close();  // connections close with the batch
   }
 
+  // Sleeps to each send time and queues the request; never sends itself, so a slow response
+  // never delays the schedule.
+  asio::awaitable<void> dispatch(open_run& r) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    r.dispatcher = &timer;
+    for (std::size_t i = 0; i < r.requests.size() && !r.stop; ++i) {
+      if (r.send_at[i] >= r.limits.deadline) break;
+      timer.expires_at(r.send_at[i]);  // absolute: a late wake-up never moves the next time
+      co_await timer.async_wait(kAwait);
+      if (r.stop) break;
+      r.queue.push_back(i);
+      const std::size_t waiting =
+          r.queue.size() > r.idle.size() ? r.queue.size() - r.idle.size() : 0;
+      r.result->peak_queue = std::max(r.result->peak_queue, waiting);
+      r.wake_one();
+    }
+    r.dispatcher = nullptr;
+    r.dispatched = true;
+    r.wake_all();
+  }
+
+  asio::awaitable<void> open_worker(open_run& r) {
+    const auto ex = co_await asio::this_coro::executor;
+    connection conn(ex);
+    asio::steady_timer wait(ex);
+    for (;;) {
+      while (r.queue.empty() && !r.dispatched && !r.stop) {
+        wait.expires_at(Clock::time_point::max());
+        r.idle.push_back(&wait);
+        co_await wait.async_wait(kAwait);
+        std::erase(r.idle, &wait);
+      }
+      if (r.stop || r.queue.empty()) break;
+      const std::size_t i = r.queue.front();
+      const auto now = Clock::now();
+      if (now >= r.limits.deadline) break;  // the rest stay unsent
+      if (now - r.send_at[i] > r.limits.max_lag) {
+        r.stop = true;
+        r.result->stopped_early = true;
+        if (r.dispatcher != nullptr) r.dispatcher->cancel();
+        r.wake_all();
+        break;
+      }
+      r.queue.pop_front();
+      Outcome& out = r.result->outcomes[i];
+      out.sent = true;
+      out.start = now;
+      const auto deadline = std::min(now + options_.timeout, r.limits.deadline);
+      co_await fetch_one(conn, r.requests[i].url, out, deadline);
+      out.end = Clock::now();
+      // Cut off by the end of the run, not by its own timeout: incomplete, not an error.
+      out.finished = !(out.error == ErrorKind::timeout && deadline == r.limits.deadline);
+      report_finished(options_, out);
+    }
+    conn.close();
+  }
+
   asio::awaitable<void> fetch_one(connection& conn, const std::string& url, Outcome& out) {
+    co_await fetch_one(conn, url, out, out.start + options_.timeout);
+  }
+
+  asio::awaitable<void> fetch_one(connection& conn, const std::string& url, Outcome& out,
+                                  Clock::time_point deadline) {
     const target t = parse_target(url);
     if (!t.error.empty()) {
       out.error = ErrorKind::connect;
       out.detail = t.error;
       co_return;
     }
-    const auto deadline = out.start + options_.timeout;
     const std::string peer = t.host + ":" + t.port;
     std::string request = "GET " + t.path + " HTTP/1.1\r\nHost: " + t.authority +
                           "\r\nUser-Agent: iobench\r\nAccept: */*\r\n";

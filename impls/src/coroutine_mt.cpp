@@ -11,7 +11,9 @@
 // the time), it only adds K threads to start and wake; with C < K some loops get nothing; and
 // since the shards are fixed up front, a loop whose requests happen to be slower finishes last
 // while the others sit idle (one loop drains a single queue instead). On one CPU it is the
-// coroutine model plus a thread.
+// coroutine model plus a thread. Open loop: the schedule is dealt out the same way, and each
+// loop sends its share on time; a loop's queue is its own, so a request waits for a slot of its
+// loop even when another loop has one free (peak_queue adds the loops' peaks: an upper bound).
 #include <sched.h>
 
 #include <algorithm>
@@ -62,7 +64,71 @@ class coroutine_mt_fetcher final : public Fetcher {
   coroutine_mt_fetcher& operator=(const coroutine_mt_fetcher&) = delete;
 
   std::vector<Outcome> fetch_all(std::span<const Request> requests) override {
-    deal(requests);
+    deal(requests, {});
+    open_loop_ = false;
+    run_everywhere();
+    std::vector<Outcome> outcomes(requests.size());
+    for (auto& l : loops_) {
+      for (std::size_t j = 0; j < l->index.size(); ++j) {
+        outcomes[l->index[j]] = std::move(l->result.outcomes[j]);
+      }
+    }
+    return outcomes;
+  }
+
+  schedule_result fetch_schedule(std::span<const Request> requests,
+                                 std::span<const Clock::time_point> send_at,
+                                 const schedule_limits& limits) override {
+    deal(requests, send_at);
+    open_loop_ = true;
+    limits_ = limits;
+    run_everywhere();
+    schedule_result result;
+    result.outcomes.resize(requests.size());
+    for (auto& l : loops_) {
+      for (std::size_t j = 0; j < l->index.size(); ++j) {
+        result.outcomes[l->index[j]] = std::move(l->result.outcomes[j]);
+      }
+      result.peak_queue += l->result.peak_queue;
+      result.stopped_early = result.stopped_early || l->result.stopped_early;
+    }
+    return result;
+  }
+
+ private:
+  struct loop {
+    loop(std::unique_ptr<Fetcher> f, std::size_t c) : fetcher(std::move(f)), concurrency(c) {}
+    std::unique_ptr<Fetcher> fetcher;
+    std::size_t concurrency;
+    std::vector<Request> shard;                // this loop's requests, in batch order
+    std::vector<Clock::time_point> send_at;    // open loop: their send times
+    std::vector<std::size_t> index;            // where each goes back in the batch
+    schedule_result result;
+    std::exception_ptr failure;
+  };
+
+  // Request i goes to the loop that owns slot i mod C, each loop owning as many slots as its
+  // share of the concurrency: every loop gets work in proportion to what it can overlap.
+  void deal(std::span<const Request> requests, std::span<const Clock::time_point> send_at) {
+    std::vector<std::size_t> owner;
+    for (std::size_t l = 0; l < loops_.size(); ++l) {
+      owner.insert(owner.end(), loops_[l]->concurrency, l);
+    }
+    for (auto& l : loops_) {
+      l->shard.clear();
+      l->send_at.clear();
+      l->index.clear();
+    }
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      loop& l = *loops_[owner[i % owner.size()]];
+      l.shard.push_back(requests[i]);
+      if (!send_at.empty()) l.send_at.push_back(send_at[i]);
+      l.index.push_back(i);
+    }
+  }
+
+  // Runs every loop's share, loop 0 on this thread, and waits for all; rethrows a loop's failure.
+  void run_everywhere() {
     {
       std::lock_guard lock(mutex_);
       busy_ = loops_.size() - 1;
@@ -74,45 +140,19 @@ class coroutine_mt_fetcher final : public Fetcher {
       std::unique_lock lock(mutex_);
       done_.wait(lock, [this] { return busy_ == 0; });
     }
-    std::vector<Outcome> outcomes(requests.size());
     for (auto& l : loops_) {
       if (l->failure) std::rethrow_exception(l->failure);
-      for (std::size_t j = 0; j < l->index.size(); ++j) outcomes[l->index[j]] = std::move(l->out[j]);
-    }
-    return outcomes;
-  }
-
- private:
-  struct loop {
-    loop(std::unique_ptr<Fetcher> f, std::size_t c) : fetcher(std::move(f)), concurrency(c) {}
-    std::unique_ptr<Fetcher> fetcher;
-    std::size_t concurrency;
-    std::vector<Request> shard;      // this loop's requests, in batch order
-    std::vector<std::size_t> index;  // where each goes back in the batch
-    std::vector<Outcome> out;
-    std::exception_ptr failure;
-  };
-
-  // Request i goes to the loop that owns slot i mod C, each loop owning as many slots as its
-  // share of the concurrency: every loop gets work in proportion to what it can overlap.
-  void deal(std::span<const Request> requests) {
-    std::vector<std::size_t> owner;
-    for (std::size_t l = 0; l < loops_.size(); ++l) owner.insert(owner.end(), loops_[l]->concurrency, l);
-    for (auto& l : loops_) {
-      l->shard.clear();
-      l->index.clear();
-    }
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      loop& l = *loops_[owner[i % owner.size()]];
-      l.shard.push_back(requests[i]);
-      l.index.push_back(i);
     }
   }
 
-  static void run(loop& l) {
+  void run(loop& l) {
     l.failure = nullptr;
     try {
-      l.out = l.fetcher->fetch_all(l.shard);
+      if (!open_loop_) {
+        l.result.outcomes = l.fetcher->fetch_all(l.shard);
+      } else {
+        l.result = l.fetcher->fetch_schedule(l.shard, l.send_at, limits_);
+      }
     } catch (...) {
       l.failure = std::current_exception();
     }
@@ -145,6 +185,8 @@ class coroutine_mt_fetcher final : public Fetcher {
   }
 
   Options options_;
+  bool open_loop_ = false;   // what the loops run next: fetch_schedule, or fetch_all
+  schedule_limits limits_;  // the open-loop run's; set before the loops start it
   std::vector<std::unique_ptr<loop>> loops_;
   std::mutex mutex_;
   std::condition_variable wake_;  // loop threads: a new batch, or stop

@@ -27,6 +27,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <span>
 
+#include "common/units.hpp"
 #include "mock_server/wire.hpp"
 
 namespace iobench::mock::detail {
@@ -196,6 +197,9 @@ class session {
   asio::awaitable<next_step> deliver_fault(const behaviour& b, const wire::head_fields& f,
                                            bool head_only);
   asio::awaitable<bool> wait_delay(steady::time_point deadline);
+  // POST /stall's duration, if `query` is a valid "for=D" within the delay limit.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> stall_duration(
+      std::string_view query) const;
   asio::awaitable<void> wait_until_gone();
   asio::awaitable<void> linger_close();
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs);
@@ -319,6 +323,26 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
     stats_.reset();
     co_return co_await send_simple(200, "reset\n", f);
   }
+  if (path == "/stall") {
+    if (method != http::verb::post) {
+      co_return co_await send_simple(405, "use POST /stall?for=DURATION\n", f, "text/plain",
+                                     "Allow: POST\r\n");
+    }
+    const auto how_long = stall_duration(query);
+    if (!how_long) {
+      co_return co_await send_simple(
+          400,
+          "stall: expected for=DURATION (e.g. 1s), 0 to " +
+              format_duration(shared_.cfg.lim.max_delay) + "\n",
+          f);
+    }
+    // Extends, never shortens, a stall already running.
+    const auto until = deadline_after(*how_long).time_since_epoch().count();
+    auto current = shared_.stalled_until.load();
+    while (current < until && !shared_.stalled_until.compare_exchange_weak(current, until)) {
+    }
+    co_return co_await send_simple(200, "stalled for " + format_duration(*how_long) + "\n", f);
+  }
   if (path == "/healthz") {
     if (!is_get && !is_head) {
       co_return co_await send_simple(405, "use GET /healthz\n", f, "text/plain",
@@ -342,6 +366,14 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
     co_return co_await reject_request(400, "chunked: needs HTTP/1.1; this request is HTTP/1.0", f);
   }
   co_return co_await serve_behaviour(b, asked);
+}
+
+std::optional<std::chrono::nanoseconds> session::stall_duration(std::string_view query) const {
+  // The query is exactly "for=DURATION".
+  if (!query.starts_with("for=")) return std::nullopt;
+  const auto d = parse_duration(query.substr(4));
+  if (!d || *d > shared_.cfg.lim.max_delay) return std::nullopt;
+  return d;
 }
 
 asio::awaitable<bool> session::wait_delay(steady::time_point deadline) {
@@ -406,6 +438,13 @@ asio::awaitable<next_step> session::serve_behaviour(const behaviour& b, framing 
     late = std::max(steady::now() - deadline, steady::duration::zero());
     stats_.on_late(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(late).count()));
+  }
+  // A stall (POST /stall) holds every answer due while it lasts; the timer lateness above is the
+  // server's own, the stall is what was asked for.
+  if (const auto until = steady::time_point(steady::duration(shared_.stalled_until.load()));
+      steady::now() < until && !co_await wait_delay(until)) {
+    stats_.on_cancel();
+    co_return next_step::close;
   }
   // Keep-alive is decided now, not on arrival: a stop() during the delay must say "close".
   wire::head_fields head{.content_type = "application/octet-stream",

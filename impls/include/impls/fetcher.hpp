@@ -186,6 +186,15 @@ class Fetcher {
   virtual ~Fetcher() = default;
   /// Fetches every request; returns one Outcome per request, in request order.
   virtual std::vector<Outcome> fetch_all(std::span<const Request> requests) = 0;
+  /// Open loop (impls/open_loop.hpp): sends request i at send_at[i] (ascending), or as soon as
+  /// fewer than Options::concurrency are in flight if it is late; queues what cannot go yet and
+  /// drops nothing. Each Outcome records intended (send_at[i]), start (sent), end, and whether it
+  /// was sent and finished; a request sent more than limits.max_lag late stops the run (the rest
+  /// stay unsent, stopped_early), and nothing runs past limits.deadline (what is in flight then is
+  /// incomplete). REQUIRES: send_at.size() == requests.size().
+  virtual schedule_result fetch_schedule(std::span<const Request> requests,
+                                         std::span<const Clock::time_point> send_at,
+                                         const schedule_limits& limits);
 };
 
 /// What the registry says about a model (one iobench_model() line in impls/CMakeLists.txt).
