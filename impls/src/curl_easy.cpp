@@ -90,6 +90,11 @@ void curl_easy::prepare(const std::string& url) {
   curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
 }
 
+void curl_easy::set_reuse(bool search_cache, bool keep_connection) {
+  curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, search_cache ? 0L : 1L);
+  curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, keep_connection ? 0L : 1L);
+}
+
 void curl_easy::finish(CURLcode code, Outcome& out) const {
   out.body_bytes = body_bytes_;
   long status = 0;

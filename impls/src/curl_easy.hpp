@@ -25,6 +25,10 @@ class curl_easy {
   [[nodiscard]] CURL* handle() const { return handle_; }
   /// Points the handle at `url` and zeroes the counters. Call before each transfer.
   void prepare(const std::string& url);
+  /// For the next transfer only (keep-alive handles): may it take a cached connection, and may
+  /// its connection go back to the cache when it ends? NOTE: for drivers that know the answer
+  /// is no; each `false` spares libcurl a walk over its connection cache (curl_multi.cpp).
+  void set_reuse(bool search_cache, bool keep_connection);
   /// Fills `out` (status, body bytes, error) from the finished transfer's result.
   void finish(CURLcode code, Outcome& out) const;
   /// One blocking transfer (curl_easy_perform), stamped with start and end.

@@ -167,12 +167,22 @@ class curl_multi_fetcher final : public Fetcher {
   }
 
   void start_more() {
+    // Two facts only the driver knows spare libcurl two walks over its connection cache (see
+    // the note at the top); neither changes which connections are reused.
+    // - Until a transfer of this batch has finished, every cached connection is busy (the
+    //   cache starts empty with the batch), so a reuse search cannot succeed: skip it.
+    // - When this pass starts every request that is left, nothing after it can reuse its
+    //   transfers' connections, which would only idle until the batch closes them: close each
+    //   one as its transfer ends instead of returning it to the cache.
+    const bool none_idle = done_ == 0;
+    const bool last_pass = next_ + free_.size() >= requests_.size();
     while (!free_.empty() && next_ < requests_.size()) {
       const std::size_t slot = free_.back();
       free_.pop_back();
       const std::size_t i = next_++;
       curl_easy& easy = *handles_[slot];
       easy.prepare(requests_[i].url);
+      if (options_.keep_alive) easy.set_reuse(!none_idle, !last_pass);
       slot_request_[slot] = i;
       curl_easy_setopt(easy.handle(), CURLOPT_PRIVATE, reinterpret_cast<void*>(slot));
       (*outcomes_)[i].start = Clock::now();
