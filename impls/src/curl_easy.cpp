@@ -1,5 +1,8 @@
 #include "curl_easy.hpp"
 
+#include <sys/socket.h>
+
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -68,6 +71,8 @@ curl_easy::curl_easy(const Options& options) {
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETFUNCTION, &curl_easy::on_open_socket);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETDATA, this);
   if (!options.keep_alive) {
     curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, 1L);
@@ -84,8 +89,18 @@ std::size_t curl_easy::on_body(char* /*data*/, std::size_t size, std::size_t n, 
   return size * n;
 }
 
+curl_socket_t curl_easy::on_open_socket(void* self, curlsocktype /*purpose*/,
+                                        curl_sockaddr* address) {
+  // What libcurl does without this callback, keeping errno: libcurl reports a failed socket()
+  // only as "Couldn't connect to server".
+  const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
+  static_cast<curl_easy*>(self)->socket_errno_ = s == CURL_SOCKET_BAD ? errno : 0;
+  return s;
+}
+
 void curl_easy::prepare(const std::string& url) {
   body_bytes_ = 0;
+  socket_errno_ = 0;
   error_[0] = '\0';
   curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
 }
@@ -103,6 +118,9 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
   out.status = out.error == ErrorKind::none ? static_cast<int>(status) : 0;
   if (out.error != ErrorKind::none) {
     out.detail = error_[0] != '\0' ? error_ : curl_easy_strerror(code);
+    if (socket_errno_ != 0) {
+      out.detail = std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";
+    }
   }
 }
 

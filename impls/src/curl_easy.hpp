@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
 #include <string>
 
 #include "impls/fetcher.hpp"
@@ -33,6 +34,9 @@ class curl_easy {
   void finish(CURLcode code, Outcome& out) const;
   /// One blocking transfer (curl_easy_perform), stamped with start and end.
   Outcome perform(const Request& request);
+  /// The last transfer failed because the process had no file descriptor left for its socket
+  /// (EMFILE/ENFILE): a local shortage, not the server's doing; nothing was sent.
+  [[nodiscard]] bool out_of_descriptors() const { return socket_errno_ == EMFILE || socket_errno_ == ENFILE; }
 
   /// Gives the handle a connection cache of its own for one batch (blocking use only):
   /// libcurl has no call that closes an easy handle's cached connections, but cleaning up a
@@ -43,9 +47,11 @@ class curl_easy {
 
  private:
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
   CURL* handle_ = nullptr;
   CURLSH* share_ = nullptr;
   std::size_t body_bytes_ = 0;
+  int socket_errno_ = 0;  // why the last socket() failed, 0 if none did
   char error_[CURL_ERROR_SIZE] = {};
 };
 
