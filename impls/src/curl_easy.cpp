@@ -2,8 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 
 #include "models.hpp"
@@ -57,7 +57,8 @@ void ensure_curl_global() {
   });
 }
 
-curl_easy::curl_easy(const Options& options) {
+curl_easy::curl_easy(const Options& options)
+    : connect_budget_(std::min(options.connect_timeout, options.timeout)) {
   ensure_curl_global();
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
@@ -89,18 +90,36 @@ std::size_t curl_easy::on_body(char* /*data*/, std::size_t size, std::size_t n, 
   return size * n;
 }
 
-curl_socket_t curl_easy::on_open_socket(void* self, curlsocktype /*purpose*/,
+bool descriptor_gate::wait(Clock::time_point deadline) {
+  // Workers free descriptors one connection at a time and say so; the recheck catches those
+  // freed by anything else in the process (an in-process server, another fetcher).
+  constexpr auto kRecheck = std::chrono::milliseconds(100);
+  const auto now = Clock::now();
+  if (now >= deadline) return false;
+  std::unique_lock lock(mutex_);
+  freed_.wait_until(lock, std::min(deadline, now + kRecheck));
+  return true;
+}
+
+curl_socket_t curl_easy::on_open_socket(void* self_ptr, curlsocktype /*purpose*/,
                                         curl_sockaddr* address) {
   // What libcurl does without this callback, keeping errno: libcurl reports a failed socket()
   // only as "Couldn't connect to server".
-  const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
-  static_cast<curl_easy*>(self)->socket_errno_ = s == CURL_SOCKET_BAD ? errno : 0;
-  return s;
+  auto& self = *static_cast<curl_easy*>(self_ptr);
+  for (;;) {
+    const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
+    self.socket_errno_ = s == CURL_SOCKET_BAD ? errno : 0;
+    const bool no_descriptor = self.socket_errno_ == EMFILE || self.socket_errno_ == ENFILE;
+    if (!no_descriptor || self.gate_ == nullptr || !self.gate_->wait(self.connect_deadline_)) {
+      return s;
+    }
+  }
 }
 
 void curl_easy::prepare(const std::string& url) {
   body_bytes_ = 0;
   socket_errno_ = 0;
+  connect_deadline_ = Clock::now() + connect_budget_;
   error_[0] = '\0';
   curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
 }

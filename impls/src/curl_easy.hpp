@@ -4,7 +4,8 @@
 
 #include <curl/curl.h>
 
-#include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "impls/fetcher.hpp"
@@ -13,6 +14,21 @@ namespace iobench::detail {
 
 /// curl_global_init, once per process, before any handle exists (thread-safe).
 void ensure_curl_global();
+
+/// Where blocking transfers wait when the process has no file descriptor left for a socket, for
+/// a model whose own connections free them (thread_pool): a failed socket() is retried when one
+/// was freed, instead of failing the request.
+class descriptor_gate {
+ public:
+  /// Waits until a descriptor may have been freed, or `deadline`; false once it has passed.
+  bool wait(Clock::time_point deadline);
+  /// One descriptor was freed (a connection was closed).
+  void freed() { freed_.notify_one(); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+};
 
 /// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, and
 /// a write callback that counts body bytes and keeps none.
@@ -34,9 +50,10 @@ class curl_easy {
   void finish(CURLcode code, Outcome& out) const;
   /// One blocking transfer (curl_easy_perform), stamped with start and end.
   Outcome perform(const Request& request);
-  /// The last transfer failed because the process had no file descriptor left for its socket
-  /// (EMFILE/ENFILE): a local shortage, not the server's doing; nothing was sent.
-  [[nodiscard]] bool out_of_descriptors() const { return socket_errno_ == EMFILE || socket_errno_ == ENFILE; }
+  /// From now on, a socket() that finds no descriptor waits at `gate` (blocking use only) until
+  /// the connect timeout, rather than failing the transfer at once. NOTE: `gate` must outlive
+  /// the handle's transfers.
+  void wait_for_descriptors(descriptor_gate* gate) { gate_ = gate; }
 
   /// Gives the handle a connection cache of its own for one batch (blocking use only):
   /// libcurl has no call that closes an easy handle's cached connections, but cleaning up a
@@ -52,6 +69,9 @@ class curl_easy {
   CURLSH* share_ = nullptr;
   std::size_t body_bytes_ = 0;
   int socket_errno_ = 0;  // why the last socket() failed, 0 if none did
+  descriptor_gate* gate_ = nullptr;
+  std::chrono::milliseconds connect_budget_;  // connection setup may take this long
+  Clock::time_point connect_deadline_;        // for this transfer
   char error_[CURL_ERROR_SIZE] = {};
 };
 

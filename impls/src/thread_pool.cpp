@@ -16,10 +16,11 @@
 //   never uses) for the handle's life. So a worker holds 3 descriptors while it fetches, 2 while
 //   idle: C = 8,000 needs 24,000, over a 20,000 limit. Without care, socket() fails with EMFILE
 //   and libcurl reports "Couldn't connect to server" after 0 ms: the connect errors seen at
-//   10,000. Here a worker whose socket() found no descriptor waits for another worker to close a
-//   connection and tries again (nothing was sent), until the request's own timeout; its latency
-//   counts the wait. So a pool larger than the descriptors allow still completes, with fewer
-//   requests in flight than C (the server's max_in_flight shows how many).
+//   10,000. Here a worker whose socket() finds no descriptor waits (in libcurl's open-socket
+//   callback) for another worker to close a connection, up to the connect timeout, then tries
+//   again; nothing was sent yet, and the request's latency counts the wait. So a pool larger than
+//   the descriptors allow completes, with fewer requests in flight than C (the server's
+//   max_in_flight shows how many): at 20,000 descriptors, about 6,600.
 // - Signals: libcurl ignores SIGPIPE around some clean-ups with sigaction(), and setting SIG_IGN
 //   makes the kernel walk every thread of the process under a lock; 10,000 workers doing it at
 //   once took seconds. Those clean-ups are a share that no transfer ever used (so a worker
@@ -30,8 +31,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <system_error>
 
 #include "curl_easy.hpp"
@@ -43,9 +42,6 @@ namespace {
 // Plenty for a blocking libcurl transfer (plain HTTP, numeric or cached host names; libcurl's
 // threaded resolver runs on threads of its own), sanitizers included.
 constexpr std::size_t kStackSize = 256 * 1024;
-// A worker waiting for a descriptor also looks again this often, in case one was freed by
-// something other than a worker (an in-process server, another fetcher).
-constexpr auto kDescriptorRecheck = std::chrono::milliseconds(10);
 
 class thread_pool_fetcher final : public Fetcher {
  public:
@@ -54,6 +50,7 @@ class thread_pool_fetcher final : public Fetcher {
     slots_.reserve(options.concurrency);  // never reallocated: the threads hold pointers in it
     for (std::size_t i = 0; i < options.concurrency; ++i) {
       slots_.push_back(slot{this, std::make_unique<curl_easy>(options_)});
+      slots_.back().easy->wait_for_descriptors(&descriptors_);
     }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -126,26 +123,12 @@ class thread_pool_fetcher final : public Fetcher {
         easy.begin_batch();
         started = true;
       }
-      (*outcomes_)[i] = perform(easy, requests_[i]);
+      (*outcomes_)[i] = easy.perform(requests_[i]);
       count_completed(options_);
     }
     if (!started) return;
     easy.end_batch();  // connections close with the batch
-    descriptor_freed_.notify_one();
-  }
-
-  // One request; while the process has no descriptor for its socket, wait for one (see the note
-  // at the top) until the request's timeout.
-  Outcome perform(curl_easy& easy, const Request& request) {
-    const auto start = Clock::now();
-    const auto deadline = start + options_.timeout;
-    for (;;) {
-      Outcome out = easy.perform(request);
-      out.start = start;
-      if (!easy.out_of_descriptors() || out.end >= deadline) return out;
-      std::unique_lock lock(descriptor_mutex_);
-      descriptor_freed_.wait_until(lock, std::min(deadline, Clock::now() + kDescriptorRecheck));
-    }
+    descriptors_.freed();
   }
 
   void shut_down() {
@@ -159,6 +142,7 @@ class thread_pool_fetcher final : public Fetcher {
   }
 
   Options options_;
+  descriptor_gate descriptors_;  // where workers wait when the process is out of descriptors
   std::vector<slot> slots_;                     // one per worker: its easy handle
   std::atomic<std::uint32_t> generation_{0};  // bumped for each batch, and to stop
   std::atomic<std::size_t> busy_{0};          // workers still in the current batch
@@ -166,8 +150,6 @@ class thread_pool_fetcher final : public Fetcher {
   std::span<const Request> requests_;
   std::vector<Outcome>* outcomes_ = nullptr;
   std::atomic<std::size_t> next_{0};
-  std::mutex descriptor_mutex_;
-  std::condition_variable descriptor_freed_;  // a worker closed its connection
   std::vector<pthread_t> threads_;
 };
 
