@@ -37,7 +37,7 @@ enum { kMaxEvents = 1024, kMaxFd = 1 << 20 };
 struct run {
   CURLM *multi;
   int epfd;
-  long timeout_ms; /* from the timer callback: -1 none, 0 now */
+  long timeout_ms;        /* from the timer callback: -1 none, 0 now */
   unsigned char *watched; /* per fd: the epoll events registered, 0 none */
   CURL **handles;
   size_t n, window, next, done, failed, completed_before;
@@ -216,11 +216,12 @@ static int run_batch(const char *url, size_t c, size_t rounds, const char *mode,
   }
   wall = now_s() - t0;
   cpu = cpu_s() - cpu0;
-  printf("%-8s C=%-6zu N=%-6zu wall %7.3f s  cpu %6.1f us/req | per request: add %6.1f us, "
-         "remove %6.1f us, socket_action %6.1f us; cleanup %6.1f ms | connects %ld, failed %zu\n",
-         mode, c, r.n, wall, cpu * 1e6 / (double)r.n, r.add_s * 1e6 / (double)r.n,
-         r.remove_s * 1e6 / (double)r.n, r.action_s * 1e6 / (double)r.n, cleanup_s * 1e3,
-         r.connects, r.failed);
+  printf(
+      "%-8s C=%-6zu N=%-6zu wall %7.3f s  cpu %6.1f us/req | per request: add %6.1f us, "
+      "remove %6.1f us, socket_action %6.1f us; cleanup %6.1f ms | connects %ld, failed %zu\n",
+      mode, c, r.n, wall, cpu * 1e6 / (double)r.n, r.add_s * 1e6 / (double)r.n,
+      r.remove_s * 1e6 / (double)r.n, r.action_s * 1e6 / (double)r.n, cleanup_s * 1e3, r.connects,
+      r.failed);
   fflush(stdout);
   for (i = 0; i < c; ++i) curl_easy_cleanup(r.handles[i]);
   free(r.handles);
@@ -265,13 +266,13 @@ int main(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max_c + 64) {
-    fprintf(stderr, "curl_multi_scaling: C=%zu needs more open files than the limit (%lu)\n",
-            max_c, (unsigned long)rl.rlim_cur);
+    fprintf(stderr, "curl_multi_scaling: C=%zu needs more open files than the limit (%lu)\n", max_c,
+            (unsigned long)rl.rlim_cur);
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  printf("# %s, N = %zu x C, one multi handle, epoll + curl_multi_socket_action\n",
-         curl_version(), rounds);
+  printf("# %s, N = %zu x C, one multi handle, epoll + curl_multi_socket_action\n", curl_version(),
+         rounds);
   watched = calloc(kMaxFd, 1);
   for (k = 0; k < ncs; ++k) {
     size_t rep;
@@ -280,7 +281,8 @@ int main(int argc, char **argv) {
       char *names[16], *save = NULL, *mode;
       int count = 0, m;
       snprintf(list, sizeof list, "%s", modes);
-      for (mode = strtok_r(list, ",", &save); mode && count < 16; mode = strtok_r(NULL, ",", &save)) {
+      for (mode = strtok_r(list, ",", &save); mode && count < 16;
+           mode = strtok_r(NULL, ",", &save)) {
         names[count++] = mode;
       }
       /* Alternate the order, so that neither mode always runs first. */

@@ -138,7 +138,8 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
   if (out.error != ErrorKind::none) {
     out.detail = error_[0] != '\0' ? error_ : curl_easy_strerror(code);
     if (socket_errno_ != 0) {
-      out.detail = std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";
+      out.detail =
+          std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";
     }
   }
 }

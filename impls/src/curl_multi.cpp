@@ -40,7 +40,8 @@ constexpr int kMaxEvents = 256;  // readiness events taken from the epoll set pe
 
 // The libcurl events a socket wants, as epoll events (level-triggered, like libcurl's poll()).
 std::uint32_t epoll_events(int what) {
-  return ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
+  return ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) |
+         ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
 }
 
 // What epoll reported, as libcurl's CURL_CSELECT_* bits.

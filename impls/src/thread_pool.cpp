@@ -143,7 +143,7 @@ class thread_pool_fetcher final : public Fetcher {
 
   Options options_;
   descriptor_gate descriptors_;  // where workers wait when the process is out of descriptors
-  std::vector<slot> slots_;                     // one per worker: its easy handle
+  std::vector<slot> slots_;      // one per worker: its easy handle
   std::atomic<std::uint32_t> generation_{0};  // bumped for each batch, and to stop
   std::atomic<std::size_t> busy_{0};          // workers still in the current batch
   std::atomic<bool> stopping_{false};
