@@ -17,6 +17,23 @@
  *            after them (nothing could reuse their connections). Neither changes which
  *            connections are reused; both skip a walk over libcurl's connection cache.
  *
+ * What it shows (libcurl 7.88.1, Debian 12; 2-core VM shared with other work, mock_server
+ * --threads 2, 100 ms delay; medians of 3 alternating runs):
+ *
+ *   N = C       wall s           CPU us/request   remove_handle us/req   cleanup ms
+ *               default  fresh   default  fresh   default  fresh         default  fresh
+ *   1,000       0.23     0.25     78       65       3.9     0.3           20       1
+ *   2,000       0.41     0.42     93       77      20.8     0.8           72       0
+ *   4,000       1.36     0.93    137       83      57.3     8.6          183       0
+ *   8,000       2.98     1.97    191       80      71.2     9.6          303       0
+ *
+ * By default the CPU per request grows with C: two walks over the connection cache's list for
+ * the one host:port, each O(C) per transfer (url.c ConnectionExists, inside socket_action; multi.c
+ * close_connect_only, inside remove_handle), and curl_multi_cleanup closing C connections. With
+ * the two options set where they cannot change reuse, it stays flat. With N = 2 x C (--rounds 2)
+ * the second wave reuses the first wave's connections, so both walks come back for it: at C =
+ * 8,000, 158 us per request against 185-200 by default.
+ *
  * usage: curl_multi_scaling [--rounds R] [--repeat K] [--modes default,fresh] URL C [C ...]
  * Start a server first, e.g. build/bin/mock_server --port-file /tmp/p --threads 2, then
  *   build/bin/curl_multi_scaling "$(cat /tmp/p)/x?delay=100ms" 1000 2000 4000 8000
