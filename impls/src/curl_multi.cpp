@@ -23,14 +23,16 @@
 // left, nothing can reuse its connections, so they close when their transfers end
 // (CURLOPT_FORBID_REUSE) and are never walked. Reuse is unchanged: a connection that a later
 // request could take is still offered to it. tools/curl_multi_scaling.c shows the curve with
-// plain libcurl (no iobench code); see its note for numbers. What is left: with N > C, a
-// transfer started mid-batch still pays both walks (O(C) each); libcurl's socket hash has 911
-// buckets (Curl_hash_pick, 3.5% at 8,000); and libcurl makes about 21 syscalls per request
-// (coroutine: 14), among them two poll()s (after connect, after each read) that 7.88.1 cannot
-// skip, and 3 getsockname + 2 getpeername. Not used, as they would not help: CURLMOPT_MAXCONNECTS
-// beyond C (the cache never holds more than C, so returning a connection never scans for the
-// oldest), CURLMOPT_MAX_HOST_CONNECTIONS (a full bundle is scanned for its oldest connection),
-// several multi handles (a different model).
+// plain libcurl (no iobench code); see its note for numbers. Here (iobench-fetch, N = C, median
+// of 3 alternating runs, mock_server --threads 2): makespan against coroutine's 1.55x -> 1.15x
+// at 4,000 and 2.17x -> 1.13x at 8,000; CPU per request 175 -> 103 us and 211 -> 111 us
+// (coroutine 75 and 94). What is left: with N > C, a transfer started mid-batch still pays both
+// walks (O(C) each); libcurl's socket hash has 911 buckets (Curl_hash_pick, 3.5% at 8,000); and
+// libcurl makes about 21 syscalls per request (coroutine: 14), among them two poll()s (after
+// connect, after each read) that 7.88.1 cannot skip, and 3 getsockname + 2 getpeername. Not
+// used, as they would not help: CURLMOPT_MAXCONNECTS beyond C (the cache never holds more than
+// C, so returning a connection never scans for the oldest), CURLMOPT_MAX_HOST_CONNECTIONS (a full
+// bundle is scanned for its oldest connection), several multi handles (a different model).
 //
 // The bridge: libcurl's sockets live in one epoll set of our own (level-triggered, as libcurl
 // expects), which Asio watches as a single descriptor; when it is readable, epoll_wait hands every
