@@ -1,6 +1,9 @@
 #include "curl_easy.hpp"
 
-#include <mutex>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "models.hpp"
@@ -61,7 +64,8 @@ void ensure_curl_global() {
   });
 }
 
-curl_easy::curl_easy(const Options& options) {
+curl_easy::curl_easy(const Options& options)
+    : connect_budget_(std::min(options.connect_timeout, options.timeout)) {
   ensure_curl_global();
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
@@ -89,6 +93,8 @@ curl_easy::curl_easy(const Options& options) {
   curl_easy_setopt(handle_, CURLOPT_PROXY, "");
   curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETFUNCTION, &curl_easy::on_open_socket);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETDATA, this);
   if (!options.keep_alive) {
     curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, 1L);
@@ -110,10 +116,43 @@ std::size_t curl_easy::on_header(char* data, std::size_t size, std::size_t n, vo
   return static_cast<curl_easy*>(self)->guard_.on_header({data, size * n}) ? size * n : 0;
 }
 
+bool descriptor_gate::wait(Clock::time_point deadline) {
+  // Workers free descriptors one connection at a time and say so; the recheck catches those
+  // freed by anything else in the process (an in-process server, another fetcher).
+  constexpr auto kRecheck = std::chrono::milliseconds(100);
+  const auto now = Clock::now();
+  if (now >= deadline) return false;
+  std::unique_lock lock(mutex_);
+  freed_.wait_until(lock, std::min(deadline, now + kRecheck));
+  return true;
+}
+
+curl_socket_t curl_easy::on_open_socket(void* self_ptr, curlsocktype /*purpose*/,
+                                        curl_sockaddr* address) {
+  // What libcurl does without this callback, keeping errno: libcurl reports a failed socket()
+  // only as "Couldn't connect to server".
+  auto& self = *static_cast<curl_easy*>(self_ptr);
+  for (;;) {
+    const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
+    self.socket_errno_ = s == CURL_SOCKET_BAD ? errno : 0;
+    const bool no_descriptor = self.socket_errno_ == EMFILE || self.socket_errno_ == ENFILE;
+    if (!no_descriptor || self.gate_ == nullptr || !self.gate_->wait(self.connect_deadline_)) {
+      return s;
+    }
+  }
+}
+
 void curl_easy::prepare(const std::string& url) {
   guard_.reset();
+  socket_errno_ = 0;
+  connect_deadline_ = Clock::now() + connect_budget_;
   error_[0] = '\0';
   curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
+}
+
+void curl_easy::set_reuse(bool search_cache, bool keep_connection) {
+  curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, search_cache ? 0L : 1L);
+  curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, keep_connection ? 0L : 1L);
 }
 
 void curl_easy::finish(CURLcode code, Outcome& out) const {
@@ -130,6 +169,10 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
     out.detail = !guard_.violation().empty() ? guard_.violation()
                  : error_[0] != '\0'         ? error_
                                              : curl_easy_strerror(code);
+    if (socket_errno_ != 0) {
+      out.detail =
+          std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";
+    }
   }
 }
 
