@@ -65,7 +65,9 @@ void ensure_curl_global() {
 }
 
 curl_easy::curl_easy(const Options& options)
-    : connect_budget_(std::min(options.connect_timeout, options.timeout)) {
+    : connect_budget_(std::min(options.connect_timeout, options.timeout)),
+      timeout_(options.timeout),
+      timeout_set_(options.timeout) {
   ensure_curl_global();
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
@@ -176,13 +178,33 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
   }
 }
 
-Outcome curl_easy::perform(const Request& request) {
+bool curl_easy::end_by(Clock::time_point deadline) {
+  auto timeout = timeout_;
+  bool shortened = false;
+  if (deadline != Clock::time_point::max()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left < timeout) {
+      timeout = std::max(left, std::chrono::milliseconds{1});  // 0 would mean "no timeout"
+      shortened = true;
+    }
+  }
+  if (timeout != timeout_set_) {  // a setopt per transfer only when it changes
+    curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    timeout_set_ = timeout;
+  }
+  return shortened;
+}
+
+Outcome curl_easy::perform(const Request& request, Clock::time_point deadline) {
   Outcome out;
   prepare(request.url);
+  const bool shortened = end_by(deadline);
   out.start = Clock::now();
   const CURLcode code = curl_easy_perform(handle_);
   out.end = Clock::now();
   finish(code, out);
+  cut_off(shortened, out);
   return out;
 }
 

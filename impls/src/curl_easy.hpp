@@ -50,8 +50,18 @@ class curl_easy {
   void set_reuse(bool search_cache, bool keep_connection);
   /// Fills `out` (status, body bytes, error) from the finished transfer's result.
   void finish(CURLcode code, Outcome& out) const;
-  /// One blocking transfer (curl_easy_perform), stamped with start and end.
-  Outcome perform(const Request& request);
+  /// For the next transfer only: its total timeout ends at `deadline` if that comes before
+  /// Options::timeout would (an open-loop run's end). Returns whether it was shortened, for
+  /// cut_off(). Call after prepare().
+  bool end_by(Clock::time_point deadline);
+  /// Marks `out` unfinished when its transfer timed out only because end_by() shortened it: the
+  /// run ended, the request did not fail.
+  static void cut_off(bool shortened, Outcome& out) {
+    if (shortened && out.error == ErrorKind::timeout) out.finished = false;
+  }
+  /// One blocking transfer (curl_easy_perform), stamped with start and end, ended by `deadline`
+  /// at the latest (see end_by).
+  Outcome perform(const Request& request, Clock::time_point deadline = Clock::time_point::max());
   /// From now on, a socket() that finds no descriptor waits at `gate` (blocking use only) until
   /// the connect timeout, rather than failing the transfer at once. NOTE: `gate` must outlive
   /// the handle's transfers.
@@ -74,6 +84,8 @@ class curl_easy {
   int socket_errno_ = 0;  // why the last socket() failed, 0 if none did
   descriptor_gate* gate_ = nullptr;
   std::chrono::milliseconds connect_budget_;  // connection setup may take this long
+  std::chrono::milliseconds timeout_;         // Options::timeout
+  std::chrono::milliseconds timeout_set_;     // what CURLOPT_TIMEOUT_MS holds now
   Clock::time_point connect_deadline_;        // for this transfer
   char error_[CURL_ERROR_SIZE] = {};
 };

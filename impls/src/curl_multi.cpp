@@ -34,6 +34,9 @@
 // C, so returning a connection never scans for the oldest), CURLMOPT_MAX_HOST_CONNECTIONS (a full
 // bundle is scanned for its oldest connection), several multi handles (a different model).
 //
+// Open loop: a timer wakes the loop at each request's send time, and due requests are added to the
+// multi handle while fewer than C transfers run; the rest wait, in order, until a transfer ends.
+//
 // The bridge: libcurl's sockets live in one epoll set of our own (level-triggered, as libcurl
 // expects), which Asio watches as a single descriptor; when it is readable, epoll_wait hands every
 // ready socket to curl_multi_socket_action. That is 3 epoll_ctl per connection (add, modify,
@@ -47,6 +50,7 @@
 //   on the next loop turn.
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -96,6 +100,32 @@ class curl_multi_fetcher final : public Fetcher {
   std::vector<Outcome> fetch_all(std::span<const Request> requests) override {
     std::vector<Outcome> outcomes(requests.size());
     if (requests.empty()) return outcomes;
+    run(requests, outcomes);
+    return outcomes;
+  }
+
+  schedule_result fetch_schedule(std::span<const Request> requests,
+                                 std::span<const Clock::time_point> send_at,
+                                 const schedule_limits& limits) override {
+    schedule_result result;
+    result.outcomes = unsent_outcomes(send_at);
+    if (requests.empty()) return result;
+    send_at_ = send_at;
+    limits_ = limits;
+    open_ = &result;
+    stop_ = false;
+    try {
+      run(requests, result.outcomes);
+    } catch (...) {
+      open_ = nullptr;
+      throw;
+    }
+    open_ = nullptr;
+    return result;
+  }
+
+ private:
+  void run(std::span<const Request> requests, std::vector<Outcome>& outcomes) {
     requests_ = requests;
     outcomes_ = &outcomes;
     next_ = 0;
@@ -108,6 +138,7 @@ class curl_multi_fetcher final : public Fetcher {
     free_.clear();
     for (std::size_t i = 0; i < window; ++i) free_.push_back(i);
     slot_request_.assign(window, 0);
+    slot_shortened_.assign(window, false);
 
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
@@ -119,15 +150,17 @@ class curl_multi_fetcher final : public Fetcher {
 
     ctx_.restart();
     start_more();
-    wait_for_events();
+    if (over()) {
+      finish_batch();  // an open-loop run with nothing to send before its deadline
+    } else {
+      wait_for_events();
+    }
     ctx_.run();
     release_multi();
     outcomes_ = nullptr;
     if (failure_) std::rethrow_exception(failure_);
-    return outcomes;
   }
 
- private:
   static int on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self_ptr,
                        void* /*socketp*/) {
     auto& self = *static_cast<curl_multi_fetcher*>(self_ptr);
@@ -238,10 +271,72 @@ class curl_multi_fetcher final : public Fetcher {
   void after_action() {
     collect();
     start_more();
-    if (done_ == requests_.size()) finish_batch();
+    if (over()) finish_batch();
+  }
+
+  // Every transfer started has ended, and no more will start.
+  [[nodiscard]] bool over() const {
+    if (done_ < next_) return false;
+    if (open_ == nullptr) return next_ == requests_.size();
+    return next_ == requests_.size() || stop_ || send_at_[next_] >= limits_.deadline;
+  }
+
+  // Open loop: starts what is due while slots are free, then sleeps to the next send time.
+  void start_due() {
+    const auto now = Clock::now();
+    while (!free_.empty() && next_ < requests_.size() && !stop_) {
+      const auto t = send_at_[next_];
+      if (t > now) break;
+      if (t >= limits_.deadline || now >= limits_.deadline) {
+        stop_ = true;  // what is left stays unsent
+        break;
+      }
+      if (now - t > limits_.max_lag) {
+        stop_ = true;
+        open_->stopped_early = true;
+        break;
+      }
+      handles_[free_.back()]->prepare(requests_[next_].url);
+      start(now, limits_.deadline);
+    }
+    if (stop_ || next_ == requests_.size()) return;
+    const auto due = std::upper_bound(send_at_.begin() + static_cast<std::ptrdiff_t>(next_),
+                                      send_at_.end(), now);
+    open_->peak_queue = std::max(
+        open_->peak_queue, static_cast<std::size_t>(due - send_at_.begin()) - next_);
+    if (send_at_[next_] > now && send_at_[next_] < limits_.deadline) {
+      due_timer_.expires_at(send_at_[next_]);  // absolute: a late wake-up never moves it
+      due_timer_.async_wait([this](const error_code& ec) {
+        if (ec) return;
+        guarded([this] {
+          start_due();
+          if (over()) finish_batch();
+        });
+      });
+    }
+  }
+
+  // Adds request next_ to the multi handle on the last free slot, whose handle the caller has
+  // prepared for it.
+  void start(Clock::time_point now, Clock::time_point deadline) {
+    const std::size_t slot = free_.back();
+    free_.pop_back();
+    const std::size_t i = next_++;
+    curl_easy& easy = *handles_[slot];
+    slot_shortened_[slot] = easy.end_by(deadline);
+    slot_request_[slot] = i;
+    curl_easy_setopt(easy.handle(), CURLOPT_PRIVATE, reinterpret_cast<void*>(slot));
+    Outcome& out = (*outcomes_)[i];
+    out.start = now;
+    out.sent = true;
+    curl_multi_add_handle(multi_, easy.handle());
   }
 
   void start_more() {
+    if (open_ != nullptr) {
+      start_due();
+      return;
+    }
     // Two facts only the driver knows spare libcurl two walks over its connection cache (see
     // the note at the top); neither changes which connections are reused.
     // - Until a transfer of this batch has finished, every cached connection is busy (the
@@ -252,16 +347,9 @@ class curl_multi_fetcher final : public Fetcher {
     const bool none_idle = done_ == 0;
     const bool last_pass = next_ + free_.size() >= requests_.size();
     while (!free_.empty() && next_ < requests_.size()) {
-      const std::size_t slot = free_.back();
-      free_.pop_back();
-      const std::size_t i = next_++;
-      curl_easy& easy = *handles_[slot];
-      easy.prepare(requests_[i].url);
-      if (options_.keep_alive) easy.set_reuse(!none_idle, !last_pass);
-      slot_request_[slot] = i;
-      curl_easy_setopt(easy.handle(), CURLOPT_PRIVATE, reinterpret_cast<void*>(slot));
-      (*outcomes_)[i].start = Clock::now();
-      curl_multi_add_handle(multi_, easy.handle());
+      handles_[free_.back()]->prepare(requests_[next_].url);
+      if (options_.keep_alive) handles_[free_.back()]->set_reuse(!none_idle, !last_pass);
+      start(Clock::now(), Clock::time_point::max());
     }
   }
 
@@ -277,6 +365,8 @@ class curl_multi_fetcher final : public Fetcher {
       Outcome& out = (*outcomes_)[slot_request_.at(slot)];
       out.end = Clock::now();
       handles_[slot]->finish(code, out);
+      out.finished = true;
+      curl_easy::cut_off(slot_shortened_[slot], out);
       curl_multi_remove_handle(multi_, h);
       free_.push_back(slot);
       ++done_;
@@ -291,6 +381,7 @@ class curl_multi_fetcher final : public Fetcher {
     release_multi();
     poller_.cancel();
     timer_.cancel();
+    due_timer_.cancel();
     timer_armed_ = false;
   }
 
@@ -311,6 +402,7 @@ class curl_multi_fetcher final : public Fetcher {
   std::vector<std::unique_ptr<curl_easy>> handles_;
   std::vector<std::size_t> free_;          // idle handle slots
   std::vector<std::size_t> slot_request_;  // slot -> request index
+  std::vector<bool> slot_shortened_;       // slot -> its timeout ends at the run's deadline
   std::span<const Request> requests_;
   std::vector<Outcome>* outcomes_ = nullptr;
   std::size_t next_ = 0;
@@ -318,6 +410,12 @@ class curl_multi_fetcher final : public Fetcher {
   std::exception_ptr failure_;
   bool timer_armed_ = false;  // timer_ holds a pending wait
   bool tick_posted_ = false;  // a 0 ms timeout is already queued
+  // Open loop (fetch_schedule); open_ is null for a batch.
+  schedule_result* open_ = nullptr;
+  std::span<const Clock::time_point> send_at_;
+  schedule_limits limits_;
+  asio::steady_timer due_timer_{ctx_};  // the next request's send time
+  bool stop_ = false;                   // nothing more is sent
 };
 
 }  // namespace

@@ -62,14 +62,3 @@ std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& opti
 }
 
 }  // namespace iobench
-
-namespace iobench {
-
-// TEMPORARY until every model has its own: see impls/include/impls/fetcher.hpp.
-schedule_result Fetcher::fetch_schedule(std::span<const Request> /*requests*/,
-                                        std::span<const Clock::time_point> /*send_at*/,
-                                        const schedule_limits& /*limits*/) {
-  throw std::logic_error("fetch_schedule: not implemented for this model yet");
-}
-
-}  // namespace iobench

@@ -194,7 +194,7 @@ class Fetcher {
   /// incomplete). REQUIRES: send_at.size() == requests.size().
   virtual schedule_result fetch_schedule(std::span<const Request> requests,
                                          std::span<const Clock::time_point> send_at,
-                                         const schedule_limits& limits);
+                                         const schedule_limits& limits) = 0;
 };
 
 /// What the registry says about a model (one iobench_model() line in impls/CMakeLists.txt).
