@@ -1,4 +1,5 @@
-// iobench-fetch: one batch with one fetcher, summarised like hey (or as one JSON object).
+// iobench-fetch: one batch with one fetcher, summarised like hey (or as one JSON object); or, with
+// --rate, an open-loop run: requests on a schedule, latency from each one's intended send time.
 //
 // Before the batch it checks what the machine can give (preflight.hpp): a batch that needs more
 // threads, descriptors or memory than there are is refused with one line (exit 2) instead of
@@ -16,6 +17,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <optional>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
@@ -28,6 +33,7 @@
 #include "common/units.hpp"
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
+#include "open_run.hpp"
 #include "preflight.hpp"
 
 namespace {
@@ -51,8 +57,13 @@ constexpr std::size_t kInlineString = 15;
 constexpr std::uint64_t kMallocOverhead = 24;
 
 constexpr std::string_view kUsage = R"(usage: iobench-fetch [options] URL
+       iobench-fetch --rate R --duration D [options] URL
 
-Fetches URL N times with one I/O model and prints a summary like hey's.
+Fetches URL N times with one I/O model and prints a summary like hey's (closed loop: the next
+request starts when one of C finishes). With --rate, an open loop instead: requests go out on a
+schedule of R per second for D whatever the earlier ones are doing, at most C in flight (the rest
+wait their turn, nothing is dropped), and latency is measured from each request's intended send
+time, so a slow server shows in it (no coordinated omission).
 
 options:
   --impl NAME          the model (default coroutine):
@@ -65,6 +76,15 @@ constexpr std::string_view kOptions = R"(  -n N                 number of reques
   --connect-timeout D  connection setup timeout (default 5s)
   --no-keepalive       a new connection per request
   --json               print one JSON object instead of the summary
+  --rate R             open loop: R requests per second (a number > 0)
+  --duration D         open loop: for how long (e.g. 10s)
+  --arrival KIND       open loop: constant (every 1/R) or poisson (exponential gaps with mean
+                       1/R, from --seed); default constant
+  --seed N             open loop: seed of the poisson arrivals (default 1)
+  --grace D            open loop: how long requests still in flight may finish after the
+                       schedule ends (default 5s); what is left then is counted incomplete
+  --hgrm FILE          open loop: write the corrected latency distribution (ms) to FILE in
+                       HdrHistogram's percentile-distribution format
   -h, --help           this text
 
 exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error
@@ -83,16 +103,89 @@ std::string help_text() {
 struct options {
   std::string impl = "coroutine";
   std::size_t requests = 1;
+  bool requests_given = false;  ///< -n was on the command line
   Options fetch;
   bool json = false;
   std::string url;
+  std::optional<open_step> open;  ///< --rate: an open-loop run
+  std::string hgrm;               ///< --hgrm FILE
 };
+
+// An open-loop flag read into `step` (created on first use); --rate and --duration must come
+// together, which parse_args checks at the end.
+bool read_open_flag(cli::arg_reader& args, std::optional<open_step>& step, std::string& hgrm,
+                    bool& rate_given, bool& duration_given) {
+  if (args.is("--hgrm")) {
+    hgrm = args.value();
+    return true;
+  }
+  if (!args.is("--rate") && !args.is("--duration") && !args.is("--arrival") &&
+      !args.is("--seed") && !args.is("--grace")) {
+    return false;
+  }
+  auto& s = step ? *step : step.emplace();
+  if (args.is("--rate")) {
+    const std::string text = args.value();
+    double r = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), r);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(r > 0) ||
+        !std::isfinite(r) || r > 10'000'000) {
+      throw cli::usage_error("--rate: expected requests per second, a number in (0, 1e7] (got '" +
+                             text + "')");
+    }
+    s.rate = r;
+    rate_given = true;
+  } else if (args.is("--duration")) {
+    s.duration = args.duration();
+    if (s.duration.count() <= 0) throw cli::usage_error("--duration: must be more than 0");
+    duration_given = true;
+  } else if (args.is("--arrival")) {
+    const std::string kind = args.value();
+    if (kind != "constant" && kind != "poisson") {
+      throw cli::usage_error("--arrival: expected constant or poisson (got '" + kind + "')");
+    }
+    s.kind = kind == "poisson" ? arrival::poisson : arrival::constant;
+  } else if (args.is("--seed")) {
+    s.seed = args.u64();
+  } else {
+    s.grace = args.duration();
+  }
+  return true;
+}
+
+// The open-loop flags hang together: --rate with --duration, the rest only with them, no -n.
+void check_open(options& o, bool rate_given, bool duration_given) {
+  if (!rate_given && !duration_given) {
+    if (o.open || !o.hgrm.empty()) {
+      throw cli::usage_error("--arrival, --seed, --grace and --hgrm need --rate and --duration");
+    }
+    return;
+  }
+  if (!rate_given) throw cli::usage_error("--duration needs --rate (an open loop)");
+  if (!duration_given) throw cli::usage_error("--rate needs --duration (an open loop)");
+  if (o.requests_given) {
+    throw cli::usage_error("-n: with --rate the schedule decides how many (rate x duration)");
+  }
+  const double n = std::ceil(o.open->rate * std::chrono::duration<double>(o.open->duration).count());
+  if (n > static_cast<double>(kMaxRequests)) {
+    throw cli::usage_error("--rate x --duration schedules more than " +
+                           std::to_string(kMaxRequests) + " requests");
+  }
+  o.requests = static_cast<std::size_t>(n);
+  if (!o.hgrm.empty() && !std::ofstream(o.hgrm, std::ios::app)) {
+    throw cli::usage_error("--hgrm: cannot write '" + o.hgrm + "'");
+  }
+}
 
 options parse_args(int argc, char** argv) {
   options o;
+  bool rate_given = false;
+  bool duration_given = false;
   cli::arg_reader args(argc, argv);
   while (args.next()) {
-    if (args.is("-h") || args.is("--help")) {
+    if (read_open_flag(args, o.open, o.hgrm, rate_given, duration_given)) {
+      continue;
+    } else if (args.is("-h") || args.is("--help")) {
       args.no_value();
       std::cout << help_text();
       std::exit(0);
@@ -100,6 +193,7 @@ options parse_args(int argc, char** argv) {
       o.impl = args.value();
     } else if (args.is("-n")) {
       o.requests = args.u64(1, kMaxRequests);
+      o.requests_given = true;
     } else if (args.is("-c")) {
       o.fetch.concurrency = args.u64(1, 1'000'000);
     } else if (args.is("--timeout")) {
@@ -129,6 +223,7 @@ options parse_args(int argc, char** argv) {
   if (o.fetch.timeout.count() <= 0 || o.fetch.connect_timeout.count() <= 0) {
     throw cli::usage_error("timeouts must be at least 1ms");
   }
+  check_open(o, rate_given, duration_given);
   return o;
 }
 
@@ -348,6 +443,32 @@ class batch_watch {
   std::thread thread_;
 };
 
+// The open-loop run: summary, JSON and .hgrm; exit 0 only when every scheduled request succeeded.
+int run_open(const options& o, std::size_t concurrency, Fetcher& fetcher, batch_watch& watch) {
+  const auto r = run_open_step(fetcher, o.url, *o.open);
+  if (!watch.claim_summary()) pause();  // a signal is printing its summary and ending us
+  watch.finish();
+  if (o.json) {
+    auto doc = open_json(*o.open, r.summary);
+    doc["impl"] = o.impl;
+    doc["concurrency"] = concurrency;
+    doc["keep_alive"] = o.fetch.keep_alive;
+    std::cout << boost::json::serialize(doc) << "\n";
+  } else {
+    print_open(stdout, o.impl, concurrency, *o.open, r.summary);
+  }
+  if (!o.hgrm.empty()) {
+    std::ofstream out(o.hgrm);
+    r.summary.latency_ns.write_hgrm(out, 1e6);  // nanoseconds -> milliseconds
+    out.close();
+    if (!out) {
+      std::cerr << "iobench-fetch: --hgrm: cannot write '" << o.hgrm << "'\n";
+      return 1;
+    }
+  }
+  return r.summary.succeeded == r.summary.scheduled ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,6 +497,7 @@ int main(int argc, char** argv) {
     const std::vector<Request> requests(o.requests, Request{o.url});
 
     watch.batch_started();
+    if (o.open) return run_open(o, concurrency, *fetcher, watch);
     const auto t0 = Clock::now();
     const auto outcomes = fetcher->fetch_all(requests);
     const auto wall = Clock::now() - t0;
