@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "args.hpp"
+#include "open_points.hpp"
 #include "cpus.hpp"
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
@@ -72,6 +74,9 @@ class suite_run {
   void start_server();
 
   void run_point(benchmark::State& state, const point& p);
+
+  /// The server's base URL ("" when it could not be reached: benchmarks say why).
+  const std::string& base_url() { return server(); }
 
   /// Starts (or reaches) the server now and says where everything runs, for the context.
   run_placement where_it_runs();
@@ -141,8 +146,8 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     return;
   }
   std::vector<Request> requests;
-  requests.reserve(p.requests);
-  for (const int d : p.request_delays_ms()) {
+  requests.reserve(p.open_loop() ? 0 : p.requests);
+  for (const int d : p.open_loop() ? std::vector<int>{} : p.request_delays_ms()) {
     requests.push_back(
         {base + "/fetch?delay=" + std::to_string(d) + "ms&bytes=" + std::to_string(p.bytes)});
   }
@@ -158,6 +163,11 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
                     static_cast<double>(cpus_.client.empty() ? allowed_cpus().size()
                                                              : cpus_.client.size())};
     step = "the batch";
+    if (p.open_loop()) {
+      step = "the open-loop step";
+      run_open_point(state, p, where);
+      return;
+    }
     if (p.impl == kWrk) {
       run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite), where);
       return;
@@ -176,24 +186,42 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
 }
 
 // Registers the point; returns the name Google Benchmark filters on (its suffixes included).
+// How a point runs under Google Benchmark: iterations, and whose clock.
+struct timing {
+  benchmark::IterationCount iterations;
+  bool manual;  // timed by wrk or inside the Python child
+};
+
+timing timing_of(const point& p, double target_s) {
+  const bool wrk = p.impl == kWrk;
+  // An open-loop step runs for its duration: one is a measurement.
+  const bool single = wrk || p.open_loop();
+  return {single ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s)),
+          wrk || is_python_reference(p.impl)};
+}
+
+// The name Google Benchmark filters on: the contract name and its suffixes.
+std::string internal_name(const point& p, double target_s) {
+  const auto t = timing_of(p, target_s);
+  std::string internal = benchmark_name(p) + "/iterations:" + std::to_string(t.iterations);
+  if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
+  return internal + (t.manual ? "/manual_time" : "/real_time");
+}
+
+// Registers the point; returns the name Google Benchmark filters on.
 std::string register_point(suite_run& run, const point& p, double target_s) {
   const std::string name = benchmark_name(p);
   auto* b = benchmark::RegisterBenchmark(name.c_str(),
                                          [&run, p](benchmark::State& s) { run.run_point(s, p); });
   b->Unit(benchmark::kMillisecond);
-  const bool wrk = p.impl == kWrk;
-  const bool manual = wrk || is_python_reference(p.impl);  // timed by wrk or inside the child
-  const auto iterations =
-      wrk ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s));
-  if (manual) {
-    b->UseManualTime()->Iterations(iterations);
+  const auto t = timing_of(p, target_s);
+  if (t.manual) {
+    b->UseManualTime()->Iterations(t.iterations);
   } else {
-    b->UseRealTime()->Iterations(iterations);
+    b->UseRealTime()->Iterations(t.iterations);
   }
   if (p.repetitions > 1) b->Repetitions(p.repetitions);
-  std::string internal = name + "/iterations:" + std::to_string(iterations);
-  if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
-  return internal + (manual ? "/manual_time" : "/real_time");
+  return internal_name(p, target_s);
 }
 
 // --benchmark_list_tests prints names and runs nothing: no server to start for it.
@@ -268,20 +296,16 @@ int main(int argc, char** argv) {
   // The suite starts the mock_server that sits next to this binary.
   suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server",
                 cpus);
+  const double target = target_seconds(opts.suite);
+  std::optional<benchmark_filter> filter;
   try {
-    const benchmark_filter filter(benchmark::GetBenchmarkFilter());
-    const double target = target_seconds(opts.suite);
-    std::size_t selected = 0;
-    for (const auto& p : points) {
-      if (!filter.selects(register_point(run, p, target))) continue;
-      ++selected;
-      // A point's own repetitions win over the flag (Google Benchmark's rule).
-      run.expect(static_cast<std::size_t>(
-          p.repetitions > 1 ? p.repetitions : std::max(1, benchmark::FLAGS_benchmark_repetitions)));
-    }
+    filter.emplace(benchmark::GetBenchmarkFilter());
     // Google Benchmark would print "Failed to match any benchmarks" and exit 0: a run that
-    // measured nothing must not look like one that passed.
-    if (selected == 0) {
+    // measured nothing must not look like one that passed. (Open points are named by the share
+    // of the capacity they offer until it is measured: "rate:0.5x".)
+    if (std::none_of(points.begin(), points.end(), [&](const point& p) {
+          return filter->selects(internal_name(p, target));
+        })) {
       throw cli::usage_error("--benchmark_filter '" + benchmark::GetBenchmarkFilter() +
                              "' selects none of the " + std::to_string(points.size()) +
                              " benchmarks of suite '" + opts.suite +
@@ -302,6 +326,22 @@ int main(int argc, char** argv) {
       std::cerr << "iobench: cannot start mock_server: " << e.what() << "\n";
       return 1;
     }
+    try {
+      // Open-loop points offer a share of their model's measured capacity: measure it now, for
+      // the points the filter keeps, so that they are registered under their real rates.
+      calibrate_open_points(points, run.base_url(), [&](const point& p) {
+        return filter->selects(internal_name(p, target));
+      });
+    } catch (const std::exception& e) {
+      std::cerr << "iobench: open loop: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  for (const auto& p : points) {
+    if (!filter->selects(register_point(run, p, target))) continue;
+    // A point's own repetitions win over the flag (Google Benchmark's rule).
+    run.expect(static_cast<std::size_t>(
+        p.repetitions > 1 ? p.repetitions : std::max(1, benchmark::FLAGS_benchmark_repetitions)));
   }
   add_context(opts, listing_only(opts) ? run_placement{} : run.where_it_runs());
   const auto out = make_reporters();

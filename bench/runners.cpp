@@ -51,8 +51,6 @@ void run_python(benchmark::State& state, const point& p, std::span<const Request
   }
 }
 
-namespace {
-
 // Was the server the bottleneck? Its CPU use between the two /stats reads that bracket the
 // benchmark (so the ratio is a true utilisation of that window), and the kernel's count of
 // connections dropped because a listen queue was full (a dropped SYN costs the client a 1 s
@@ -71,7 +69,6 @@ void server_evidence(benchmark::UserCounters& c, const placement& where,
   c["server_late_p99_ms"] = after.late_p99_ms;
 }
 
-}  // namespace
 
 void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where) {
   const auto iterations = static_cast<double>(state.iterations());

@@ -38,6 +38,11 @@ struct placement {
   Clock::time_point since = Clock::now();  ///< when `before` was read
 };
 
+/// The evidence that the server was not the bottleneck, from its /stats now against
+/// `where.before`: server_cpu_util, listen_overflows, server_max_in_flight, server_late_p99_ms.
+void server_evidence(benchmark::UserCounters& c, const placement& where,
+                     const server_counters& after);
+
 /// A C++ model: wall time, CPU and memory are this process's.
 void run_model(benchmark::State& state, const point& p, std::span<const Request> requests,
                const Options& o, measured& m);

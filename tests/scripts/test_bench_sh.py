@@ -1,5 +1,6 @@
 """scripts/bench.sh's own checks, which come before it installs, builds or measures anything."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -46,5 +47,5 @@ def test_a_run_with_errored_benchmarks_keeps_its_results_and_exits_1(tmp_path):
                  "--out", str(out))
     assert r.returncode == 1, r.stdout + r.stderr
     assert (out / "results.json").exists() and (out / "console.txt").exists()
-    assert "iobench: 2 benchmark runs errored" in r.stderr
+    assert re.search(r"iobench: \d+ benchmark runs errored", r.stderr), r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("bench.sh: some benchmarks errored")
