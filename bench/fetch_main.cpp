@@ -6,12 +6,7 @@
 // failing minutes and gigabytes later.
 //
 // Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished, and
-// exits 128 + the signal (130). The fetchers are synchronous, so the batch cannot be asked to stop;
-// instead SIGINT and SIGTERM are blocked in every thread (the fetchers' threads inherit the mask)
-// and a watcher thread takes them with sigtimedwait, where it may do anything a thread may: it
-// summarises what the fetcher has reported so far (Options::observer) and ends the process with
-// _exit, abandoning the requests still in flight. Whichever comes first, the batch's end or the
-// signal, prints the one summary.
+// exits 128 + the signal (130): see fetch_watch.hpp.
 #include <signal.h>
 #include <unistd.h>
 
@@ -33,6 +28,7 @@
 #include "common/units.hpp"
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
+#include "fetch_watch.hpp"
 #include "open_run.hpp"
 #include "preflight.hpp"
 
@@ -43,7 +39,6 @@ using namespace iobench::bench;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxRequests = 100'000'000;
-constexpr auto kProgressEvery = 1s;
 // Descriptors beyond the connections themselves: stdio, the resolver, libcurl's wake-up pipes.
 constexpr std::uint64_t kSpareDescriptors = 64;
 // A thread-per-request model gives each worker a libcurl easy handle, which holds a wake-up
@@ -312,137 +307,6 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
   return n;
 }
 
-// Every finished request's Outcome (detail dropped), for the summary of an interrupted batch.
-class finished_log final : public outcome_observer {
- public:
-  // NOTE: reserves room for `n` (address space only until requests finish), so recording never
-  // reallocates inside the measurement.
-  explicit finished_log(std::size_t n) { outcomes_.reserve(n); }
-
-  void finished(const Outcome& outcome) noexcept override {
-    std::lock_guard lock(mutex_);
-    if (outcomes_.size() == outcomes_.capacity()) return;  // never: one report per request
-    Outcome& o = outcomes_.emplace_back();
-    o.status = outcome.status;
-    o.body_bytes = outcome.body_bytes;
-    o.start = outcome.start;
-    o.end = outcome.end;
-    o.error = outcome.error;
-  }
-
-  /// The summary of what finished so far, over `wall`. Summarised in place: the log may be
-  /// gigabytes, and this is the last thing the process does.
-  batch_summary summarize_finished(Clock::duration wall) const {
-    std::lock_guard lock(mutex_);
-    return summarize(outcomes_, wall);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<Outcome> outcomes_;
-};
-
-// Takes SIGINT and SIGTERM for the whole process (see the file note), and shows progress on a
-// terminal. Exactly one summary is printed: by the batch's end or by the signal, whichever
-// claims it first.
-class batch_watch {
- public:
-  batch_watch(const options& o, std::size_t concurrency)
-      : o_(o), concurrency_(concurrency), log_(o.requests) {}
-  ~batch_watch() { finish(); }
-  batch_watch(const batch_watch&) = delete;
-  batch_watch& operator=(const batch_watch&) = delete;
-
-  /// Blocks the signals in this thread, so every thread started from now on inherits the mask.
-  /// REQUIRES: called before any other thread exists.
-  static void block_signals() {
-    const sigset_t set = signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  }
-
-  /// Wires the fetcher's options to this watch and starts the watcher thread.
-  void start(Options& fetch) {
-    fetch.completed = &completed_;
-    fetch.observer = &log_;
-    thread_ = std::thread([this] { watch(); });
-  }
-
-  /// The batch starts now (its wall time counts from here).
-  void batch_started() { started_ns_.store(Clock::now().time_since_epoch().count()); }
-
-  /// True when the caller may print the summary; false when a signal has claimed it (and the
-  /// process is about to end).
-  bool claim_summary() {
-    bool expected = false;
-    return claimed_.compare_exchange_strong(expected, true);
-  }
-
-  /// Stops the watcher (clearing its progress line). A signal from now on stays blocked.
-  void finish() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  static sigset_t signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-  }
-
-  void watch() {
-    const sigset_t set = signals();
-    const auto t0 = Clock::now();
-    const bool progress = isatty(STDERR_FILENO) != 0;
-    bool shown = false;
-    while (!stop_.load()) {
-      const timespec tick{0, 100'000'000};
-      if (const int sig = sigtimedwait(&set, nullptr, &tick); sig > 0) interrupted(sig);
-      const auto elapsed = Clock::now() - t0;
-      if (progress && elapsed >= kProgressEvery && !stop_.load()) {
-        std::fprintf(stderr, "\r  %zu/%zu done, %.1fs ", completed_.load(), o_.requests,
-                     std::chrono::duration<double>(elapsed).count());
-        shown = true;
-      }
-    }
-    if (shown) std::fprintf(stderr, "\r\033[K");
-  }
-
-  // Summarises what finished and ends the process, unless the batch's own summary came first.
-  void interrupted(int sig) {
-    if (!claim_summary()) return;
-    const auto now = Clock::now();
-    const auto started = started_ns_.load();
-    const auto wall =
-        started == 0 ? Clock::duration{0} : now.time_since_epoch() - Clock::duration{started};
-    const auto s = log_.summarize_finished(wall);
-    if (isatty(STDERR_FILENO) != 0) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(stderr, "iobench-fetch: interrupted (%s): %zu of %zu requests finished\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", s.requests, o_.requests);
-    if (o_.json) {
-      print_json(o_, concurrency_, s, o_.requests - s.requests, true);
-    } else {
-      print_human(o_, concurrency_, s, o_.requests - s.requests);
-    }
-    std::cout.flush();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    // The batch is still running on other threads: end here, not through exit's destructors.
-    std::_Exit(128 + sig);
-  }
-
-  const options& o_;
-  std::size_t concurrency_;
-  std::atomic<std::size_t> completed_{0};
-  finished_log log_;
-  std::atomic<Clock::rep> started_ns_{0};
-  std::atomic<bool> claimed_{false};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 // The open-loop run: summary, JSON and .hgrm; exit 0 only when every scheduled request succeeded.
 int run_open(const options& o, std::size_t concurrency, Fetcher& fetcher, batch_watch& watch) {
   const auto r = run_open_step(fetcher, o.url, *o.open);
@@ -491,7 +355,13 @@ int main(int argc, char** argv) {
       std::cerr << "iobench-fetch: " << *why << "\n";
       return cli::kUsageExit;
     }
-    batch_watch watch(o, concurrency);
+    batch_watch watch(o.requests, [&](const batch_summary& finished, std::size_t incomplete) {
+      if (o.json) {
+        print_json(o, concurrency, finished, incomplete, true);
+      } else {
+        print_human(o, concurrency, finished, incomplete);
+      }
+    });
     watch.start(o.fetch);
     auto fetcher = make_fetcher(o.impl, o.fetch);
     const std::vector<Request> requests(o.requests, Request{o.url});
