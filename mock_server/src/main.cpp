@@ -57,7 +57,7 @@ sizes: 512, 4k, 1m (KiB/MiB).
 
 endpoints:
   GET  /stats            counters as JSON     POST /stats/reset   zero the counters
-  GET  /healthz          "ok"
+  GET  /healthz          "ok"                 POST /stall?for=D   hold every answer for D
   GET|HEAD any other path: the behaviour endpoint; the query overrides the defaults:
     delay=D jitter=D dist=NAME bytes=SIZE status=200..599 chunked=0|1 drip=D
     fail=reset|close|hang|truncate|garbage seed=N
