@@ -269,8 +269,8 @@ def bound_sentences(run: Run) -> list[str]:
             on = f" of a {n}-CPU machine" if n else ""
             lowest = min((ln.fraction(r) for ln in lines(run) for r in ln.steps
                           if r in late and finite(ln.fraction(r))), default=float("nan"))
-            even = (f", even in steps offering {lowest:.0%} of a model's closed-loop throughput"
-                    if finite(lowest) else "")
+            even = (f", including steps offering only {lowest:.0%} of a model's closed-loop "
+                    "throughput" if finite(lowest) else "")
             text += (f" In those steps {server}{on} was at most {max(cpu):.0%} busy{even}: the "
                      "lateness is the machine's timer and scheduling jitter, not a saturated "
                      f"server, but a few ms of it is a large share of a {delay} ms delay, so "

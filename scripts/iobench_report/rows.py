@@ -23,8 +23,32 @@ class InputError(Exception):
     """The results file cannot be used; the message is the one line the user sees."""
 
 
+class Measured:
+    """What a row of either kind (a batch, an open-loop step) offers: its model's name, its
+    metrics (medians over the repetitions), whether the server set its pace."""
+    model: gbench.Model
+    delay_ms: int
+    metrics: dict
+
+    @property
+    def impl(self) -> str:
+        return self.model.name
+
+    def m(self, key: str) -> float:
+        return self.metrics.get(key, float("nan"))
+
+    @property
+    def server(self) -> gbench.ServerBound:
+        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
+        return gbench.server_bound(self.delay_ms, self.metrics)
+
+    @property
+    def server_bound(self) -> bool:
+        return self.server.bound
+
+
 @dataclasses.dataclass
-class Row:
+class Row(Measured):
     name: str
     model: gbench.Model
     requests: int
@@ -38,24 +62,8 @@ class Row:
     metrics: dict
 
     @property
-    def impl(self) -> str:
-        return self.model.name
-
-    def m(self, key: str) -> float:
-        return self.metrics.get(key, float("nan"))
-
-    @property
     def effective_concurrency(self) -> int:
         return 1 if self.model.one_at_a_time else self.concurrency
-
-    @property
-    def server(self) -> gbench.ServerBound:
-        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
-        return gbench.server_bound(self.delay_ms, self.metrics)
-
-    @property
-    def server_bound(self) -> bool:
-        return self.server.bound
 
     @property
     def plain(self) -> bool:
@@ -64,7 +72,7 @@ class Row:
 
 
 @dataclasses.dataclass
-class OpenRow:
+class OpenRow(Measured):
     """One open-loop step (gbench.OPEN_RE): `rate` requests per second offered for a duration,
     on a schedule; repetitions summarised by their median."""
     name: str
@@ -77,24 +85,9 @@ class OpenRow:
     metrics: dict
 
     @property
-    def impl(self) -> str:
-        return self.model.name
-
-    def m(self, key: str) -> float:
-        return self.metrics.get(key, float("nan"))
-
-    @property
     def offered(self) -> float:
         """Requests per second offered: the `target_rate` counter, else the name's R."""
         return self.m("target_rate") if finite(self.m("target_rate")) else float(self.rate)
-
-    @property
-    def server(self) -> gbench.ServerBound:
-        return gbench.server_bound(self.delay_ms, self.metrics)
-
-    @property
-    def server_bound(self) -> bool:
-        return self.server.bound
 
 
 @dataclasses.dataclass

@@ -3,8 +3,6 @@ the SLO, the maximum sustainable rate per model, the server-bound steps left out
 corrected-vs-uncorrected sentence, the chart's series and the sections. On open_suite.json (a real
 `open` suite run on a 2-CPU VM: sequential, thread_pool and coroutine at 10 and 100 ms) and
 quick_open.json (a real `quick` run: closed-loop batches and ten open-loop steps)."""
-import copy
-import json
 import subprocess
 
 import pytest
@@ -13,31 +11,18 @@ from conftest import FIXTURES, ROOT
 
 import gbench
 from iobench_report import charts, findings, open_chart, open_loop, rows, sections
+from test_server_bound import doc_of, edit
+from test_server_bound import run_of as server_bound_run_of
 
 REPORT = ROOT / "scripts" / "report.py"
 OPEN = "open_suite.json"
 STEP = "open/{impl}/rate:{rate}/delay_ms:{delay}/concurrency:{c}"
 
 
-def doc_of(name: str = OPEN) -> dict:
-    return json.loads((FIXTURES / name).read_text())
-
-
 def run_of(doc: dict, tmp_path, slo_ms: float | None = None) -> rows.Run:
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(doc))
-    run = rows.load(path)
+    run = server_bound_run_of(doc, tmp_path)
     run.slo_ms = slo_ms
     return run
-
-
-def edit(doc: dict, name: str, **values) -> dict:
-    doc = copy.deepcopy(doc)
-    hit = [b for b in doc["benchmarks"] if b["name"] == name]
-    assert hit, name
-    for b in hit:
-        b.update(values)
-    return doc
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +44,7 @@ def best(run: rows.Run) -> dict:
 def test_open_names_are_read_and_kept_out_of_the_batches(run):
     assert gbench.OPEN_RE.match("open/coro.v2-x/rate:9/delay_ms:10/concurrency:1")["rate"] == "9"
     assert not gbench.NAME_RE.match("open/coroutine/rate:9/delay_ms:10/concurrency:1")
-    doc = doc_of()
+    doc = doc_of(OPEN)
     assert len(list(gbench.open_entries(doc))) == 54
     with pytest.raises(gbench.NoBenchmarks, match="only open-loop benchmarks"):
         list(gbench.entries(doc, FIXTURES / OPEN))
@@ -75,7 +60,7 @@ def test_a_mixed_file_keeps_both_kinds(tmp_path):
     mixed = rows.load(FIXTURES / "quick_open.json")
     assert len(mixed.rows) == 60 and len(mixed.open_rows) == 10
     # Without the registry the open-only models are still models.
-    doc = doc_of()
+    doc = doc_of(OPEN)
     del doc["context"]["models"]
     assert [m.name for m in gbench.models(doc)][:3] == ["sequential", "thread_pool", "coroutine"]
 
@@ -97,7 +82,7 @@ def test_bad_slo_durations(text):
 def test_the_slo_defaults_to_five_times_each_delay(run, tmp_path):
     assert [open_loop.slo_ms(run, d) for d in (10, 100)] == [50, 500]
     assert {ln.delay_ms: ln.slo_ms for ln in open_loop.lines(run)} == {10: 50, 100: 500}
-    given = run_of(doc_of(), tmp_path, slo_ms=50)
+    given = run_of(doc_of(OPEN), tmp_path, slo_ms=50)
     assert {ln.delay_ms: ln.slo_ms for ln in open_loop.lines(given)} == {10: 50, 100: 50}
 
 
@@ -120,7 +105,7 @@ def test_the_maximum_sustainable_rates_of_the_run(run):
 
 
 def test_an_slo_changes_the_verdicts(tmp_path):
-    tight = run_of(doc_of(), tmp_path, slo_ms=12)
+    tight = run_of(doc_of(OPEN), tmp_path, slo_ms=12)
     got = best(tight)
     assert got[(10, "thread_pool")] == 4695  # 5,335/s had a p99 of 13.9 ms
     assert got[(100, "thread_pool")] is None  # 100 ms of delay never fits in 12
@@ -136,7 +121,7 @@ def test_an_slo_changes_the_verdicts(tmp_path):
 ])
 def test_each_criterion_can_disqualify_a_step(tmp_path, values, missed):
     name = STEP.format(impl="thread_pool", rate=5335, delay=10, c=100)
-    r = run_of(edit(doc_of(), name, **values), tmp_path)
+    r = run_of(edit(doc_of(OPEN), name, **values), tmp_path)
     tp = line(r, 10, "thread_pool")
     assert tp.best.rate == 4695
     assert tp.why(next(s for s in tp.steps if s.name == name)) == missed
@@ -144,7 +129,7 @@ def test_each_criterion_can_disqualify_a_step(tmp_path, values, missed):
 
 def test_ten_failures_in_ten_thousand_are_within_the_budget(tmp_path):
     name = STEP.format(impl="thread_pool", rate=5335, delay=10, c=100)
-    r = run_of(edit(doc_of(), name, failed=5.0, incomplete=5.0), tmp_path)
+    r = run_of(edit(doc_of(OPEN), name, failed=5.0, incomplete=5.0), tmp_path)
     assert line(r, 10, "thread_pool").best.rate == 5335
 
 
@@ -164,7 +149,7 @@ def test_server_bound_steps_are_left_out_with_why(run):
     assert "max(1 ms, 5% of 10 ms) = 1 ms" in said
     assert "the server's 1 event-loop thread on CPU 0 of a 2-CPU machine was at most 27% busy" \
         in said
-    assert "even in steps offering 10% of a model's closed-loop throughput" in said
+    assert "including steps offering only 10% of a model's closed-loop throughput" in said
 
 
 # --- the gap sentence -----------------------------------------------------------------------
@@ -182,14 +167,14 @@ def test_the_gap_sentence_is_computed_from_the_run(run):
 
 
 def test_without_queueing_the_sentence_says_they_agree(tmp_path):
-    doc = doc_of()
+    doc = doc_of(OPEN)
     doc["benchmarks"] = [b for b in doc["benchmarks"] if b["rate_fraction"] <= 0.5]
     said = open_loop.gap_sentence(run_of(doc, tmp_path))
     assert said.startswith("Corrected and uncorrected latency agree here")
 
 
 def test_when_every_step_was_server_bound_the_sentence_says_so(tmp_path):
-    doc = doc_of()
+    doc = doc_of(OPEN)
     doc["benchmarks"] = [b for b in doc["benchmarks"] if "/coroutine/" in b["name"]
                          and "delay_ms:10/" in b["name"]]
     said = open_loop.gap_sentence(run_of(doc, tmp_path))
@@ -229,7 +214,7 @@ def test_the_table_of_maximum_sustainable_rates(run):
 
 
 def test_none_in_the_sweep(tmp_path):
-    tight = run_of(doc_of(), tmp_path, slo_ms=50)
+    tight = run_of(doc_of(OPEN), tmp_path, slo_ms=50)
     table = open_chart.sustainable_table(tight)
     cells = {(r[0], r[1]): r[3] for r in table.rows}
     assert {cells[("100 ms", m)] for m in ("sequential", "thread_pool", "coroutine")} == \
