@@ -147,7 +147,8 @@ def _rate_cell(ln: ol.Line) -> str:
     if ln.best is not None:
         return ol.rate(ln.best.offered)
     if ln.bound and len(ln.bound) == len(ln.steps):
-        return f"none judged: all {len(ln.steps)} steps server-bound"
+        return ("none judged: its only step server-bound" if len(ln.steps) == 1
+                else f"none judged: all {len(ln.steps)} steps server-bound")
     return "none in the sweep"
 
 

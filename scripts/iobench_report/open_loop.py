@@ -212,10 +212,10 @@ def gap_sentence(run: Run) -> str | None:
     bound = "" if g.judged else " (every step was server-bound, so this one is too)"
     if g.ratio < QUEUED:
         return (f"Corrected and uncorrected latency agree here: the largest gap was "
-                f"{times(g.ratio)}{bound}, {r.impl}'s corrected p99 {fmt_ms(g.corrected)} ms "
+                f"{times(g.ratio)}, {r.impl}'s corrected p99 {fmt_ms(g.corrected)} ms "
                 f"against a service-time p99 of {fmt_ms(g.service)} ms "
                 f"{where[0].lower() + where[1:]}, so no step queued enough for a closed-loop "
-                "tool to hide it.")
+                f"tool to hide it{bound}.")
     lag = r.m("send_lag_p99_ms")
     queue = r.m("peak_queue")
     waited = (f" (send lag p99 {fmt_ms(lag)} ms" if finite(lag) else "") + (
@@ -245,11 +245,16 @@ def bound_sentences(run: Run) -> list[str]:
         if not bound:
             continue
         late = [r for r in bound if "late" in r.server.causes]
-        text = (f"At {delay} ms, {len(bound)} of {len(steps)} steps were server-bound "
+        text = (f"At {delay} ms, {len(bound)} of {len(steps)} "
+                f"{'step was' if len(bound) == 1 else 'steps were'} server-bound "
                 "(drawn hollow, not judged)")
         if late:
             lateness = [r.m("server_late_p99_ms") for r in late]
-            text += (f"; {len(late)} of them because the server's timers fired "
+            if len(late) < len(bound):
+                who = f" {len(late)} of them because"
+            else:
+                who = " in all of them" if len(bound) > 1 else ""
+            text += (f";{who} the server's timers fired "
                      f"{_span(lateness)} late at p99 (median "
                      f"{fmt_ms(statistics.median(lateness))} ms), over the limit of "
                      f"max({gbench.SERVER_LATE_FLOOR_MS:g} ms, "
