@@ -15,10 +15,26 @@ IMPL_PATTERN = r"[A-Za-z0-9_.-]+"
 NAME_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
+# open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (DESIGN.md): one open-loop step, R requests
+# per second sent on a schedule whether or not the earlier ones are done. These rows are no batch:
+# entries() and runs() skip them (so does the gate); open_entries() reads them.
+OPEN_RE = re.compile(
+    rf"^open/(?P<impl>{IMPL_PATTERN})/rate:(?P<rate>\d+)/delay_ms:(?P<l>\d+)"
+    r"/concurrency:(?P<c>\d+)$")
 
 # The counters every benchmark reports (DESIGN.md, "Counters (exact names)").
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
+
+# The counters of an open-loop row (DESIGN.md; named like iobench-fetch's JSON keys): latency is
+# corrected (from the intended send time), service time is not (from the actual send).
+PERCENTILES = ["p50", "p90", "p99", "p999", "max"]
+OPEN_COUNTERS = (["target_rate", "achieved_rate", "goodput", "scheduled", "sent", "succeeded",
+                  "failed", "incomplete", "late_sends", "peak_queue", "stopped_early", "errors",
+                  "rate_fraction", "closed_loop_rate", "duration_s", "server_max_in_flight",
+                  "server_late_p99_ms"]
+                 + [f"{what}_{p}_ms" for what in ("latency", "service", "send_lag")
+                    for p in PERCENTILES])
 
 MS_PER_UNIT = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -50,22 +66,37 @@ def read(path: Path) -> dict:
     return doc
 
 
-def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
-    """(name, entry) for every repetition of an iobench benchmark, those that reported an error
-    (`error_occurred`) included; aggregates (mean, median, ...) are skipped since every consumer
-    recomputes them. Raises ResultsError when the file has no iobench benchmark at all."""
-    found = False
+def _iterations(doc: dict, pattern: re.Pattern) -> Iterator[tuple[str, dict]]:
+    """(name, entry) of every repetition whose name matches `pattern`; aggregates (mean,
+    median, ...) are skipped since every consumer recomputes them."""
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
             continue
         name = str(b.get("run_name") or b.get("name", ""))
-        if not NAME_RE.match(name):
-            continue
+        if pattern.match(name):
+            yield name, b
+
+
+def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of an iobench closed-loop benchmark (a batch, NAME_RE),
+    those that reported an error (`error_occurred`) included. Open-loop rows (OPEN_RE) are not
+    batches and are skipped. Raises NoBenchmarks when the file has no batch at all."""
+    found = False
+    for name, b in _iterations(doc, NAME_RE):
         found = True
         yield name, b
     if not found:
+        if any(True for _ in open_entries(doc)):
+            raise NoBenchmarks(f"{path} has only open-loop benchmarks (open/<impl>/rate:R/...), "
+                               "no closed-loop batch (fetch/<impl>/requests:N/...)")
         raise NoBenchmarks(f"{path} has no iobench benchmarks "
                            "(names like fetch/<impl>/requests:N/...)")
+
+
+def open_entries(doc: dict) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of an open-loop step (OPEN_RE), those that reported an
+    error included; none (no exception) when the file has no such row."""
+    return _iterations(doc, OPEN_RE)
 
 
 def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
@@ -203,8 +234,8 @@ def models(doc: dict) -> list[Model]:
     raw = ctx.get("models") if isinstance(ctx, dict) else None
     names = []
     for b in doc.get("benchmarks", []):
-        g = NAME_RE.match(str(b.get("run_name") or b.get("name", ""))) if isinstance(b, dict) \
-            else None
+        name = str(b.get("run_name") or b.get("name", "")) if isinstance(b, dict) else ""
+        g = NAME_RE.match(name) or OPEN_RE.match(name)
         if g:
             names.append(g["impl"])
     return parse_models(raw, names)

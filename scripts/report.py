@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Turn an iobench results file (Google Benchmark JSON) into charts, report.md and index.html.
 
-    scripts/report.py RESULTS.json --out DIR [--history reports/history.db]
+    scripts/report.py RESULTS.json --out DIR [--history reports/history.db] [--slo 50ms]
     scripts/report.py --history reports/history.db --out DIR [--suite ci]
 
 With --history, the gate metrics over time (one point per run in the history database, for the
 results' suite or --suite) are drawn too, or alone when no results file is given.
 
-Charts are written as PNG and SVG. Repetitions of a benchmark are summarised by their median.
-Models, their order, colours and roles come from the results' model registry.
-Bad or empty input: one line on stderr, exit 2. Values that are no measurement (NaN, infinite)
-are shown as "–" and the findings say what is missing. The pages are written whole, after
+Open-loop steps (open/<impl>/rate:R/...), where the results have them, get their own section:
+latency against offered load, each model's maximum sustainable rate under --slo (default 5x
+each step's delay). Charts are written as PNG and SVG. Repetitions of a benchmark are
+summarised by their median. Models, their order, colours and roles come from the results' model
+registry. Bad or empty input: one line on stderr, exit 2. Values that are no measurement (NaN,
+infinite) are shown as "–" and the findings say what is missing. The pages are written whole, after
 everything is computed, or not at all. The parts live in scripts/iobench_report/.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from iobench_report import charts, document, rows, sections  # noqa: E402
+from iobench_report import charts, document, open_loop, rows, sections  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -33,6 +35,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, required=True, help="folder for charts and the report")
     ap.add_argument("--history", type=Path, help="history database (scripts/history.py)")
     ap.add_argument("--suite", help="with --history alone: which suite's runs (default ci)")
+    ap.add_argument("--slo", type=_slo, metavar="DURATION",
+                    help="the open loop's latency objective for corrected p99, e.g. 50ms or "
+                         "0.5s (default: 5x each step's delay)")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
@@ -45,6 +50,7 @@ def main(argv: list[str]) -> int:
     if args.results is not None:
         try:
             run = rows.load(args.results)
+            run.slo_ms = args.slo
         except rows.InputError as e:
             print(f"report.py: {e}", file=sys.stderr)
             return 2
@@ -60,6 +66,13 @@ def main(argv: list[str]) -> int:
         return _build(args, run, stage)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _slo(text: str) -> float:
+    try:
+        return open_loop.parse_ms(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _build(args, run: rows.Run | None, stage: Path) -> int:
@@ -88,7 +101,8 @@ def _build(args, run: rows.Run | None, stage: Path) -> int:
     except OSError as e:
         print(f"report.py: cannot write the report to {args.out}: {e.strerror}", file=sys.stderr)
         return 2
-    print(f"report.py: {len(run.rows) if run else 0} benchmarks, {len(figures)} charts -> "
+    count = len(run.rows) + len(run.open_rows) if run else 0
+    print(f"report.py: {count} benchmarks, {len(figures)} charts -> "
           f"{args.out / 'index.html'}")
     return 0
 

@@ -160,6 +160,9 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
                                       for n in sorted(set(base_errored) - set(cur_errored))],
               "new_in_current": sorted(cur_names - base_names),
               "server_bound": bound,
+              # Open-loop steps, in either file: not batches, so never judged nor missing.
+              "open_loop": sorted(set(getattr(base, "open_loop", []))
+                                  | set(getattr(cur, "open_loop", []))),
               "allow_missing": allow_missing,
               # What this judgement measured, for a confirming round (confirm()): the
               # benchmarks whose timings were judged on both sides (a server-bound one was not

@@ -121,7 +121,10 @@ def markdown(result: dict) -> str:
 
 def _not_judged(result: dict) -> str:
     n = len(result.get("server_bound") or [])
-    return f"; {n} server-bound benchmark(s) not judged (listed below)" if n else ""
+    steps = len(result.get("open_loop") or [])
+    return ((f"; {n} server-bound benchmark(s) not judged (listed below)" if n else "")
+            + (f"; {steps} open-loop step(s) not judged: open loop (the gate judges "
+               "closed-loop batches)" if steps else ""))
 
 
 def moved(r: dict) -> bool:

@@ -46,11 +46,14 @@ class Samples(dict):
     """name -> metric -> samples (one per repetition), as load() reads a results file. Beside the
     metrics each benchmark has "errors" (failed requests, per repetition) and "requests" (requests
     per repetition, None where unknown). `errored` maps each benchmark with a repetition that
-    reported an error (Google Benchmark's error_occurred) to its message; those have no samples."""
+    reported an error (Google Benchmark's error_occurred) to its message; those have no samples.
+    `open_loop` names the file's open-loop steps (gbench.OPEN_RE): no batch, so not judged."""
 
-    def __init__(self, *args, errored: dict[str, str] | None = None):
+    def __init__(self, *args, errored: dict[str, str] | None = None,
+                 open_loop: list[str] | None = None):
         super().__init__(*args)
         self.errored = errored or {}
+        self.open_loop = open_loop or []
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -115,6 +118,8 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
     filter matched nothing writes) gives no samples instead of an error."""
     try:
         doc = gbench.read(path)
+        # Open-loop steps are rates, not batches: the gate leaves them out, by name.
+        open_loop = sorted({name for name, _ in gbench.open_entries(doc)})
         reps = list(gbench.entries(doc, path))
         base = gbench.baseline(gbench.models(doc))
     except gbench.NoBenchmarks as e:
@@ -123,7 +128,7 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
         raise InputError(str(e)) from e
     except gbench.ResultsError as e:
         raise InputError(str(e)) from e
-    out = Samples(errored={})
+    out = Samples(errored={}, open_loop=open_loop)
     problems = _Problems(path)
     count: dict[str, int] = {}
     for name, b in reps:

@@ -8,7 +8,7 @@ import dataclasses
 
 import gbench
 
-from . import machine, server
+from . import machine, open_loop, server
 from .rows import (CEILING, CLAIM_TOLERANCE, HEADLINE_DELAY, SERVER_LATE_WARN_MS, Row, Run,
                    cost_points, finite, fmt, fmt_seconds, positive, zero_delay)
 
@@ -175,8 +175,20 @@ def server_bound(run: Run) -> Finding | None:
     return Finding("server_bound", *said) if said else None
 
 
+def open_loop_rates(run: Run) -> Finding | None:
+    """The maximum sustainable rates (open_loop.py); the open-loop section says why."""
+    said = open_loop.summary(run)
+    if said is None:
+        return None
+    return Finding("open_loop", said + " The open-loop section below has the rule, why a step "
+                   "missed, and how far corrected latency was from what a closed-loop tool "
+                   "reports.",
+                   {"best": {(ln.delay_ms, ln.label): ln.best.offered if ln.best else None
+                             for ln in open_loop.lines(run)}})
+
+
 FINDINGS = [gaps, server_bound, all_at_once, cost, zero_delay_best, fastest_vs_references,
-            ceiling, late_server, errors]
+            ceiling, open_loop_rates, late_server, errors]
 
 
 def findings(run: Run) -> list[Finding]:

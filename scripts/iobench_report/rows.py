@@ -23,8 +23,32 @@ class InputError(Exception):
     """The results file cannot be used; the message is the one line the user sees."""
 
 
+class Measured:
+    """What a row of either kind (a batch, an open-loop step) offers: its model's name, its
+    metrics (medians over the repetitions), whether the server set its pace."""
+    model: gbench.Model
+    delay_ms: int
+    metrics: dict
+
+    @property
+    def impl(self) -> str:
+        return self.model.name
+
+    def m(self, key: str) -> float:
+        return self.metrics.get(key, float("nan"))
+
+    @property
+    def server(self) -> gbench.ServerBound:
+        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
+        return gbench.server_bound(self.delay_ms, self.metrics)
+
+    @property
+    def server_bound(self) -> bool:
+        return self.server.bound
+
+
 @dataclasses.dataclass
-class Row:
+class Row(Measured):
     name: str
     model: gbench.Model
     requests: int
@@ -38,29 +62,32 @@ class Row:
     metrics: dict
 
     @property
-    def impl(self) -> str:
-        return self.model.name
-
-    def m(self, key: str) -> float:
-        return self.metrics.get(key, float("nan"))
-
-    @property
     def effective_concurrency(self) -> int:
         return 1 if self.model.one_at_a_time else self.concurrency
-
-    @property
-    def server(self) -> gbench.ServerBound:
-        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
-        return gbench.server_bound(self.delay_ms, self.metrics)
-
-    @property
-    def server_bound(self) -> bool:
-        return self.server.bound
 
     @property
     def plain(self) -> bool:
         """Keep-alive and an empty body: the rows most charts compare."""
         return self.keep_alive and self.bytes == 0
+
+
+@dataclasses.dataclass
+class OpenRow(Measured):
+    """One open-loop step (gbench.OPEN_RE): `rate` requests per second offered for a duration,
+    on a schedule; repetitions summarised by their median."""
+    name: str
+    model: gbench.Model
+    rate: int          # R of the name: requests per second offered
+    delay_ms: int
+    concurrency: int
+    repetitions: int
+    label: str
+    metrics: dict
+
+    @property
+    def offered(self) -> float:
+        """Requests per second offered: the `target_rate` counter, else the name's R."""
+        return self.m("target_rate") if finite(self.m("target_rate")) else float(self.rate)
 
 
 @dataclasses.dataclass
@@ -73,13 +100,17 @@ class Run:
     # values left out (NaN, infinite, not numbers), batch times that cannot be read, benchmarks
     # that reported an error.
     gaps: list[str] = dataclasses.field(default_factory=list)
+    open_rows: list[OpenRow] = dataclasses.field(default_factory=list)
+    # report.py --slo: the open loop's latency objective in ms; None: 5 x each step's delay.
+    slo_ms: float | None = None
 
     def rank(self, name: str) -> int:
         return next(i for i, m in enumerate(self.models) if m.name == name)
 
-    def present(self, rows: list[Row] | None = None) -> list[gbench.Model]:
-        """The models with rows (among `rows`, default all), in registry order."""
-        names = {r.impl for r in (self.rows if rows is None else rows)}
+    def present(self, rows: list | None = None) -> list[gbench.Model]:
+        """The models with rows (among `rows`, default all, the open-loop steps included), in
+        registry order."""
+        names = {r.impl for r in (self.rows + self.open_rows if rows is None else rows)}
         return [m for m in self.models if m.name in names]
 
     def ordered(self, rows: list[Row]) -> list[Row]:
@@ -100,13 +131,60 @@ def examples(items: list[str]) -> str:
     return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
 
 
+def _medians(name: str, reps: list[dict], keys: list[str], dropped: list[str]) -> dict:
+    """key -> the median of its finite values over the repetitions; a value that is no finite
+    number is left out and named in `dropped`."""
+    metrics = {}
+    for key in keys:
+        present = [r[key] for r in reps if key in r]
+        values = [float(v) for v in present if finite(v)]
+        if len(values) < len(present):
+            dropped.append(f"{name} {key}")
+        if values:
+            metrics[key] = statistics.median(values)
+    return metrics
+
+
+def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
+    by_name: dict[str, list[dict]] = {}
+    for name, b in gbench.open_entries(doc):
+        if not b.get("error_occurred"):
+            by_name.setdefault(name, []).append(b)
+    out = []
+    for name, ok in by_name.items():
+        g = gbench.OPEN_RE.match(name)
+        out.append(OpenRow(name=name, model=model[g["impl"]], rate=int(g["rate"]),
+                           delay_ms=int(g["l"]), concurrency=int(g["c"]), repetitions=len(ok),
+                           label=str(ok[0].get("label", "")),
+                           metrics=_medians(name, ok, gbench.OPEN_COUNTERS + gbench.EVIDENCE,
+                                            dropped)))
+    return out
+
+
+def _errored_open(doc: dict) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, b in gbench.open_entries(doc):
+        if b.get("error_occurred"):
+            out.setdefault(name, str(b.get("error_message") or "no message"))
+    return out
+
+
 def load(path: Path) -> Run:
+    """The rows of a results file: its closed-loop batches and its open-loop steps (a file may
+    hold either or both)."""
     try:
         doc = gbench.read(path)
+        has_open = any(True for _ in gbench.open_entries(doc))
         by_name: dict[str, list[dict]] = {}
-        for name, b in gbench.runs(doc, path):
-            by_name.setdefault(name, []).append(b)
-        errored = gbench.errored(doc, path)
+        errored = {}
+        try:
+            for name, b in gbench.runs(doc, path):
+                by_name.setdefault(name, []).append(b)
+            errored = gbench.errored(doc, path)
+        except gbench.NoBenchmarks:
+            if not has_open:
+                raise
+        errored.update(_errored_open(doc))
         registry = gbench.models(doc)
     except gbench.ResultsError as e:
         raise InputError(str(e)) from e
@@ -115,14 +193,7 @@ def load(path: Path) -> Run:
     dropped, untimed, bare, idle = [], [], [], []
     for name, ok in by_name.items():
         g = gbench.NAME_RE.match(name)
-        metrics = {}
-        for key in gbench.COUNTERS + EXTRA_METRICS:
-            present = [r[key] for r in ok if key in r]
-            values = [float(v) for v in present if finite(v)]
-            if len(values) < len(present):
-                dropped.append(f"{name} {key}")
-            if values:
-                metrics[key] = statistics.median(values)
+        metrics = _medians(name, ok, gbench.COUNTERS + EXTRA_METRICS, dropped)
         if not any(key in r for r in ok for key in gbench.COUNTERS):
             bare.append(name)
         makespans = [m / 1000 for m in map(gbench.makespan_ms, ok) if m is not None]
@@ -135,7 +206,8 @@ def load(path: Path) -> Run:
                         keep_alive=not g["close"],
                         makespan_s=statistics.median(makespans) if makespans else math.nan,
                         repetitions=len(ok), label=str(ok[0].get("label", "")), metrics=metrics))
-    if not rows:
+    open_rows = _open_rows(doc, model, dropped)
+    if not rows and not open_rows:
         first = next(iter(errored.items()))
         raise InputError(f"{path}: every benchmark reported an error (first {first[0]}: "
                          f"{first[1]})")
@@ -151,7 +223,8 @@ def load(path: Path) -> Run:
                     f"was measured there: {examples(idle)}.")
     if bare:
         gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {examples(bare)}.")
-    only_errored = sorted(set(errored) - set(by_name))
+    shown = set(by_name) | {r.name for r in open_rows}
+    only_errored = sorted(set(errored) - shown)
     if only_errored:
         gaps.append(f"{len(only_errored)} benchmark(s) reported an error and are not shown: "
                     + examples([f"{n} ({errored[n]})" for n in only_errored]) + ".")
@@ -159,7 +232,7 @@ def load(path: Path) -> Run:
     if not isinstance(ctx, dict):
         gaps.append("The file has no context: the machine and the build are unknown.")
     return Run(context=ctx if isinstance(ctx, dict) else {}, models=registry, rows=rows,
-               source=path, gaps=gaps)
+               source=path, gaps=gaps, open_rows=open_rows)
 
 
 # --- selections -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 from . import findings as fnd
-from . import machine, scale, server
+from . import machine, open_chart, scale, server
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
 from .rows import (CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, join_names,
                    one_at_a_time_names)
@@ -121,7 +121,9 @@ def result_cells(r: Row) -> list[str]:
     return cells + [r.server.why if r.server.judged else "–"]
 
 
-def results_section(run: Run) -> Section:
+def results_section(run: Run) -> Section | None:
+    if not run.rows:
+        return None
     rows = sorted(run.rows, key=lambda r: (r.delay_ms, r.requests, r.concurrency, r.bytes,
                                            not r.keep_alive, run.rank(r.impl)))
     return Section("results", "All results",
@@ -161,8 +163,12 @@ def machine_section(ctx: dict) -> Section:
 def report(run: Run, figures: list[Figure]) -> Document:
     """The whole report of one run."""
     suite = run.context.get("iobench_suite", "?")
+    special = {scale.STEM: lambda f: scale.section(run, f),
+               open_chart.STEM: lambda f: open_chart.section(run, f)}
     sections = [findings_section(run)] + [
-        scale.section(run, f) if f.stem == scale.STEM else chart_section(f) for f in figures] + [
+        special.get(f.stem, chart_section)(f) for f in figures] + [
+        None if any(f.stem == open_chart.STEM for f in figures)
+        else open_chart.section(run, None),  # the open loop's numbers, even without a chart
         claims_section(run), gap_section(run), server.section(run), models_section(run),
         results_section(run), machine_section(run.context)]
     return Document(
