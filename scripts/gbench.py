@@ -47,6 +47,10 @@ class NoBenchmarks(ResultsError):
     """The file is empty or holds no iobench benchmark: what a run that matched nothing writes."""
 
 
+class OpenLoopOnly(NoBenchmarks):
+    """The file holds open-loop steps and no closed-loop batch (e.g. a run of suite open)."""
+
+
 def read(path: Path) -> dict:
     """The parsed results file, checked to be a Google Benchmark document."""
     try:
@@ -87,7 +91,7 @@ def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
         yield name, b
     if not found:
         if any(True for _ in open_entries(doc)):
-            raise NoBenchmarks(f"{path} has only open-loop benchmarks (open/<impl>/rate:R/...), "
+            raise OpenLoopOnly(f"{path} has only open-loop benchmarks (open/<impl>/rate:R/...), "
                                "no closed-loop batch (fetch/<impl>/requests:N/...)")
         raise NoBenchmarks(f"{path} has no iobench benchmarks "
                            "(names like fetch/<impl>/requests:N/...)")

@@ -42,6 +42,10 @@ CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id);
 """
 
 
+class OpenLoopOnly(Exception):
+    """Nothing the history tracks: its metrics are the gate's, which open-loop steps do not have."""
+
+
 class HistoryError(Exception):
     pass
 
@@ -67,6 +71,8 @@ def append(db: Path, results: Path) -> tuple[int, list[str]]:
         doc = gbench.read(results)
         entries = list(gbench.runs(doc, results))
         registry = gbench.models(doc)
+    except gbench.OpenLoopOnly as e:
+        raise OpenLoopOnly(str(e)) from e
     except gbench.ResultsError as e:
         raise HistoryError(str(e)) from e
     if not entries:
@@ -156,7 +162,12 @@ def main(argv: list[str]) -> int:
         return 0 if e.code == 0 else 2
     try:
         if args.cmd == "append":
-            run_id, skipped = append(args.db, args.results)
+            try:
+                run_id, skipped = append(args.db, args.results)
+            except OpenLoopOnly as e:
+                print(f"history.py: nothing to record: {e}; the history follows the gate's "
+                      "closed-loop metrics")
+                return 0
             print(f"history.py: run {run_id} added to {args.db}")
             if skipped:
                 print(f"history.py: note: {len(skipped)} value(s) that are not finite numbers "

@@ -130,3 +130,13 @@ def test_bad_inputs_exit_2(tmp_path):
     r = py(REPORT, "--history", one, "--out", tmp_path / "o2")
     assert r.returncode == 2 and "fewer than two runs" in r.stderr
     assert py(REPORT, "--out", tmp_path / "o3").returncode == 2
+
+
+def test_an_open_loop_only_run_is_not_an_error_and_records_nothing(tmp_path):
+    # bench.sh --suite open appends every run: a file of open-loop steps has none of the gate's
+    # metrics, so the history says so and leaves the database as it was.
+    db = tmp_path / "h.db"
+    r = py(ROOT / "scripts" / "history.py", "append", FIXTURES / "open_suite.json", "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert "nothing to record" in r.stdout
+    assert not db.exists() or history.runs(db, "open") == []
