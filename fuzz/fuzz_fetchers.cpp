@@ -1,0 +1,171 @@
+// Fuzz target: every registered model's response handling, driven through the public API
+// (iobench::fetcher_names(), iobench::make_fetcher, Fetcher::fetch_all) over real sockets.
+//
+// A raw-socket server thread answers every connection the same way: it reads the request head,
+// sends the input (with the flood marker, fuzz_support.hpp, a short input stands for megabytes:
+// an endless header, chunk extension or body), half-closes and closes. Each input is fetched by
+// every model, two requests per batch over one keep-alive connection, so bytes left over after a
+// response meet the second request on the reused connection.
+//
+// Invariants, beyond ASan/UBSan/LSan and libFuzzer's malloc limit (which catches a response the
+// client buffers without bound), from impls/include/impls/fetcher.hpp's contract:
+// - fetch_all returns one Outcome per Request and never throws;
+// - every error kind is one of the enum's values, and a failure carries a detail;
+// - status is 0 exactly when error != none, and a response's status is an HTTP code (100-999);
+// - body_bytes never exceeds the bytes sent on a connection; end >= start;
+// - the total timeout holds: no request takes longer than Options::timeout plus slack.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fuzz_support.hpp"
+#include "impls/fetcher.hpp"
+
+namespace {
+
+using namespace iobench::fuzz;
+using namespace std::chrono_literals;
+
+constexpr std::size_t kFloodCap = 8u << 20;  // twice libFuzzer's -malloc_limit_mb in scripts/fuzz.sh
+constexpr auto kTimeout = 2000ms;            // Options::timeout of every fetcher
+constexpr auto kConnectTimeout = 1000ms;
+constexpr auto kTimeoutSlack = 1000ms;  // scheduling on a busy machine under ASan, not a bug
+constexpr std::size_t kRequests = 2;
+
+// Answers every connection with the current input, one connection at a time.
+class raw_server {
+ public:
+  raw_server() : listen_fd_(listen_loopback(port_)), thread_([this] { run(); }) {}
+  ~raw_server() {
+    stop_ = true;
+    thread_.join();
+    close_fd(listen_fd_);
+  }
+  raw_server(const raw_server&) = delete;
+  raw_server& operator=(const raw_server&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  void answer_with(std::string_view bytes) {
+    const std::lock_guard lock(mutex_);
+    answer_.assign(bytes);
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      int fd = accept_until(listen_fd_, Clock::now() + 50ms);
+      if (fd < 0) continue;
+      std::string answer;
+      {
+        const std::lock_guard lock(mutex_);
+        answer = answer_;
+      }
+      if (read_request_head(fd, Clock::now() + kTimeout)) {
+        byte_stream stream(answer, kFloodCap);
+        exchange(fd, stream, {.total = kTimeout + kTimeoutSlack, .read_until_close = false});
+      }
+      close_fd(fd);
+    }
+  }
+
+  std::uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string answer_;
+  std::thread thread_;  // last: starts once everything it reads exists
+};
+
+struct model {
+  std::string_view name;
+  std::unique_ptr<iobench::Fetcher> fetcher;
+};
+
+struct harness {
+  raw_server server;
+  std::vector<model> models;
+  std::vector<iobench::Request> requests;
+
+  harness() {
+    const iobench::Options options{.concurrency = 1,
+                                   .keep_alive = true,
+                                   .connect_timeout = kConnectTimeout,
+                                   .timeout = kTimeout};
+    for (const auto name : iobench::fetcher_names()) {
+      models.push_back({name, iobench::make_fetcher(name, options)});
+    }
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/fuzz";
+    requests.assign(kRequests, iobench::Request{url});
+  }
+};
+
+harness& the_harness() {
+  static harness h;
+  return h;
+}
+
+std::string describe(std::string_view model, std::size_t i, const iobench::Outcome& o) {
+  return std::string(model) + ", request " + std::to_string(i) + ": status " +
+         std::to_string(o.status) + ", error " + std::string(iobench::to_string(o.error)) +
+         ", body_bytes " + std::to_string(o.body_bytes) + ", latency " +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.latency()).count()) +
+         " ms, detail '" + o.detail + "'";
+}
+
+void check(std::string_view model, std::size_t i, const iobench::Outcome& o,
+           std::size_t stream_bytes) {
+  using iobench::ErrorKind;
+  const auto fail = [&](std::string_view what) {
+    finding(std::string(what) + " (" + describe(model, i, o) + ")");
+  };
+  switch (o.error) {
+    case ErrorKind::none:
+    case ErrorKind::connect:
+    case ErrorKind::timeout:
+    case ErrorKind::reset:
+    case ErrorKind::bad_response:
+      break;
+    default:
+      fail("error kind " + std::to_string(static_cast<int>(o.error)) + " is not an ErrorKind");
+  }
+  if (o.error == ErrorKind::none && o.status == 0) fail("status 0 with error none");
+  if (o.error != ErrorKind::none && o.status != 0) fail("a failed request has a status");
+  if (o.error == ErrorKind::none && (o.status < 100 || o.status > 999)) {
+    fail("status is not an HTTP status code");
+  }
+  if (o.error != ErrorKind::none && o.detail.empty()) fail("a failed request has no detail");
+  if (o.body_bytes > stream_bytes) fail("more body bytes than the server sent on a connection");
+  if (o.end < o.start) fail("end before start");
+  if (o.latency() > kTimeout + kTimeoutSlack) fail("the total timeout did not hold");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto& h = the_harness();
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  h.server.answer_with(input);
+  const std::size_t stream_bytes = byte_stream(input, kFloodCap).total();
+  for (auto& m : h.models) {
+    std::vector<iobench::Outcome> outcomes;
+    try {
+      outcomes = m.fetcher->fetch_all(h.requests);
+    } catch (const std::exception& e) {
+      finding(std::string(m.name) + ": fetch_all threw: " + e.what());
+    } catch (...) {
+      finding(std::string(m.name) + ": fetch_all threw something that is not std::exception");
+    }
+    if (outcomes.size() != h.requests.size()) {
+      finding(std::string(m.name) + ": " + std::to_string(outcomes.size()) + " outcomes for " +
+              std::to_string(h.requests.size()) + " requests");
+    }
+    for (std::size_t i = 0; i < outcomes.size(); ++i) check(m.name, i, outcomes[i], stream_bytes);
+  }
+  return 0;
+}
