@@ -20,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,20 +111,17 @@ harness& the_harness() {
   return h;
 }
 
-std::string describe(std::string_view model, std::size_t i, const iobench::Outcome& o) {
-  return std::string(model) + ", request " + std::to_string(i) + ": status " +
+std::string describe(std::string_view model, const iobench::Outcome& o) {
+  return std::string(model) + ": status " +
          std::to_string(o.status) + ", error " + std::string(iobench::to_string(o.error)) +
          ", body_bytes " + std::to_string(o.body_bytes) + ", latency " +
          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.latency()).count()) +
          " ms, detail '" + o.detail + "'";
 }
 
-void check(std::string_view model, std::size_t i, const iobench::Outcome& o,
-           std::size_t stream_bytes) {
+// The first broken invariant of one outcome, or nullopt.
+std::optional<std::string> broken(const iobench::Outcome& o, std::size_t stream_bytes) {
   using iobench::ErrorKind;
-  const auto fail = [&](std::string_view what) {
-    finding(std::string(what) + " (" + describe(model, i, o) + ")");
-  };
   switch (o.error) {
     case ErrorKind::none:
     case ErrorKind::connect:
@@ -132,17 +130,18 @@ void check(std::string_view model, std::size_t i, const iobench::Outcome& o,
     case ErrorKind::bad_response:
       break;
     default:
-      fail("error kind " + std::to_string(static_cast<int>(o.error)) + " is not an ErrorKind");
+      return "error kind " + std::to_string(static_cast<int>(o.error)) + " is not an ErrorKind";
   }
-  if (o.error == ErrorKind::none && o.status == 0) fail("status 0 with error none");
-  if (o.error != ErrorKind::none && o.status != 0) fail("a failed request has a status");
+  if (o.error == ErrorKind::none && o.status == 0) return "status 0 with error none";
+  if (o.error != ErrorKind::none && o.status != 0) return "a failed request has a status";
   if (o.error == ErrorKind::none && (o.status < 100 || o.status > 999)) {
-    fail("status is not an HTTP status code");
+    return "status is not an HTTP status code";
   }
-  if (o.error != ErrorKind::none && o.detail.empty()) fail("a failed request has no detail");
-  if (o.body_bytes > stream_bytes) fail("more body bytes than the server sent on a connection");
-  if (o.end < o.start) fail("end before start");
-  if (o.latency() > kTimeout + kTimeoutSlack) fail("the total timeout did not hold");
+  if (o.error != ErrorKind::none && o.detail.empty()) return "a failed request has no detail";
+  if (o.body_bytes > stream_bytes) return "more body bytes than the server sent on a connection";
+  if (o.end < o.start) return "end before start";
+  if (o.latency() > kTimeout + kTimeoutSlack) return "the total timeout did not hold";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -152,20 +151,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   h.server.answer_with(input);
   const std::size_t stream_bytes = byte_stream(input, kFloodCap).total();
+  std::vector<std::vector<iobench::Outcome>> results;
   for (auto& m : h.models) {
-    std::vector<iobench::Outcome> outcomes;
     try {
-      outcomes = m.fetcher->fetch_all(h.requests);
+      results.push_back(m.fetcher->fetch_all(h.requests));
     } catch (const std::exception& e) {
       finding(std::string(m.name) + ": fetch_all threw: " + e.what());
     } catch (...) {
       finding(std::string(m.name) + ": fetch_all threw something that is not std::exception");
     }
-    if (outcomes.size() != h.requests.size()) {
-      finding(std::string(m.name) + ": " + std::to_string(outcomes.size()) + " outcomes for " +
-              std::to_string(h.requests.size()) + " requests");
+    if (results.back().size() != h.requests.size()) {
+      finding(std::string(m.name) + ": " + std::to_string(results.back().size()) +
+              " outcomes for " + std::to_string(h.requests.size()) + " requests");
     }
-    for (std::size_t i = 0; i < outcomes.size(); ++i) check(m.name, i, outcomes[i], stream_bytes);
+  }
+  // Checked once every model has run, so that a finding shows what each model made of the input.
+  for (std::size_t m = 0; m < h.models.size(); ++m) {
+    for (std::size_t i = 0; i < h.requests.size(); ++i) {
+      const auto why = broken(results[m][i], stream_bytes);
+      if (!why) continue;
+      std::string what = std::string(h.models[m].name) + ", request " + std::to_string(i) + ": " +
+                         *why + "\n  every model, request " + std::to_string(i) + ":";
+      for (std::size_t k = 0; k < h.models.size(); ++k) {
+        what += "\n    " + describe(h.models[k].name, results[k][i]);
+      }
+      finding(what);
+    }
   }
   return 0;
 }
