@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-command -v clang++-14 >/dev/null || scripts/install-deps.sh
+scripts/install-deps.sh
 [[ -f build/fuzz/CMakeCache.txt ]] || cmake --preset fuzz >/dev/null
 mkdir -p reports/fuzz
 if ! cmake --build --preset fuzz -j "$(nproc)" >reports/fuzz/build.log 2>&1; then
@@ -55,6 +55,7 @@ declare -A target_flags=(
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+report_lines='iobench-fuzz: FINDING|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY'
 found=0
 for t in "${targets[@]}"; do
   bin=build/fuzz/bin/fuzz_$t
@@ -62,7 +63,7 @@ for t in "${targets[@]}"; do
   work=reports/fuzz/corpus/$t
   log=reports/fuzz/$t.log
   mkdir -p "$out" "$work"
-  before=$(find "$out" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | sort)
+  before=$(find "$out" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) ! -name '*.log' | sort)
   seeds=$(find "fuzz/corpus/$t" -type f | wc -l)
   # shellcheck disable=SC2206
   flags=("${common_flags[@]}" ${target_flags[$t]} -artifact_prefix="$out/")
@@ -77,19 +78,27 @@ for t in "${targets[@]}"; do
   if [[ -z $execs ]]; then  # a run that stopped at a finding prints no final stats
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last" || true)
-    rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$last" || true)
+    rate=$(sed -n 's/.*exec\/s:\{0,1\} *\([0-9]*\).*/\1/p' <<<"$last" || true)
   fi
   total=$(find "$work" -type f | wc -l)
   echo "fuzz.sh: $t: ${execs:-0} execs, ${rate:-?} execs/s, corpus $seeds seeds + $total in $work, exit $rc"
 
-  after=$(find "$out" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | sort)
+  after=$(find "$out" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) ! -name '*.log' | sort)
   new=$(comm -13 <(echo "$before") <(echo "$after") | sed '/^$/d' || true)
   if [[ $rc -ne 0 || -n $new ]]; then
     found=1
     echo "fuzz.sh: $t: FINDING (exit $rc)" >&2
-    grep -m3 -E 'iobench-fuzz: FINDING|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' "$log" | sed 's/^/  /' >&2 || true
+    [[ $keep_going -eq 1 ]] || grep -m3 -E "$report_lines" "$log" | sed 's/^/  /' >&2 || true
     for f in $new; do
       echo "  input: $f" >&2
+      # shellcheck disable=SC2086
+      if [[ $keep_going -eq 1 ]]; then
+        # Fork mode keeps one line of each report: replay the input for the whole of it.
+        timeout -k 10 120 "$bin" ${target_flags[$t]} -timeout=60 "$f" >"$f.log" 2>&1 &&
+          echo "  (did not fail again when replayed alone: it depends on earlier inputs or on timing)" >&2
+        grep -m2 -E "$report_lines" "$f.log" | sed 's/^/  /' >&2 || true
+        echo "  report: $f.log" >&2
+      fi
       echo "  reproduce: $bin ${target_flags[$t]} -timeout=60 $f" >&2
     done
     [[ -n $new ]] || echo "  no input was saved; see $log" >&2
