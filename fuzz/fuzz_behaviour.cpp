@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (err->empty()) finding("an empty rejection message");
     for (const char c : *err) {
       if (c < 0x20 || c > 0x7e) {
-        finding("a rejection message with byte " +
-                std::to_string(static_cast<unsigned char>(c)) + ": '" + *err + "'");
+        finding("a rejection message with byte " + std::to_string(static_cast<unsigned char>(c)) +
+                ": '" + *err + "'");
       }
     }
     return 0;

@@ -1,11 +1,13 @@
 // Fuzz target: every registered model's response handling, driven through the public API
 // (iobench::fetcher_names(), iobench::make_fetcher, Fetcher::fetch_all) over real sockets.
 //
-// A raw-socket server thread answers every connection the same way: it reads the request head,
-// sends the input (with the flood marker, fuzz_support.hpp, a short input stands for megabytes:
-// an endless header, chunk extension or body), half-closes and closes. Each input is fetched by
-// every model, two requests per batch over one keep-alive connection, so bytes left over after a
-// response meet the second request on the reused connection.
+// A raw-socket server thread answers every connection: it reads the request head, sends the
+// input, half-closes and closes. With the markers of fuzz_support.hpp a short input stands for
+// megabytes (<<FLOOD>>: an endless header, chunk extension or body) or for a different answer to
+// each connection of a batch (<<NEXT>>: the parts in turn). Each input is fetched by every model,
+// two requests per batch on one keep-alive connection, so bytes left over after a response meet
+// the second request on the reused connection, and a model's handles carry state from one
+// request (and one input) to the next, as they do in a benchmark.
 //
 // Invariants, beyond ASan/UBSan/LSan and libFuzzer's malloc limit (which catches a response the
 // client buffers without bound), from impls/include/impls/fetcher.hpp's contract:
@@ -14,6 +16,7 @@
 // - status is 0 exactly when error != none, and a response's status is an HTTP code (100-999);
 // - body_bytes never exceeds the bytes sent on a connection; end >= start;
 // - the total timeout holds: no request takes longer than Options::timeout plus slack.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,10 +36,13 @@ namespace {
 using namespace iobench::fuzz;
 using namespace std::chrono_literals;
 
-constexpr std::size_t kFloodCap = 8u << 20;  // twice libFuzzer's -malloc_limit_mb in scripts/fuzz.sh
-constexpr auto kTimeout = 2000ms;            // Options::timeout of every fetcher
+// A flood is twice libFuzzer's -malloc_limit_mb (scripts/fuzz.sh): a parser that buffers it all
+// trips the limit.
+constexpr std::size_t kFloodCap = 8u << 20;
+constexpr auto kTimeout = 2000ms;  // Options::timeout of every fetcher
 constexpr auto kConnectTimeout = 1000ms;
-constexpr auto kTimeoutSlack = 1000ms;  // scheduling on a busy machine under ASan, not a bug
+// A loaded machine under ASan can be late by a lot; the overruns worth finding are many times it.
+constexpr auto kTimeoutSlack = kTimeout;
 constexpr std::size_t kRequests = 2;
 
 // Answers every connection with the current input, one connection at a time.
@@ -52,9 +58,12 @@ class raw_server {
   raw_server& operator=(const raw_server&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  void answer_with(std::string_view bytes) {
+  /// Answers the connections from now on with the parts of `input`, starting with the first.
+  void answer_with(std::string_view input) {
     const std::lock_guard lock(mutex_);
-    answer_.assign(bytes);
+    parts_.clear();
+    for (const auto part : split_parts(input)) parts_.emplace_back(part);
+    next_ = 0;
   }
 
  private:
@@ -65,7 +74,7 @@ class raw_server {
       std::string answer;
       {
         const std::lock_guard lock(mutex_);
-        answer = answer_;
+        if (!parts_.empty()) answer = parts_[next_++ % parts_.size()];
       }
       if (read_request_head(fd, Clock::now() + kTimeout)) {
         byte_stream stream(answer, kFloodCap);
@@ -79,7 +88,8 @@ class raw_server {
   int listen_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
-  std::string answer_;
+  std::vector<std::string> parts_;
+  std::size_t next_ = 0;
   std::thread thread_;  // last: starts once everything it reads exists
 };
 
@@ -112,10 +122,11 @@ harness& the_harness() {
 }
 
 std::string describe(std::string_view model, const iobench::Outcome& o) {
-  return std::string(model) + ": status " +
-         std::to_string(o.status) + ", error " + std::string(iobench::to_string(o.error)) +
-         ", body_bytes " + std::to_string(o.body_bytes) + ", latency " +
-         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.latency()).count()) +
+  return std::string(model) + ": status " + std::to_string(o.status) + ", error " +
+         std::string(iobench::to_string(o.error)) + ", body_bytes " + std::to_string(o.body_bytes) +
+         ", latency " +
+         std::to_string(
+             std::chrono::duration_cast<std::chrono::milliseconds>(o.latency()).count()) +
          " ms, detail '" + o.detail + "'";
 }
 
@@ -149,10 +160,13 @@ std::optional<std::string> broken(const iobench::Outcome& o, std::size_t stream_
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto& h = the_harness();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  h.server.answer_with(input);
-  const std::size_t stream_bytes = byte_stream(input, kFloodCap).total();
+  std::size_t stream_bytes = 0;  // the most any one connection is sent
+  for (const auto part : split_parts(input)) {
+    stream_bytes = std::max(stream_bytes, byte_stream(part, kFloodCap).total());
+  }
   std::vector<std::vector<iobench::Outcome>> results;
   for (auto& m : h.models) {
+    h.server.answer_with(input);  // every model sees the same sequence of answers
     try {
       results.push_back(m.fetcher->fetch_all(h.requests));
     } catch (const std::exception& e) {

@@ -2,10 +2,11 @@
 //
 // One in-process iobench::mock::server (port 0, one event loop) lives for the whole run. Each
 // input is one connection's worth of client bytes: a request, many pipelined requests, or
-// garbage, sent over a real loopback socket, exactly as a client would. With the flood marker
-// (fuzz_support.hpp) a short input stands for megabytes: endless headers, chunk extensions or
-// trailers. The client writes while it reads (so a server answering pipelined requests never
-// blocks on it), half-closes, and reads until the server closes.
+// garbage, sent over a real loopback socket, exactly as a client would. With the markers of
+// fuzz_support.hpp a short input stands for megabytes (<<FLOOD>>: endless headers, chunk
+// extensions or trailers) or for several connections one after another (<<NEXT>>). The client
+// writes while it reads (so a server answering pipelined requests never blocks on it), half-closes,
+// and reads until the server closes.
 //
 // Invariants, beyond ASan/UBSan/LSan and libFuzzer's malloc limit (which catches a request the
 // server buffers without bound):
@@ -29,10 +30,12 @@ namespace {
 using namespace iobench::fuzz;
 using namespace std::chrono_literals;
 
-constexpr std::size_t kFloodCap = 8u << 20;  // twice libFuzzer's -malloc_limit_mb in scripts/fuzz.sh
-constexpr auto kQuiet = 5000ms;              // silence after the half-close that is a hang
-constexpr auto kTotal = 20000ms;             // one input's exchange, whatever it asks for
-constexpr auto kDrained = 5s;                // for the server to drop a closed connection
+// A flood is twice libFuzzer's -malloc_limit_mb (scripts/fuzz.sh): a parser that buffers it all
+// trips the limit.
+constexpr std::size_t kFloodCap = 8u << 20;
+constexpr auto kQuiet = 5000ms;   // silence after the half-close that is a hang
+constexpr auto kTotal = 20000ms;  // one input's exchange, whatever it asks for
+constexpr auto kDrained = 5s;     // for the server to drop a closed connection
 
 iobench::mock::server& the_server() {
   static const std::unique_ptr<iobench::mock::server> s = [] {
@@ -80,15 +83,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& server = the_server();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  int fd = connect_loopback(server.port());
-  byte_stream stream(input, kFloodCap);
-  const auto r = exchange(fd, stream, {.quiet = kQuiet, .total = kTotal});
-  close_fd(fd);
-  if (r.quiet_too_long) {
-    finding("the server neither answered nor closed within " + std::to_string(kQuiet.count()) +
-            " ms of the client's half-close (sent " + std::to_string(r.sent) + " of " +
-            std::to_string(stream.total()) + " bytes, received " + std::to_string(r.received) +
-            ")");
+  for (const auto part : split_parts(input)) {
+    int fd = connect_loopback(server.port());
+    byte_stream stream(part, kFloodCap);
+    const auto r = exchange(fd, stream, {.quiet = kQuiet, .total = kTotal});
+    close_fd(fd);
+    if (r.quiet_too_long) {
+      finding("the server neither answered nor closed within " + std::to_string(kQuiet.count()) +
+              " ms of the client's half-close (sent " + std::to_string(r.sent) + " of " +
+              std::to_string(stream.total()) + " bytes, received " + std::to_string(r.received) +
+              ")");
+    }
   }
 
   check_healthz(server.port());

@@ -45,6 +45,16 @@ int ms_until(Clock::time_point t) {
 
 }  // namespace
 
+std::vector<std::string_view> split_parts(std::string_view input) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    const auto at = input.find(kNextMarker);
+    parts.push_back(input.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    input.remove_prefix(at + kNextMarker.size());
+  }
+}
+
 byte_stream::byte_stream(std::string_view input, std::size_t flood_cap) {
   const auto at = input.find(kFloodMarker);
   const std::string_view unit =
@@ -154,8 +164,8 @@ exchange_result exchange(int fd, byte_stream& out, const exchange_limits& lim) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n > 0) {
         if (r.head.size() < kHeadKept) {
-          r.head.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n),
-                                                   kHeadKept - r.head.size()));
+          r.head.append(
+              buf, std::min<std::size_t>(static_cast<std::size_t>(n), kHeadKept - r.head.size()));
         }
         r.received += static_cast<std::size_t>(n);
         last_read = Clock::now();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace iobench::fuzz {
 
@@ -19,6 +20,15 @@ using namespace std::chrono_literals;
 /// target chooses (megabytes): endless headers, chunk extensions or trailers from a short input.
 /// Without the marker (or with an empty UNIT) the input is sent as it is.
 inline constexpr std::string_view kFloodMarker = "<<FLOOD>>";
+
+/// An input `A<<NEXT>>B` is two connections' worth: the first connection gets A, the next B (the
+/// fetchers target answers its connections with the parts in turn; the server target sends the
+/// parts over successive connections). Sequences that need state left by an earlier connection
+/// (a reused client handle, a server's counters) fit in one input this way.
+inline constexpr std::string_view kNextMarker = "<<NEXT>>";
+
+/// The input cut at every kNextMarker (one part when there is none).
+std::vector<std::string_view> split_parts(std::string_view input);
 
 /// The bytes one input stands for, produced piece by piece (never held whole in memory).
 class byte_stream {
@@ -52,18 +62,18 @@ int accept_until(int listen_fd, Clock::time_point deadline);
 
 /// How an exchange on one connection ended.
 struct exchange_result {
-  std::size_t sent = 0;          ///< bytes of the stream written
-  std::size_t received = 0;      ///< bytes read from the peer
-  std::string head;              ///< the first bytes received (up to 256)
-  bool write_stopped = false;    ///< the peer closed or reset while we were still writing
-  bool write_stalled = false;    ///< the peer stopped reading; the rest was not sent
-  bool closed = false;           ///< the peer closed (EOF) or reset before the deadline
-  bool quiet_too_long = false;   ///< nothing at all arrived for `quiet` after we half-closed
+  std::size_t sent = 0;         ///< bytes of the stream written
+  std::size_t received = 0;     ///< bytes read from the peer
+  std::string head;             ///< the first bytes received (up to 256)
+  bool write_stopped = false;   ///< the peer closed or reset while we were still writing
+  bool write_stalled = false;   ///< the peer stopped reading; the rest was not sent
+  bool closed = false;          ///< the peer closed (EOF) or reset before the deadline
+  bool quiet_too_long = false;  ///< nothing at all arrived for `quiet` after we half-closed
 };
 
 /// What exchange() waits for.
 struct exchange_limits {
-  std::chrono::milliseconds stall{500};  ///< no write progress this long: stop writing
+  std::chrono::milliseconds stall{500};    ///< no write progress this long: stop writing
   std::chrono::milliseconds quiet{5000};   ///< after half-close: silence this long ends the wait
   std::chrono::milliseconds total{10000};  ///< the whole exchange, whatever happens
   bool half_close = true;                  ///< shutdown(SHUT_WR) once the stream is written
