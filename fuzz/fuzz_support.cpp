@@ -169,6 +169,7 @@ exchange_result exchange(int fd, byte_stream& out, const exchange_limits& lim) {
         }
         r.received += static_cast<std::size_t>(n);
         last_read = Clock::now();
+        if (lim.stop_writing_on_answer) writing = false;
       } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         r.closed = true;
         if (writing) r.write_stopped = true;

@@ -78,6 +78,9 @@ struct exchange_limits {
   std::chrono::milliseconds total{10000};  ///< the whole exchange, whatever happens
   bool half_close = true;                  ///< shutdown(SHUT_WR) once the stream is written
   bool read_until_close = true;  ///< false: stop once the stream is written (a server's side)
+  /// Stop writing once the peer has sent anything: a flood is for what a peer does before it
+  /// answers (a flood of pipelined requests would otherwise keep a server busy for minutes).
+  bool stop_writing_on_answer = false;
 };
 
 /// Writes `out` on `fd` while reading whatever comes back (so neither side blocks on a full
