@@ -1,9 +1,14 @@
 #include "args.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
 #include "common/cli.hpp"
+#include "preflight.hpp"
 #include "suite.hpp"
 
 namespace iobench::bench {
@@ -32,25 +37,85 @@ constexpr std::string_view kReferences =
 constexpr std::string_view kTail =
     R"(  --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
                    "--extra-delay 2ms" (a uniformly slower network)
+  --server-cpus L  CPUs for the mock_server it starts (cpu-list syntax: 0-3,8); it runs one
+                   event loop per CPU it is given. Default: the first half of the CPUs this
+                   process may use (at least one)
+  --client-cpus L  CPUs for the models, wrk and the Python references. Default: the rest (all
+                   of them with --server)
+  --no-pin         run client and server wherever the kernel puts them
   -h, --help       this text
 
 Google Benchmark's own flags work as usual, e.g. --benchmark_filter=coroutine,
 --benchmark_out=results.json --benchmark_out_format=json, --benchmark_repetitions=3,
 --benchmark_list_tests.
+
+exit status: 0 every benchmark ran, 1 some benchmark errored (every result is still written),
+2 usage error (a --benchmark_filter that selects nothing is one).
 )";
 
 constexpr std::size_t kListIndent = 19;
 
-// Appends the non-empty items of `text` separated by `sep` (any whitespace when sep is ' ').
-void append_split(std::vector<std::string>& items, const std::string& text, char sep) {
+// Appends the whitespace-separated words of `text`.
+void append_words(std::vector<std::string>& items, const std::string& text) {
   std::stringstream s(text);
-  if (sep == ' ') {
-    for (std::string item; s >> item;) items.push_back(item);
-    return;
+  for (std::string item; s >> item;) items.push_back(item);
+}
+
+// Appends the comma-separated names of an --impls list. An empty name is refused rather than
+// skipped: "--impls ," would otherwise select nothing, which means everything.
+void append_impls(std::vector<std::string>& impls, const std::string& text) {
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (name.empty()) {
+      throw cli::usage_error("--impls: empty name in '" + text + "' (a list like a,b)");
+    }
+    if (std::find(impls.begin(), impls.end(), name) != impls.end()) {
+      throw cli::usage_error("--impls: '" + name + "' named twice");
+    }
+    impls.push_back(std::move(name));
+    if (comma == std::string::npos) return;
+    start = comma + 1;
   }
-  for (std::string item; std::getline(s, item, sep);) {
-    if (!item.empty()) items.push_back(item);
+}
+
+// The value of Google Benchmark's `--name=value` in `args` (its only form), the last one winning.
+std::optional<std::string> last_flag_value(std::span<const std::string> args,
+                                           std::string_view name) {
+  std::optional<std::string> value;
+  const std::string prefix = "--" + std::string(name) + "=";
+  for (const auto& a : args) {
+    if (a.starts_with(prefix)) value = a.substr(prefix.size());
   }
+  return value;
+}
+
+// Parsed the way Google Benchmark parses it (strtol, strtod: the whole text), so that what is
+// accepted here is what it would accept.
+std::optional<long> parse_long(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_double(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') return std::nullopt;
+  return v;
+}
+
+void check_one_of(std::span<const std::string> args, std::string_view name,
+                  std::initializer_list<std::string_view> allowed) {
+  const auto v = last_flag_value(args, name);
+  if (!v || std::find(allowed.begin(), allowed.end(), *v) != allowed.end()) return;
+  std::string list;
+  for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  throw cli::usage_error("--" + std::string(name) + ": expected one of " + list + " (got '" + *v +
+                         "')");
 }
 
 }  // namespace
@@ -61,16 +126,29 @@ options parse_args(int argc, char** argv) {
   cli::arg_reader args(argc, argv);
   while (args.next()) {
     if (args.is("-h") || args.is("--help")) {
+      args.no_value();
       o.help = true;
     } else if (args.is("--suite")) {
       o.suite = args.value();
     } else if (args.is("--server")) {
       o.server = args.value();
       while (!o.server.empty() && o.server.back() == '/') o.server.pop_back();
+      check_http_url(o.server, "--server", true);
     } else if (args.is("--server-args")) {
-      append_split(o.server_args, args.value(), ' ');
+      append_words(o.server_args, args.verbatim_value());
     } else if (args.is("--impls")) {
-      append_split(o.impls, args.value(), ',');
+      append_impls(o.impls, args.value());
+    } else if (args.is("--server-cpus") || args.is("--client-cpus")) {
+      const bool server = args.is("--server-cpus");
+      const std::string flag(server ? "--server-cpus" : "--client-cpus");
+      try {
+        (server ? o.server_cpus : o.client_cpus) = parse_cpu_list(args.value());
+      } catch (const std::invalid_argument& e) {
+        throw cli::usage_error(flag + ": " + e.what());
+      }
+    } else if (args.is("--no-pin")) {
+      args.no_value();
+      o.no_pin = true;
     } else {
       o.benchmark_args.emplace_back(args.current());
     }
@@ -96,11 +174,47 @@ std::string help_text() {
   return text;
 }
 
-bool filter_selects(const std::string& name, const std::string& filter) {
-  if (filter.empty() || filter == "all" || filter == ".") return true;
-  const bool negate = filter.front() == '-';
-  const std::regex re(negate ? filter.substr(1) : filter, std::regex::extended);
-  return std::regex_search(name, re) != negate;
+void check_benchmark_flags(std::span<const std::string> benchmark_args) {
+  const auto args = benchmark_args;
+  if (const auto v = last_flag_value(args, "benchmark_repetitions")) {
+    const auto n = parse_long(*v);
+    if (!n || *n < 1 || *n > kMaxRepetitions) {
+      throw cli::usage_error("--benchmark_repetitions: expected an integer in 1.." +
+                             std::to_string(kMaxRepetitions) + " (got '" + *v + "')");
+    }
+  }
+  for (const std::string_view name : {"benchmark_min_time", "benchmark_min_warmup_time"}) {
+    const auto v = last_flag_value(args, name);
+    if (!v) continue;
+    const auto seconds = parse_double(*v);
+    if (!seconds || !std::isfinite(*seconds) || *seconds < 0) {
+      throw cli::usage_error("--" + std::string(name) +
+                             ": expected seconds, a finite number >= 0 (got '" + *v + "')");
+    }
+  }
+  check_one_of(args, "benchmark_format", {"console", "json", "csv"});
+  check_one_of(args, "benchmark_out_format", {"json", "console", "csv"});
+  check_one_of(args, "benchmark_time_unit", {"ns", "us", "ms", "s"});
+  if (const auto v = last_flag_value(args, "benchmark_color"); v && v->empty()) {
+    throw cli::usage_error("--benchmark_color: expected auto, true or false (got '')");
+  }
+}
+
+benchmark_filter::benchmark_filter(const std::string& spec) {
+  if (spec.empty() || spec == "all") return;
+  negate_ = spec.front() == '-';
+  const std::string pattern = negate_ ? spec.substr(1) : spec;
+  try {
+    re_.emplace(pattern, std::regex::extended);
+  } catch (const std::regex_error& e) {
+    throw cli::usage_error("--benchmark_filter: '" + spec +
+                           "' is not a POSIX extended regular expression: " + e.what());
+  }
+}
+
+bool benchmark_filter::selects(const std::string& name) const {
+  if (!re_) return true;
+  return std::regex_search(name, *re_) != negate_;
 }
 
 }  // namespace iobench::bench

@@ -3,17 +3,25 @@
 // percentiles are recorded here, over every request of every iteration (runners.cpp).
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "args.hpp"
+#include "open_points.hpp"
+#include "cpus.hpp"
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
+#include "gbench_flags.hpp"
 #include "reference.hpp"
 #include "reporting.hpp"
 #include "runners.hpp"
@@ -51,23 +59,34 @@ std::chrono::seconds wrk_duration(std::string_view suite) {
   return (suite == "smoke" || suite == "quick") ? std::chrono::seconds{1} : std::chrono::seconds{2};
 }
 
-// Everything the benchmarks of one run share: the server (started on first use) and the
+// Everything the benchmarks of one run share: the server (started before the first) and the
 // progress count.
 class suite_run {
  public:
-  suite_run(options opts, std::filesystem::path server_binary)
-      : opts_(std::move(opts)), server_binary_(std::move(server_binary)) {}
+  suite_run(options opts, std::filesystem::path server_binary, partition cpus)
+      : opts_(std::move(opts)), server_binary_(std::move(server_binary)), cpus_(std::move(cpus)) {}
 
   /// Counts `n` benchmark runs into the "[k/n]" progress lines.
   void expect(std::size_t n) { total_runs_ += n; }
 
+  /// Starts the own mock_server now (unless --server names one), so that one that cannot start
+  /// ends the run before any benchmark. Throws server_usage_error or std::runtime_error.
+  void start_server();
+
   void run_point(benchmark::State& state, const point& p);
+
+  /// The server's base URL ("" when it could not be reached: benchmarks say why).
+  const std::string& base_url() { return server(); }
+
+  /// Starts (or reaches) the server now and says where everything runs, for the context.
+  run_placement where_it_runs();
 
  private:
   const std::string& server();
 
   options opts_;
   std::filesystem::path server_binary_;
+  partition cpus_;
   std::unique_ptr<server_process> own_server_;
   std::string server_url_;
   std::string server_error_;
@@ -75,21 +94,47 @@ class suite_run {
   std::size_t runs_started_ = 0;
 };
 
+void suite_run::start_server() {
+  if (opts_.server.empty() && !own_server_) {
+    own_server_ =
+        std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
+    server_url_ = own_server_->url();
+    std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
+  }
+}
+
 const std::string& suite_run::server() {
   if (server_url_.empty() && server_error_.empty()) {
     if (!opts_.server.empty()) {
       server_url_ = opts_.server;
     } else {
       try {
-        own_server_ = std::make_unique<server_process>(server_binary_, opts_.server_args);
-        server_url_ = own_server_->url();
-        std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
+        start_server();
       } catch (const std::exception& e) {
         server_error_ = std::string("cannot start mock_server: ") + e.what();
       }
     }
   }
   return server_url_;
+}
+
+run_placement suite_run::where_it_runs() {
+  const std::string all = "all (not pinned)";
+  run_placement where;
+  where.client_cpus = cpus_.client.empty() ? all : format_cpu_list(cpus_.client);
+  if (opts_.server.empty()) {
+    where.server_cpus = cpus_.server.empty() ? all : format_cpu_list(cpus_.server);
+  }
+  where.note = cpus_.note;
+  if (const auto& base = server(); !base.empty()) {
+    try {
+      const auto s = read_server_stats(base);
+      if (s.threads > 0) where.server_threads = std::to_string(static_cast<long>(s.threads));
+    } catch (const std::exception&) {
+      // An older or unreachable server: the benchmarks will say what is wrong.
+    }
+  }
+  return where;
 }
 
 void suite_run::run_point(benchmark::State& state, const point& p) {
@@ -101,8 +146,8 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     return;
   }
   std::vector<Request> requests;
-  requests.reserve(p.requests);
-  for (const int d : p.request_delays_ms()) {
+  requests.reserve(p.open_loop() ? 0 : p.requests);
+  for (const int d : p.open_loop() ? std::vector<int>{} : p.request_delays_ms()) {
     requests.push_back(
         {base + "/fetch?delay=" + std::to_string(d) + "ms&bytes=" + std::to_string(p.bytes)});
   }
@@ -114,9 +159,17 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   const char* step = "setup";
   try {
     reset_server_stats(base);
+    placement where{base, read_server_stats(base),
+                    static_cast<double>(cpus_.client.empty() ? allowed_cpus().size()
+                                                             : cpus_.client.size())};
     step = "the batch";
+    if (p.open_loop()) {
+      step = "the open-loop step";
+      run_open_point(state, p, where);
+      return;
+    }
     if (p.impl == kWrk) {
-      run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite));
+      run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite), where);
       return;
     }
     if (is_python_reference(p.impl)) {
@@ -126,36 +179,74 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     }
     if (state.error_occurred()) return;
     step = "reading the server's /stats";
-    fill_counters(state, p, m, base);
+    fill_counters(state, p, m, where);
   } catch (const std::exception& e) {
     state.SkipWithError((std::string(step) + " failed: " + e.what()).c_str());
   }
 }
 
 // Registers the point; returns the name Google Benchmark filters on (its suffixes included).
+// How a point runs under Google Benchmark: iterations, and whose clock.
+struct timing {
+  benchmark::IterationCount iterations;
+  bool manual;  // timed by wrk or inside the Python child
+};
+
+timing timing_of(const point& p, double target_s) {
+  const bool wrk = p.impl == kWrk;
+  // An open-loop step runs for its duration: one is a measurement.
+  const bool single = wrk || p.open_loop();
+  return {single ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s)),
+          wrk || is_python_reference(p.impl)};
+}
+
+// The name Google Benchmark filters on: the contract name and its suffixes.
+std::string internal_name(const point& p, double target_s) {
+  const auto t = timing_of(p, target_s);
+  std::string internal = benchmark_name(p) + "/iterations:" + std::to_string(t.iterations);
+  if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
+  return internal + (t.manual ? "/manual_time" : "/real_time");
+}
+
+// Registers the point; returns the name Google Benchmark filters on.
 std::string register_point(suite_run& run, const point& p, double target_s) {
   const std::string name = benchmark_name(p);
   auto* b = benchmark::RegisterBenchmark(name.c_str(),
                                          [&run, p](benchmark::State& s) { run.run_point(s, p); });
   b->Unit(benchmark::kMillisecond);
-  const bool wrk = p.impl == kWrk;
-  const bool manual = wrk || is_python_reference(p.impl);  // timed by wrk or inside the child
-  const auto iterations =
-      wrk ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s));
-  if (manual) {
-    b->UseManualTime()->Iterations(iterations);
+  const auto t = timing_of(p, target_s);
+  if (t.manual) {
+    b->UseManualTime()->Iterations(t.iterations);
   } else {
-    b->UseRealTime()->Iterations(iterations);
+    b->UseRealTime()->Iterations(t.iterations);
   }
   if (p.repetitions > 1) b->Repetitions(p.repetitions);
-  std::string internal = name + "/iterations:" + std::to_string(iterations);
-  if (p.repetitions > 1) internal += "/repeats:" + std::to_string(p.repetitions);
-  return internal + (manual ? "/manual_time" : "/real_time");
+  return internal_name(p, target_s);
+}
+
+// --benchmark_list_tests prints names and runs nothing: no server to start for it.
+bool listing_only(const options& o) {
+  return std::any_of(o.benchmark_args.begin(), o.benchmark_args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true" ||
+           a == "--benchmark_list_tests=1";
+  });
 }
 
 int usage_error(const std::string& msg) {
   std::cerr << "iobench: " << msg << " (see --help)\n";
   return cli::kUsageExit;
+}
+
+// Google Benchmark opens --benchmark_out only once the run starts, and then says no more than
+// "invalid file name" and exits 1. Trying first gives the reason, before anything has run.
+// (Creating the file is harmless: Google Benchmark truncates it anyway.)
+void check_output_file(const std::string& path) {
+  if (path.empty()) return;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw cli::usage_error("--benchmark_out: cannot write '" + path + "': " + std::strerror(errno));
+  }
+  ::close(fd);
 }
 
 }  // namespace
@@ -169,12 +260,29 @@ int main(int argc, char** argv) {
       std::cout << help_text();
       return 0;
     }
+    check_benchmark_flags(opts.benchmark_args);
     points = suite_points(opts.suite, opts.impls);
+    if (points.empty()) {
+      throw cli::usage_error("suite '" + opts.suite + "' has no benchmark for these --impls");
+    }
   } catch (const cli::usage_error& e) {
     return usage_error(e.what());
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   }
+  // The client side runs on its CPUs from here on: threads and children created later inherit it.
+  partition cpus;
+  try {
+    cpus = plan_partition(allowed_cpus(), opts.server_cpus, opts.client_cpus, opts.no_pin,
+                          opts.server.empty());
+    if (!cpus.client.empty()) pin_to(cpus.client);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "iobench: " << e.what() << "\n";
+    return 1;
+  }
+  if (!cpus.note.empty()) std::cerr << "iobench: " << cpus.note << "\n";
   // Concurrency up to 10,000 needs as many sockets; children (Python references) inherit it.
   raise_open_file_limit();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -184,19 +292,67 @@ int main(int argc, char** argv) {
   int benchmark_argc = static_cast<int>(benchmark_argv.size());
   benchmark::Initialize(&benchmark_argc, benchmark_argv.data());
   if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_argv.data())) return 2;
-  const std::string filter = benchmark::GetBenchmarkFilter();
 
   // The suite starts the mock_server that sits next to this binary.
-  suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server");
+  suite_run run(opts, std::filesystem::canonical("/proc/self/exe").parent_path() / "mock_server",
+                cpus);
   const double target = target_seconds(opts.suite);
-  for (const auto& p : points) {
-    if (filter_selects(register_point(run, p, target), filter)) {
-      run.expect(static_cast<std::size_t>(p.repetitions));
+  std::optional<benchmark_filter> filter;
+  try {
+    filter.emplace(benchmark::GetBenchmarkFilter());
+    // Google Benchmark would print "Failed to match any benchmarks" and exit 0: a run that
+    // measured nothing must not look like one that passed. (Open points are named by the share
+    // of the capacity they offer until it is measured: "rate:0.5x".)
+    if (std::none_of(points.begin(), points.end(), [&](const point& p) {
+          return filter->selects(internal_name(p, target));
+        })) {
+      throw cli::usage_error("--benchmark_filter '" + benchmark::GetBenchmarkFilter() +
+                             "' selects none of the " + std::to_string(points.size()) +
+                             " benchmarks of suite '" + opts.suite +
+                             "' (list them with --benchmark_list_tests)");
+    }
+    if (!benchmark::FLAGS_benchmark_list_tests) check_output_file(benchmark::FLAGS_benchmark_out);
+  } catch (const cli::usage_error& e) {
+    return usage_error(e.what());
+  }
+  if (!benchmark::FLAGS_benchmark_list_tests) {
+    try {
+      run.start_server();
+    } catch (const server_usage_error& e) {
+      // Its line already says "(see --help)", meaning mock_server's.
+      std::cerr << "iobench: --server-args: " << e.what() << "\n";
+      return cli::kUsageExit;
+    } catch (const std::exception& e) {
+      std::cerr << "iobench: cannot start mock_server: " << e.what() << "\n";
+      return 1;
+    }
+    try {
+      // Open-loop points offer a share of their model's measured capacity: measure it now, for
+      // the points the filter keeps, so that they are registered under their real rates.
+      calibrate_open_points(points, run.base_url(), [&](const point& p) {
+        return filter->selects(internal_name(p, target));
+      });
+    } catch (const std::exception& e) {
+      std::cerr << "iobench: open loop: " << e.what() << "\n";
+      return 1;
     }
   }
-  add_context(opts);
+  for (const auto& p : points) {
+    if (!filter->selects(register_point(run, p, target))) continue;
+    // A point's own repetitions win over the flag (Google Benchmark's rule).
+    run.expect(static_cast<std::size_t>(
+        p.repetitions > 1 ? p.repetitions : std::max(1, benchmark::FLAGS_benchmark_repetitions)));
+  }
+  add_context(opts, listing_only(opts) ? run_placement{} : run.where_it_runs());
   const auto out = make_reporters();
   benchmark::RunSpecifiedBenchmarks(out.display.get(), out.file.get());
   benchmark::Shutdown();
+  // Every result is written; the status says whether they are all measurements.
+  if (out.errors->count > 0) {
+    std::cerr << "iobench: " << out.errors->count << " benchmark run"
+              << (out.errors->count == 1 ? "" : "s") << " errored; the first, " << out.errors->first
+              << "\n";
+    return 1;
+  }
   return 0;
 }

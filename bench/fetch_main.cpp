@@ -1,12 +1,31 @@
-// iobench-fetch: one batch with one fetcher, summarised like hey (or as one JSON object).
+// iobench-fetch: one batch with one fetcher, summarised like hey (or as one JSON object); or, with
+// --rate, an open-loop run: requests on a schedule, latency from each one's intended send time.
+//
+// Before the batch it checks what the machine can give (preflight.hpp): a batch that needs more
+// threads, descriptors or memory than there are is refused with one line (exit 2) instead of
+// failing minutes and gigabytes later.
+//
+// Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished, and
+// exits 128 + the signal (130). The fetchers are synchronous, so the batch cannot be asked to stop;
+// instead SIGINT and SIGTERM are blocked in every thread (the fetchers' threads inherit the mask)
+// and a watcher thread takes them with sigtimedwait, where it may do anything a thread may: it
+// summarises what the fetcher has reported so far (Options::observer) and ends the process with
+// _exit, abandoning the requests still in flight. Whichever comes first, the batch's end or the
+// signal, prints the one summary.
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <optional>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "common/cli.hpp"
@@ -14,20 +33,37 @@
 #include "common/units.hpp"
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
+#include "open_run.hpp"
+#include "preflight.hpp"
 
 namespace {
 
 using namespace iobench;
+using namespace iobench::bench;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxRequests = 100'000'000;
 constexpr auto kProgressEvery = 1s;
 // Descriptors beyond the connections themselves: stdio, the resolver, libcurl's wake-up pipes.
 constexpr std::uint64_t kSpareDescriptors = 64;
+// A thread-per-request model gives each worker a libcurl easy handle, which holds a wake-up
+// socket pair beside its connection (measured: 3 descriptors a worker).
+constexpr std::uint64_t kDescriptorsPerWorkerThread = 3;
+// Heap bytes behind an Outcome's detail string when a request fails (a short reason).
+constexpr std::uint64_t kDetailBytes = 48;
+// libstdc++ keeps strings up to 15 characters inside the object; longer ones cost a heap block
+// (the characters, the terminator, malloc's header and rounding).
+constexpr std::size_t kInlineString = 15;
+constexpr std::uint64_t kMallocOverhead = 24;
 
 constexpr std::string_view kUsage = R"(usage: iobench-fetch [options] URL
+       iobench-fetch --rate R --duration D [options] URL
 
-Fetches URL N times with one I/O model and prints a summary like hey's.
+Fetches URL N times with one I/O model and prints a summary like hey's (closed loop: the next
+request starts when one of C finishes). With --rate, an open loop instead: requests go out on a
+schedule of R per second for D whatever the earlier ones are doing, at most C in flight (the rest
+wait their turn, nothing is dropped), and latency is measured from each request's intended send
+time, so a slow server shows in it (no coordinated omission).
 
 options:
   --impl NAME          the model (default coroutine):
@@ -40,9 +76,20 @@ constexpr std::string_view kOptions = R"(  -n N                 number of reques
   --connect-timeout D  connection setup timeout (default 5s)
   --no-keepalive       a new connection per request
   --json               print one JSON object instead of the summary
+  --rate R             open loop: R requests per second (a number > 0)
+  --duration D         open loop: for how long (e.g. 10s)
+  --arrival KIND       open loop: constant (every 1/R) or poisson (exponential gaps with mean
+                       1/R, from --seed); default constant
+  --seed N             open loop: seed of the poisson arrivals (default 1)
+  --grace D            open loop: how long requests still in flight may finish after the
+                       schedule ends (default 5s); what is left then is counted incomplete
+  --hgrm FILE          open loop: write the corrected latency distribution (ms) to FILE in
+                       HdrHistogram's percentile-distribution format
   -h, --help           this text
 
-exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error.
+exit status: 0 every request succeeded (complete response, 2xx), 1 some failed, 2 usage error
+(or a batch this machine cannot give: too many threads, descriptors or too much memory), 130
+interrupted: Ctrl-C prints the summary of the requests that finished.
 )";
 
 constexpr std::size_t kModelIndent = 23;
@@ -56,16 +103,89 @@ std::string help_text() {
 struct options {
   std::string impl = "coroutine";
   std::size_t requests = 1;
+  bool requests_given = false;  ///< -n was on the command line
   Options fetch;
   bool json = false;
   std::string url;
+  std::optional<open_step> open;  ///< --rate: an open-loop run
+  std::string hgrm;               ///< --hgrm FILE
 };
+
+// An open-loop flag read into `step` (created on first use); --rate and --duration must come
+// together, which parse_args checks at the end.
+bool read_open_flag(cli::arg_reader& args, std::optional<open_step>& step, std::string& hgrm,
+                    bool& rate_given, bool& duration_given) {
+  if (args.is("--hgrm")) {
+    hgrm = args.value();
+    return true;
+  }
+  if (!args.is("--rate") && !args.is("--duration") && !args.is("--arrival") &&
+      !args.is("--seed") && !args.is("--grace")) {
+    return false;
+  }
+  auto& s = step ? *step : step.emplace();
+  if (args.is("--rate")) {
+    const std::string text = args.value();
+    double r = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), r);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(r > 0) ||
+        !std::isfinite(r) || r > 10'000'000) {
+      throw cli::usage_error("--rate: expected requests per second, a number in (0, 1e7] (got '" +
+                             text + "')");
+    }
+    s.rate = r;
+    rate_given = true;
+  } else if (args.is("--duration")) {
+    s.duration = args.duration();
+    if (s.duration.count() <= 0) throw cli::usage_error("--duration: must be more than 0");
+    duration_given = true;
+  } else if (args.is("--arrival")) {
+    const std::string kind = args.value();
+    if (kind != "constant" && kind != "poisson") {
+      throw cli::usage_error("--arrival: expected constant or poisson (got '" + kind + "')");
+    }
+    s.kind = kind == "poisson" ? arrival::poisson : arrival::constant;
+  } else if (args.is("--seed")) {
+    s.seed = args.u64();
+  } else {
+    s.grace = args.duration();
+  }
+  return true;
+}
+
+// The open-loop flags hang together: --rate with --duration, the rest only with them, no -n.
+void check_open(options& o, bool rate_given, bool duration_given) {
+  if (!rate_given && !duration_given) {
+    if (o.open || !o.hgrm.empty()) {
+      throw cli::usage_error("--arrival, --seed, --grace and --hgrm need --rate and --duration");
+    }
+    return;
+  }
+  if (!rate_given) throw cli::usage_error("--duration needs --rate (an open loop)");
+  if (!duration_given) throw cli::usage_error("--rate needs --duration (an open loop)");
+  if (o.requests_given) {
+    throw cli::usage_error("-n: with --rate the schedule decides how many (rate x duration)");
+  }
+  const double n = std::ceil(o.open->rate * std::chrono::duration<double>(o.open->duration).count());
+  if (n > static_cast<double>(kMaxRequests)) {
+    throw cli::usage_error("--rate x --duration schedules more than " +
+                           std::to_string(kMaxRequests) + " requests");
+  }
+  o.requests = static_cast<std::size_t>(n);
+  if (!o.hgrm.empty() && !std::ofstream(o.hgrm, std::ios::app)) {
+    throw cli::usage_error("--hgrm: cannot write '" + o.hgrm + "'");
+  }
+}
 
 options parse_args(int argc, char** argv) {
   options o;
+  bool rate_given = false;
+  bool duration_given = false;
   cli::arg_reader args(argc, argv);
   while (args.next()) {
-    if (args.is("-h") || args.is("--help")) {
+    if (read_open_flag(args, o.open, o.hgrm, rate_given, duration_given)) {
+      continue;
+    } else if (args.is("-h") || args.is("--help")) {
       args.no_value();
       std::cout << help_text();
       std::exit(0);
@@ -73,6 +193,7 @@ options parse_args(int argc, char** argv) {
       o.impl = args.value();
     } else if (args.is("-n")) {
       o.requests = args.u64(1, kMaxRequests);
+      o.requests_given = true;
     } else if (args.is("-c")) {
       o.fetch.concurrency = args.u64(1, 1'000'000);
     } else if (args.is("--timeout")) {
@@ -93,10 +214,7 @@ options parse_args(int argc, char** argv) {
     }
   }
   if (o.url.empty()) throw cli::usage_error("missing URL");
-  const auto u = boost::urls::parse_uri(o.url);
-  if (!u || u->scheme_id() != boost::urls::scheme::http || u->host().empty()) {
-    throw cli::usage_error("URL must look like http://host[:port]/path (got '" + o.url + "')");
-  }
+  check_http_url(o.url, "URL", false);
   if (find_model(o.impl) == nullptr) {
     std::string known;
     for (auto n : fetcher_names()) known += (known.empty() ? "" : ", ") + std::string(n);
@@ -105,6 +223,7 @@ options parse_args(int argc, char** argv) {
   if (o.fetch.timeout.count() <= 0 || o.fetch.connect_timeout.count() <= 0) {
     throw cli::usage_error("timeouts must be at least 1ms");
   }
+  check_open(o, rate_given, duration_given);
   return o;
 }
 
@@ -114,7 +233,9 @@ std::string seconds(double s) {
   return buf;
 }
 
-void print_human(const options& o, std::size_t concurrency, const batch_summary& s) {
+// `incomplete`: requests that had not finished when a signal ended the batch.
+void print_human(const options& o, std::size_t concurrency, const batch_summary& s,
+                 std::size_t incomplete) {
   std::printf("Summary:\n");
   std::printf("  Impl:         %s (concurrency %zu, %s)\n", o.impl.c_str(), concurrency,
               o.fetch.keep_alive ? "keep-alive" : "connection per request");
@@ -124,7 +245,9 @@ void print_human(const options& o, std::size_t concurrency, const batch_summary&
   std::printf("  Average:      %s\n", seconds(s.mean_ms / 1000).c_str());
   std::printf("  Requests/sec: %.2f\n", s.req_per_s);
   std::printf("  Total data:   %llu bytes\n", static_cast<unsigned long long>(s.body_bytes));
-  std::printf("  Succeeded:    %zu\n  Failed:       %zu\n\n", s.succeeded, s.failed);
+  std::printf("  Succeeded:    %zu\n  Failed:       %zu\n", s.succeeded, s.failed);
+  if (incomplete > 0) std::printf("  Incomplete:   %zu (interrupted)\n", incomplete);
+  std::printf("\n");
   std::printf("Latency distribution:\n");
   std::printf("  50%% in %s\n  90%% in %s\n  99%% in %s\n  max   %s\n\n",
               seconds(s.p50_ms / 1000).c_str(), seconds(s.p90_ms / 1000).c_str(),
@@ -144,7 +267,8 @@ void print_human(const options& o, std::size_t concurrency, const batch_summary&
   }
 }
 
-void print_json(const options& o, std::size_t concurrency, const batch_summary& s) {
+void print_json(const options& o, std::size_t concurrency, const batch_summary& s,
+                std::size_t incomplete, bool interrupted) {
   namespace json = boost::json;
   json::object statuses;
   for (const auto& [status, n] : s.statuses) statuses[std::to_string(status)] = n;
@@ -152,7 +276,7 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
   for (const auto& [kind, n] : s.errors) errors[kind] = n;
   json::object doc{
       {"impl", o.impl},
-      {"requests", s.requests},
+      {"requests", o.requests},
       {"concurrency", concurrency},
       {"keep_alive", o.fetch.keep_alive},
       {"succeeded", s.succeeded},
@@ -163,8 +287,186 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
       {"latency_ms",
        json::object{{"p50", s.p50_ms}, {"p90", s.p90_ms}, {"p99", s.p99_ms}, {"max", s.max_ms}}},
       {"statuses", std::move(statuses)},
-      {"errors", std::move(errors)}};
+      {"errors", std::move(errors)},
+      {"incomplete", incomplete},
+      {"interrupted", interrupted}};
   std::cout << json::serialize(doc) << "\n";
+}
+
+// What the batch will take from the machine: descriptors for its connections, threads for a
+// thread-per-request model, and memory for the bookkeeping that grows with -n (the requests, the
+// outcomes, the summary's sorted latencies and the log an interrupted batch is summarised from).
+batch_needs needs_of(const options& o, const model_info& model, std::size_t concurrency) {
+  batch_needs n;
+  n.subject = "-n " + std::to_string(o.requests) + " -c " + std::to_string(concurrency) + " (" +
+              o.impl + (model.thread_per_request ? ": a thread per request in flight)" : ")");
+  const std::uint64_t connections = std::min(concurrency, o.requests);
+  n.threads = model.thread_per_request ? concurrency : 0;
+  n.descriptors = connections * (model.thread_per_request ? kDescriptorsPerWorkerThread : 1) +
+                  kSpareDescriptors;
+  // A URL longer than the small-string buffer lives on the heap, once per Request.
+  const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
+  const std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
+                                    sizeof(double) + sizeof(Outcome);
+  n.memory = per_request * o.requests;
+  return n;
+}
+
+// Every finished request's Outcome (detail dropped), for the summary of an interrupted batch.
+class finished_log final : public outcome_observer {
+ public:
+  // NOTE: reserves room for `n` (address space only until requests finish), so recording never
+  // reallocates inside the measurement.
+  explicit finished_log(std::size_t n) { outcomes_.reserve(n); }
+
+  void finished(const Outcome& outcome) noexcept override {
+    std::lock_guard lock(mutex_);
+    if (outcomes_.size() == outcomes_.capacity()) return;  // never: one report per request
+    Outcome& o = outcomes_.emplace_back();
+    o.status = outcome.status;
+    o.body_bytes = outcome.body_bytes;
+    o.start = outcome.start;
+    o.end = outcome.end;
+    o.error = outcome.error;
+  }
+
+  /// The summary of what finished so far, over `wall`. Summarised in place: the log may be
+  /// gigabytes, and this is the last thing the process does.
+  batch_summary summarize_finished(Clock::duration wall) const {
+    std::lock_guard lock(mutex_);
+    return summarize(outcomes_, wall);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Outcome> outcomes_;
+};
+
+// Takes SIGINT and SIGTERM for the whole process (see the file note), and shows progress on a
+// terminal. Exactly one summary is printed: by the batch's end or by the signal, whichever
+// claims it first.
+class batch_watch {
+ public:
+  batch_watch(const options& o, std::size_t concurrency)
+      : o_(o), concurrency_(concurrency), log_(o.requests) {}
+  ~batch_watch() { finish(); }
+  batch_watch(const batch_watch&) = delete;
+  batch_watch& operator=(const batch_watch&) = delete;
+
+  /// Blocks the signals in this thread, so every thread started from now on inherits the mask.
+  /// REQUIRES: called before any other thread exists.
+  static void block_signals() {
+    const sigset_t set = signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+  /// Wires the fetcher's options to this watch and starts the watcher thread.
+  void start(Options& fetch) {
+    fetch.completed = &completed_;
+    fetch.observer = &log_;
+    thread_ = std::thread([this] { watch(); });
+  }
+
+  /// The batch starts now (its wall time counts from here).
+  void batch_started() { started_ns_.store(Clock::now().time_since_epoch().count()); }
+
+  /// True when the caller may print the summary; false when a signal has claimed it (and the
+  /// process is about to end).
+  bool claim_summary() {
+    bool expected = false;
+    return claimed_.compare_exchange_strong(expected, true);
+  }
+
+  /// Stops the watcher (clearing its progress line). A signal from now on stays blocked.
+  void finish() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static sigset_t signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+  }
+
+  void watch() {
+    const sigset_t set = signals();
+    const auto t0 = Clock::now();
+    const bool progress = isatty(STDERR_FILENO) != 0;
+    bool shown = false;
+    while (!stop_.load()) {
+      const timespec tick{0, 100'000'000};
+      if (const int sig = sigtimedwait(&set, nullptr, &tick); sig > 0) interrupted(sig);
+      const auto elapsed = Clock::now() - t0;
+      if (progress && elapsed >= kProgressEvery && !stop_.load()) {
+        std::fprintf(stderr, "\r  %zu/%zu done, %.1fs ", completed_.load(), o_.requests,
+                     std::chrono::duration<double>(elapsed).count());
+        shown = true;
+      }
+    }
+    if (shown) std::fprintf(stderr, "\r\033[K");
+  }
+
+  // Summarises what finished and ends the process, unless the batch's own summary came first.
+  void interrupted(int sig) {
+    if (!claim_summary()) return;
+    const auto now = Clock::now();
+    const auto started = started_ns_.load();
+    const auto wall =
+        started == 0 ? Clock::duration{0} : now.time_since_epoch() - Clock::duration{started};
+    const auto s = log_.summarize_finished(wall);
+    if (isatty(STDERR_FILENO) != 0) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "iobench-fetch: interrupted (%s): %zu of %zu requests finished\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", s.requests, o_.requests);
+    if (o_.json) {
+      print_json(o_, concurrency_, s, o_.requests - s.requests, true);
+    } else {
+      print_human(o_, concurrency_, s, o_.requests - s.requests);
+    }
+    std::cout.flush();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    // The batch is still running on other threads: end here, not through exit's destructors.
+    std::_Exit(128 + sig);
+  }
+
+  const options& o_;
+  std::size_t concurrency_;
+  std::atomic<std::size_t> completed_{0};
+  finished_log log_;
+  std::atomic<Clock::rep> started_ns_{0};
+  std::atomic<bool> claimed_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// The open-loop run: summary, JSON and .hgrm; exit 0 only when every scheduled request succeeded.
+int run_open(const options& o, std::size_t concurrency, Fetcher& fetcher, batch_watch& watch) {
+  const auto r = run_open_step(fetcher, o.url, *o.open);
+  if (!watch.claim_summary()) pause();  // a signal is printing its summary and ending us
+  watch.finish();
+  if (o.json) {
+    auto doc = open_json(*o.open, r.summary);
+    doc["impl"] = o.impl;
+    doc["concurrency"] = concurrency;
+    doc["keep_alive"] = o.fetch.keep_alive;
+    std::cout << boost::json::serialize(doc) << "\n";
+  } else {
+    print_open(stdout, o.impl, concurrency, *o.open, r.summary);
+  }
+  if (!o.hgrm.empty()) {
+    std::ofstream out(o.hgrm);
+    r.summary.latency_ns.write_hgrm(out, 1e6);  // nanoseconds -> milliseconds
+    out.close();
+    if (!out) {
+      std::cerr << "iobench-fetch: --hgrm: cannot write '" << o.hgrm << "'\n";
+      return 1;
+    }
+  }
+  return r.summary.succeeded == r.summary.scheduled ? 0 : 1;
 }
 
 }  // namespace
@@ -177,51 +479,35 @@ int main(int argc, char** argv) {
     std::cerr << "iobench-fetch: " << e.what() << " (see --help)\n";
     return cli::kUsageExit;
   }
+  batch_watch::block_signals();
   try {
-    const bool one_at_a_time = find_model(o.impl)->one_at_a_time;
-    const std::size_t concurrency = one_at_a_time ? 1 : o.fetch.concurrency;
-    if (one_at_a_time && o.fetch.concurrency > 1) {
+    const model_info& model = *find_model(o.impl);
+    const std::size_t concurrency = model.one_at_a_time ? 1 : o.fetch.concurrency;
+    if (model.one_at_a_time && o.fetch.concurrency > 1) {
       std::cerr << "iobench-fetch: note: " << o.impl << " runs one request at a time; -c ignored\n";
     }
-    const std::uint64_t fds = raise_open_file_limit();
-    if (std::min(concurrency, o.requests) + kSpareDescriptors > fds) {
-      std::cerr << "iobench-fetch: -c " << concurrency << " needs more open files than the limit ("
-                << fds << "); raise `ulimit -n`\n";
+    raise_open_file_limit();
+    if (const auto why = refuse(needs_of(o, model, concurrency), read_machine_headroom())) {
+      std::cerr << "iobench-fetch: " << *why << "\n";
       return cli::kUsageExit;
     }
-    std::atomic<std::size_t> completed{0};
-    o.fetch.completed = &completed;
+    batch_watch watch(o, concurrency);
+    watch.start(o.fetch);
     auto fetcher = make_fetcher(o.impl, o.fetch);
     const std::vector<Request> requests(o.requests, Request{o.url});
 
-    // Progress on a terminal only: logs and pipes get the summary alone.
-    std::atomic<bool> finished{false};
-    std::thread progress;
-    if (isatty(STDERR_FILENO) != 0) {
-      progress = std::thread([&] {
-        const auto t0 = Clock::now();
-        while (!finished.load()) {
-          std::this_thread::sleep_for(100ms);
-          const auto elapsed = Clock::now() - t0;
-          if (elapsed >= kProgressEvery && !finished.load()) {
-            std::fprintf(stderr, "\r  %zu/%zu done, %.1fs ", completed.load(), o.requests,
-                         std::chrono::duration<double>(elapsed).count());
-          }
-        }
-        std::fprintf(stderr, "\r\033[K");
-      });
-    }
+    watch.batch_started();
+    if (o.open) return run_open(o, concurrency, *fetcher, watch);
     const auto t0 = Clock::now();
     const auto outcomes = fetcher->fetch_all(requests);
     const auto wall = Clock::now() - t0;
-    finished.store(true);
-    if (progress.joinable()) progress.join();
-
+    if (!watch.claim_summary()) pause();  // a signal is printing its summary and ending us
+    watch.finish();
     const auto s = summarize(outcomes, wall);
     if (o.json) {
-      print_json(o, concurrency, s);
+      print_json(o, concurrency, s, 0, false);
     } else {
-      print_human(o, concurrency, s);
+      print_human(o, concurrency, s, 0);
     }
     return s.failed == 0 ? 0 : 1;
   } catch (const std::exception& e) {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "interrupt.hpp"
 #include "probes.hpp"
 #include "spawn.hpp"
 
@@ -35,7 +36,7 @@ constexpr std::array<reference_info, 4> kReferences{{
      reference_runner::python},
     {{"py_sequential", "the posts' Python: one http.client connection, in turn", true},
      reference_runner::python},
-    {{kWrk, "wrk -t1 at zero delay: the most the server answers"}, reference_runner::wrk},
+    {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling"}, reference_runner::wrk},
 }};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 
@@ -96,24 +97,36 @@ python_runner::python_runner(std::string_view impl, const Options& options) : op
   if (fd < 0) throw std::runtime_error("mkstemp failed");
   ::close(fd);
   stderr_file_ = tmpl;
-  spawn_options o;
-  o.argv = {python(), "-u", script.string()};
-  o.pipe_stdin = true;
-  o.pipe_stdout = true;
-  o.stderr_file = stderr_file_;
-  const child_process child = spawn_child(o);
-  pid_ = child.pid;
-  to_child_ = ::fdopen(child.stdin_fd, "w");
-  from_child_ = ::fdopen(child.stdout_fd, "r");
-  if (to_child_ == nullptr || from_child_ == nullptr) fail("fdopen failed");
+  cleanup_ = on_interrupt::remove_file(stderr_file_);
+  try {
+    spawn_options o;
+    o.argv = {python(), "-u", script.string()};
+    o.pipe_stdin = true;
+    o.pipe_stdout = true;
+    o.stderr_file = stderr_file_;
+    const child_process child = spawn_child(o);
+    pid_ = child.pid;
+    to_child_ = ::fdopen(child.stdin_fd, "w");
+    from_child_ = ::fdopen(child.stdout_fd, "r");
+    if (to_child_ == nullptr || from_child_ == nullptr) fail("fdopen failed");
+  } catch (...) {
+    stop();  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
-python_runner::~python_runner() {
+python_runner::~python_runner() { stop(); }
+
+void python_runner::stop() noexcept {
   if (to_child_ != nullptr) std::fclose(to_child_);  // EOF on its stdin: the child exits
   if (from_child_ != nullptr) std::fclose(from_child_);
+  to_child_ = from_child_ = nullptr;
   if (pid_ > 0) reap_child(pid_, kChildExitWait);
+  pid_ = -1;
   std::error_code ec;
   std::filesystem::remove(stderr_file_, ec);
+  on_interrupt::forget(cleanup_);
+  cleanup_ = -1;
 }
 
 void python_runner::fail(const std::string& what) {
@@ -217,11 +230,11 @@ wrk_result parse_wrk_output(std::string_view text) {
   return r;
 }
 
-wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
+wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std::size_t threads,
                    std::size_t connections, std::chrono::seconds duration) {
   spawn_options o;
   o.argv = {wrk.string(),
-            "-t1",
+            "-t" + std::to_string(threads),
             "-c" + std::to_string(connections),
             "-d" + std::to_string(duration.count()) + "s",
             "--latency",

@@ -48,7 +48,8 @@ struct child_batch {
 };
 
 /// A Python reference implementation as a child process that runs batch after batch (one JSON
-/// line each way). Throws std::runtime_error when it cannot start or dies, with its stderr.
+/// line each way). Throws std::runtime_error when it cannot start or dies, with its stderr. Its
+/// stderr file (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM (interrupt.hpp).
 class python_runner {
  public:
   python_runner(std::string_view impl, const Options& options);
@@ -60,11 +61,14 @@ class python_runner {
 
  private:
   [[noreturn]] void fail(const std::string& what);
+  // Ends the child, removes the stderr file, forgets the interrupt registration.
+  void stop() noexcept;
   Options options_;
   pid_t pid_ = -1;
   FILE* to_child_ = nullptr;
   FILE* from_child_ = nullptr;
   std::filesystem::path stderr_file_;
+  int cleanup_ = -1;  ///< on_interrupt token for stderr_file_
 };
 
 /// What one wrk run gives.
@@ -81,9 +85,9 @@ struct wrk_result {
 /// Where wrk is; nullopt when it is not installed.
 std::optional<std::filesystem::path> find_wrk();
 
-/// Runs `wrk -t1 -c<connections> -d<duration> --latency url`. Throws std::runtime_error with
-/// wrk's output when it fails or prints nothing parseable.
-wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url,
+/// Runs `wrk -t<threads> -c<connections> -d<duration> --latency url`. Throws std::runtime_error
+/// with wrk's output when it fails or prints nothing parseable.
+wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std::size_t threads,
                    std::size_t connections, std::chrono::seconds duration);
 
 /// Parses wrk's --latency report (exposed for tests).

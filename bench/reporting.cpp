@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "gbench_flags.hpp"
 #include "probes.hpp"
 #include "suite.hpp"
 
@@ -21,24 +22,18 @@
 #define IOBENCH_BUILD_TYPE "unknown"
 #endif
 
-// Google Benchmark parses these flags in Initialize and exports them (as its own
-// src/commandlineflags.h declares them), but 1.7.1 has a getter for the filter only. Reading its
-// values, rather than argv again, keeps its rules (environment variables included).
-namespace benchmark {
-BENCHMARK_EXPORT extern std::string FLAGS_benchmark_format;
-BENCHMARK_EXPORT extern std::string FLAGS_benchmark_out;
-BENCHMARK_EXPORT extern std::string FLAGS_benchmark_out_format;
-}  // namespace benchmark
-
 namespace iobench::bench {
 namespace {
 
 // Google Benchmark appends "/iterations:N", "/repeats:N" and "/real_time" to a name whenever
-// those are set; the contract names (DESIGN.md) have none of that, so reporters clear them.
+// those are set; the contract names (DESIGN.md) have none of that, so reporters clear them. The
+// display reporter also counts the errored runs, for iobench's exit status.
 template <class Base>
 class contract_names final : public Base {
  public:
   using Base::Base;
+  void count_errors_into(std::shared_ptr<run_errors> errors) { errors_ = std::move(errors); }
+
   void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run>& runs) override {
     std::vector<benchmark::BenchmarkReporter::Run> renamed(runs);
     for (auto& r : renamed) {
@@ -47,17 +42,35 @@ class contract_names final : public Base {
       r.run_name.iterations.clear();
       r.run_name.repetitions.clear();
       r.run_name.time_type.clear();
+      const bool iteration = r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration;
+      if (errors_ && r.error_occurred && iteration && errors_->count++ == 0) {
+        errors_->first = r.benchmark_name() + ": " + r.error_message;
+      }
     }
     Base::ReportRuns(renamed);
   }
+
+ private:
+  std::shared_ptr<run_errors> errors_;
 };
 
-std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view format, bool display) {
-  if (format == "json") return std::make_unique<contract_names<benchmark::JSONReporter>>();
+template <class Reporter>
+std::unique_ptr<benchmark::BenchmarkReporter> counting(std::unique_ptr<Reporter> r,
+                                                       std::shared_ptr<run_errors> errors) {
+  r->count_errors_into(std::move(errors));
+  return r;
+}
+
+// `errors`: null for a reporter that must not count (the file reporter sees the same runs).
+std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view format, bool display,
+                                                            std::shared_ptr<run_errors> errors) {
+  if (format == "json") {
+    return counting(std::make_unique<contract_names<benchmark::JSONReporter>>(), errors);
+  }
   if (format == "csv") {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    return std::make_unique<contract_names<benchmark::CSVReporter>>();
+    return counting(std::make_unique<contract_names<benchmark::CSVReporter>>(), errors);
 #pragma GCC diagnostic pop
   }
   auto opts = benchmark::ConsoleReporter::OO_Tabular;
@@ -65,7 +78,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(std::string_view for
     opts = static_cast<benchmark::ConsoleReporter::OutputOptions>(
         opts | benchmark::ConsoleReporter::OO_Color);
   }
-  return std::make_unique<contract_names<benchmark::ConsoleReporter>>(opts);
+  return counting(std::make_unique<contract_names<benchmark::ConsoleReporter>>(opts), errors);
 }
 
 std::string git_sha() {
@@ -86,9 +99,11 @@ std::string git_sha() {
 
 reporters make_reporters() {
   reporters r;
-  r.display = make_reporter(benchmark::FLAGS_benchmark_format, true);
+  auto errors = std::make_shared<run_errors>();
+  r.errors = errors;
+  r.display = make_reporter(benchmark::FLAGS_benchmark_format, true, errors);
   if (!benchmark::FLAGS_benchmark_out.empty()) {
-    r.file = make_reporter(benchmark::FLAGS_benchmark_out_format, false);
+    r.file = make_reporter(benchmark::FLAGS_benchmark_out_format, false, nullptr);
   }
   return r;
 }
@@ -105,7 +120,7 @@ std::string models_json() {
   return boost::json::serialize(rows);
 }
 
-void add_context(const options& o) {
+void add_context(const options& o, const run_placement& where) {
   utsname u{};
   uname(&u);
   benchmark::AddCustomContext("iobench_suite", o.suite);
@@ -119,6 +134,10 @@ void add_context(const options& o) {
   std::string server = o.server.empty() ? "own mock_server child" : o.server;
   for (const auto& a : o.server_args) server += " " + a;
   benchmark::AddCustomContext("server", server);
+  benchmark::AddCustomContext("server_cpus", where.server_cpus);
+  benchmark::AddCustomContext("client_cpus", where.client_cpus);
+  benchmark::AddCustomContext("server_threads", where.server_threads);
+  if (!where.note.empty()) benchmark::AddCustomContext("pinning", where.note);
   benchmark::AddCustomContext("models", models_json());
 }
 

@@ -51,7 +51,26 @@ void run_python(benchmark::State& state, const point& p, std::span<const Request
   }
 }
 
-void fill_counters(benchmark::State& state, const point& p, measured& m, const std::string& base) {
+// Was the server the bottleneck? Its CPU use between the two /stats reads that bracket the
+// benchmark (so the ratio is a true utilisation of that window), and the kernel's count of
+// connections dropped because a listen queue was full (a dropped SYN costs the client a 1 s
+// retransmission). Left out where the server cannot tell (an older mock_server).
+void server_evidence(benchmark::UserCounters& c, const placement& where,
+                     const server_counters& after) {
+  const double window = std::chrono::duration<double>(Clock::now() - where.since).count();
+  const auto& before = where.before;
+  if (after.cpus > 0 && window > 0) {
+    c["server_cpu_util"] = (after.cpu_s - before.cpu_s) / (window * after.cpus);
+  }
+  if (before.listen_overflows >= 0 && after.listen_overflows >= 0) {
+    c["listen_overflows"] = after.listen_overflows - before.listen_overflows;
+  }
+  c["server_max_in_flight"] = after.max_in_flight;
+  c["server_late_p99_ms"] = after.late_p99_ms;
+}
+
+
+void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where) {
   const auto iterations = static_cast<double>(state.iterations());
   const double total_requests = iterations * static_cast<double>(p.requests);
   std::sort(m.latencies_ms.begin(), m.latencies_ms.end());
@@ -70,9 +89,8 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const s
   c["rss_base_mib"] = m.rss_base_mib;
   c["threads"] = m.threads;
   c["errors"] = static_cast<double>(m.errors);
-  const auto s = read_server_stats(base);
-  c["server_max_in_flight"] = s.max_in_flight;
-  c["server_late_p99_ms"] = s.late_p99_ms;
+  c["client_cpu_util"] = m.wall_s > 0 ? m.cpu_s / (m.wall_s * where.client_cpus) : 0;
+  server_evidence(c, where, read_server_stats(where.base));
   std::string label = p.label;
   if (m.errors > 0) {
     label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";
@@ -81,15 +99,18 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const s
 }
 
 void run_wrk_point(benchmark::State& state, const point& p, const std::string& url,
-                   std::chrono::seconds duration) {
+                   std::chrono::seconds duration, const placement& where) {
   const auto wrk = find_wrk();
   if (!wrk) {
     state.SkipWithError("wrk is not installed (apt-get install wrk): no ceiling rows");
     return;
   }
+  // wrk needs a connection per thread.
+  const auto threads = static_cast<std::size_t>(
+      std::clamp(where.client_cpus, 1.0, static_cast<double>(std::max<std::size_t>(1, p.concurrency))));
   wrk_result r;
   for (auto _ : state) {
-    r = run_wrk(*wrk, url, p.concurrency, duration);
+    r = run_wrk(*wrk, url, threads, p.concurrency, duration);
     state.SetIterationTime(r.req_per_s > 0 ? static_cast<double>(p.requests) / r.req_per_s : 0);
   }
   auto& c = state.counters;
@@ -101,10 +122,9 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["errors"] = r.errors;
   c["cpu_us_per_req"] = r.requests > 0 ? r.cpu_s * 1e6 / r.requests : 0;
   c["peak_rss_mib"] = r.peak_rss_mib;
-  const auto s = read_server_stats(url.substr(0, url.find('/', 7)));
-  c["server_max_in_flight"] = s.max_in_flight;
-  c["server_late_p99_ms"] = s.late_p99_ms;
-  state.SetLabel("wrk -t1 -c" + std::to_string(p.concurrency) + " -d" +
+  c["client_cpu_util"] = r.seconds > 0 ? r.cpu_s / (r.seconds * where.client_cpus) : 0;
+  server_evidence(c, where, read_server_stats(where.base));
+  state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) + " -d" +
                  std::to_string(duration.count()) +
                  "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");
 }

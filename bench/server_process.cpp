@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 #include <sys/wait.h>
 
-#include <atomic>
 #include <boost/json/parse.hpp>
 #include <csignal>
 #include <fstream>
@@ -11,6 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/cli.hpp"
+#include "interrupt.hpp"
 #include "spawn.hpp"
 
 namespace iobench::bench {
@@ -21,16 +22,6 @@ using namespace std::chrono_literals;
 constexpr auto kStartTimeout = 10s;
 constexpr auto kStopTimeout = 10s;
 constexpr long kControlTimeoutMs = 10000;
-
-// The child to take down if we are interrupted (one server per run).
-std::atomic<pid_t> g_child{-1};
-
-void on_fatal_signal(int sig) {
-  const pid_t child = g_child.load();
-  if (child > 0) ::kill(child, SIGTERM);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
 
 std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
@@ -44,6 +35,7 @@ std::pair<long, std::string> request(const std::string& url, bool post) {
   std::string body;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // the server is reached directly, as the models do
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kControlTimeoutMs);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
@@ -63,10 +55,17 @@ std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+// The child's last non-empty line: a usage error is one line, after nothing else.
+std::string last_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const auto nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
 }  // namespace
 
 server_process::server_process(const std::filesystem::path& binary,
-                               const std::vector<std::string>& args) {
+                               const std::vector<std::string>& args, const std::vector<int>& cpus) {
   if (!std::filesystem::exists(binary)) {
     throw std::runtime_error("mock_server not found at " + binary.string());
   }
@@ -75,7 +74,23 @@ server_process::server_process(const std::filesystem::path& binary,
   dir_ = tmpl;
   const auto port_file = dir_ / "url";
   const auto log = dir_ / "server.log";
+  // Everything the directory can hold (mock_server writes url.tmp, then renames it to url).
+  for (const auto& f : {port_file, std::filesystem::path(port_file.string() + ".tmp"), log}) {
+    cleanup_.push_back(on_interrupt::remove_file(f));
+  }
+  cleanup_.push_back(on_interrupt::remove_dir(dir_));
+  try {
+    start(binary, args, cpus);
+  } catch (...) {
+    stop();  // no destructor runs for a constructor that throws
+    throw;
+  }
+}
 
+void server_process::start(const std::filesystem::path& binary,
+                           const std::vector<std::string>& args, const std::vector<int>& cpus) {
+  const auto port_file = dir_ / "url";
+  const auto log = dir_ / "server.log";
   spawn_options o;
   o.argv = {binary.string(), "--port", "0", "--port-file", port_file.string()};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
@@ -83,16 +98,18 @@ server_process::server_process(const std::filesystem::path& binary,
   o.stdout_file = log;
   o.stderr_to_stdout = true;
   o.death_signal = SIGTERM;
+  o.cpus = cpus;
   pid_ = spawn_child(o).pid;
-  g_child = pid_;
-  std::signal(SIGINT, on_fatal_signal);
-  std::signal(SIGTERM, on_fatal_signal);
+  cleanup_.push_back(on_interrupt::stop_child(pid_));
 
   const auto until = std::chrono::steady_clock::now() + kStartTimeout;
   for (;;) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == cli::kUsageExit) {
+        throw server_usage_error(last_line(read_file(log)));
+      }
       throw std::runtime_error("mock_server exited at start: " + read_file(log));
     }
     if (std::filesystem::exists(port_file)) {
@@ -114,14 +131,17 @@ server_process::server_process(const std::filesystem::path& binary,
   }
 }
 
-server_process::~server_process() {
+server_process::~server_process() { stop(); }
+
+void server_process::stop() noexcept {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);  // the server drains and prints its final stats
     reap_child(pid_, kStopTimeout);
-    g_child = -1;
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+  for (const auto t : cleanup_) on_interrupt::forget(t);
+  cleanup_.clear();
 }
 
 void reset_server_stats(const std::string& base_url) {
@@ -137,6 +157,14 @@ server_counters read_server_stats(const std::string& base_url) {
   server_counters c;
   c.max_in_flight = static_cast<double>(doc.at("max_in_flight").to_number<double>());
   c.late_p99_ms = doc.at("late_us").at("p99").to_number<double>() / 1000.0;
+  auto number = [&](const char* key, double fallback) {
+    const auto* v = doc.if_contains(key);
+    return v != nullptr && v->is_number() ? v->to_number<double>() : fallback;
+  };
+  c.threads = number("threads", 0);
+  c.cpus = number("cpus", 0);
+  c.cpu_s = number("cpu_us", 0) / 1e6;
+  c.listen_overflows = number("listen_overflows", -1);
   return c;
 }
 

@@ -6,17 +6,30 @@
 
 #include <chrono>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace iobench::bench {
 
-/// A mock_server child. Construction starts it and waits until /healthz answers (throws with the
-/// child's own error output if it does not); destruction stops it (SIGTERM, then SIGKILL). The
-/// child also dies if this process is killed (PR_SET_PDEATHSIG), and on SIGINT/SIGTERM.
+/// The mock_server child rejected its command line (--server-args): it exited with status 2.
+/// what() is its own one-line message.
+class server_usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A mock_server child. Construction starts it and waits until /healthz answers (throws
+/// server_usage_error, or std::runtime_error with the child's own output, if it does not);
+/// destruction stops it (SIGTERM, then SIGKILL) and removes its temporary directory. The child
+/// also dies if this process is killed (PR_SET_PDEATHSIG); on SIGINT/SIGTERM it is stopped and
+/// its directory removed before this process dies (interrupt.hpp).
 class server_process {
  public:
-  server_process(const std::filesystem::path& binary, const std::vector<std::string>& args);
+  /// `cpus`: the CPUs the server may run on (empty: this process's); with `--threads auto` (its
+  /// default) the server runs one event loop per CPU it is given.
+  server_process(const std::filesystem::path& binary, const std::vector<std::string>& args,
+                 const std::vector<int>& cpus = {});
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -24,15 +37,27 @@ class server_process {
   [[nodiscard]] const std::string& url() const { return url_; }
 
  private:
+  // Starts the child in dir_ and waits until it answers.
+  void start(const std::filesystem::path& binary, const std::vector<std::string>& args,
+             const std::vector<int>& cpus);
+  // Stops the child, removes dir_, forgets the interrupt registrations.
+  void stop() noexcept;
+
   pid_t pid_ = -1;
   std::filesystem::path dir_;
   std::string url_;
+  std::vector<int> cleanup_;  ///< on_interrupt tokens for the child and the directory
 };
 
-/// What the suite reads from a server's /stats after a benchmark.
+/// What the suite reads from a server's /stats. The last four describe the server, not the
+/// benchmark; older servers lack them (0, and -1 for listen_overflows).
 struct server_counters {
   double max_in_flight = 0;
   double late_p99_ms = 0;
+  double threads = 0;            ///< event-loop threads
+  double cpus = 0;               ///< CPUs it may run on
+  double cpu_s = 0;              ///< its process CPU time so far
+  double listen_overflows = -1;  ///< the kernel's TcpExtListenOverflows on its host; -1: unknown
 };
 
 /// POST /stats/reset. Throws std::runtime_error if the server does not answer 200.

@@ -1,6 +1,7 @@
 #include "spawn.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,9 @@ child_process spawn_child(const spawn_options& o) {
   const int child_out = o.pipe_stdout ? fds.out[1] : fds.out_file;
   const int child_err = o.stderr_to_stdout ? child_out : fds.err_file;
 
+  cpu_set_t cpus;  // prepared here: the child may only make async-signal-safe calls
+  CPU_ZERO(&cpus);
+  for (int c : o.cpus) CPU_SET(c, &cpus);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -69,6 +73,7 @@ child_process spawn_child(const spawn_options& o) {
     // the signal will never come: leave rather than run unsupervised.
     ::prctl(PR_SET_PDEATHSIG, o.death_signal);
     if (::getppid() != parent) ::_exit(1);
+    if (!o.cpus.empty() && ::sched_setaffinity(0, sizeof cpus, &cpus) != 0) ::_exit(126);
     if (child_in >= 0) ::dup2(child_in, STDIN_FILENO);
     if (child_out >= 0) ::dup2(child_out, STDOUT_FILENO);
     if (child_err >= 0) ::dup2(child_err, STDERR_FILENO);

@@ -22,6 +22,7 @@ struct spawn_options {
   std::filesystem::path stderr_file;  ///< a file (created, truncated), or inherited when empty
   bool stderr_to_stdout = false;      ///< stderr goes wherever stdout goes (overrides stderr_file)
   int death_signal = SIGKILL;         ///< what the child gets when this process dies
+  std::vector<int> cpus;              ///< the CPUs the child may run on; empty: this process's
 };
 
 /// A started child. The caller owns the pipe ends (-1 when not asked for) and reaps the child.

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <initializer_list>
 #include <functional>
 #include <queue>
 #include <set>
@@ -20,8 +22,17 @@ namespace {
 // 17 minutes): the full suite skips what would exceed it.
 constexpr double kMaxBatchSeconds = 60;
 
-constexpr std::array<std::string_view, 6> kSuites{"quick", "default", "full",
-                                                  "seed",  "ci",      "smoke"};
+constexpr std::array<std::string_view, 8> kSuites{"quick", "default", "full",  "seed",
+                                                  "ci",    "scale",   "open",  "smoke"};
+
+// Open loop: fractions of each model's closed-loop throughput offered, from well within it to
+// half as much again as it managed (the full sweep), and a short sweep for the default report.
+constexpr std::initializer_list<double> kOpenSweep{0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5};
+constexpr std::initializer_list<double> kOpenShortSweep{0.25, 0.5, 0.9, 1.1, 1.5};
+constexpr std::size_t kOpenConcurrency = 100;
+
+// N = C, all at once, 100 ms: how each model's makespan grows with the number of connections.
+constexpr std::array<std::size_t, 5> kScaleConnections{1000, 2000, 4000, 8000, 10000};
 
 // The blog posts' scenarios: each label is the claim, the numbers are what the posts fetched.
 struct scenario {
@@ -100,6 +111,38 @@ class builder {
     impls_ = all;
   }
 
+  // Open-loop points for the models (the references and wrk have no open loop): each fraction
+  // of the model's closed-loop throughput at this delay and concurrency, `seconds` each.
+  void add_open(std::initializer_list<double> fractions, int delay_ms, std::size_t concurrency,
+                double seconds) {
+    for (const auto& impl : impls_) {
+      if (find_impl(impl)->reference) continue;
+      for (const double f : fractions) {
+        point p;
+        p.impl = impl;
+        p.delays_ms = {delay_ms};
+        p.concurrency = one_at_a_time(impl) ? 1 : concurrency;
+        p.rate_fraction = f;
+        p.duration_s = seconds;
+        if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
+      }
+    }
+  }
+
+  // One open-loop point at a fixed rate per model, needing no calibration (the smoke suite).
+  void add_open_at(double rate, int delay_ms, std::size_t concurrency, double seconds) {
+    for (const auto& impl : impls_) {
+      if (find_impl(impl)->reference) continue;
+      point p;
+      p.impl = impl;
+      p.delays_ms = {delay_ms};
+      p.concurrency = one_at_a_time(impl) ? 1 : concurrency;
+      p.rate = rate;
+      p.duration_s = seconds;
+      if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
+    }
+  }
+
   void add_seed(int repetitions = 1) {
     for (const auto& s : seed_scenarios()) {
       add(s.requests, s.delays_ms, s.requests, s.bytes, true, repetitions, s.claim);
@@ -160,6 +203,17 @@ std::vector<int> point::request_delays_ms() const {
 }
 
 std::string benchmark_name(const point& p) {
+  if (p.open_loop()) {
+    // Before calibration the rate is a fraction ("rate:0.5x"); after, requests per second.
+    char rate[32];
+    if (p.rate > 0) {
+      std::snprintf(rate, sizeof rate, "%lld", static_cast<long long>(std::llround(p.rate)));
+    } else {
+      std::snprintf(rate, sizeof rate, "%gx", p.rate_fraction);
+    }
+    return "open/" + p.impl + "/rate:" + rate + "/delay_ms:" + std::to_string(p.delay_ms()) +
+           "/concurrency:" + std::to_string(p.concurrency);
+  }
   std::string name = "fetch/" + p.impl + "/requests:" + std::to_string(p.requests) +
                      "/delay_ms:" + std::to_string(p.delay_ms()) +
                      "/concurrency:" + std::to_string(p.concurrency) +
@@ -221,6 +275,7 @@ double ideal_makespan_s(std::span<const int> delays_ms, std::size_t concurrency)
 }
 
 double ideal_makespan_s(const point& p) {
+  if (p.open_loop()) return p.duration_s;  // a schedule, not a batch: it takes its duration
   const auto delays = p.request_delays_ms();
   return ideal_makespan_s(delays, p.effective_concurrency());
 }
@@ -262,6 +317,7 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     for (std::size_t c : {1, 10, 100}) b.add(10 * c, {100}, c, 0, true, 1, {}, c == 1);
     b.add(200, {0}, 16, 65536);
     b.add_seed();
+    b.add_open({0.5, 1.2}, 10, kOpenConcurrency, 0.5);
   } else if (suite == "seed") {
     b.add_seed(2);
   } else if (suite == "default") {
@@ -280,6 +336,8 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
     b.add(2000, {0}, 16, 0, false);
     b.add(1000, {0}, 16, 65536);
     b.add_seed();
+    // Open loop: latency against offered load, around each model's capacity.
+    b.add_open(kOpenShortSweep, 10, kOpenConcurrency, 1);
   } else if (suite == "full") {
     for (int l : {0, 1, 10, 100}) {
       for (std::size_t bytes : {0, 65536}) {
@@ -293,7 +351,13 @@ std::vector<point> suite_points(std::string_view suite, std::span<const std::str
       }
     }
     b.add(2000, {0}, 16, 0, false);
+    for (std::size_t c : kScaleConnections) b.add(c, {100}, c);
     b.add_seed();
+    for (int l : {10, 100}) b.add_open(kOpenSweep, l, kOpenConcurrency, 2);
+  } else if (suite == "scale") {
+    for (std::size_t c : kScaleConnections) b.add(c, {100}, c);
+  } else if (suite == "open") {
+    for (int l : {10, 100}) b.add_open(kOpenSweep, l, kOpenConcurrency, 2);
   } else if (suite == "ci") {
     // Few points, each repeated, chosen for what is stable run to run on a shared machine:
     // latency-bound batches (their efficiency is a ratio within one run) and zero-delay

@@ -26,6 +26,17 @@ struct point {
   bool keep_alive = true;
   int repetitions = 1;
   std::string label;  ///< what the point stands for, e.g. the claim it tests
+  // Open loop (open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C>): requests on a schedule for
+  // duration_s instead of a batch of `requests`.
+  double rate = 0;           ///< > 0: requests per second offered
+  double rate_fraction = 0;  ///< > 0 (rate 0): the rate is this fraction of the impl's
+                             ///< closed-loop throughput at the same delay and concurrency,
+                             ///< measured before the run (open_suite.hpp)
+  double duration_s = 0;     ///< how long the schedule offers requests
+  double closed_loop_rate = 0;  ///< the measured throughput rate_fraction was taken of
+
+  /// An open-loop point.
+  [[nodiscard]] bool open_loop() const { return rate > 0 || rate_fraction > 0; }
 
   /// The concurrency the impl really gets (1 when it runs one request at a time).
   [[nodiscard]] std::size_t effective_concurrency() const;
@@ -57,7 +68,8 @@ std::vector<std::string> all_impl_names();
 /// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close]
 std::string benchmark_name(const point& p);
 
-/// Parses a name made by benchmark_name (the fields it encodes); nullopt if it is not one.
+/// Parses a closed-loop name made by benchmark_name (the fields it encodes); nullopt if it is not
+/// one.
 std::optional<point> parse_benchmark_name(std::string_view name);
 
 /// The makespan a perfect model would reach: `concurrency` workers take the requests in order,

@@ -11,6 +11,11 @@ Correctness is judged before speed:
     I/O path looks like a speed-up), and its timings are not judged;
   - a benchmark that reported an error (Google Benchmark's error_occurred), or that is in the
     baseline but not in this run, fails the gate unless --allow-missing (then it is listed).
+A benchmark that was server-bound in either run (gbench.server_bound: the server's CPUs at least
+90% busy, its timers late beyond max(1 ms, 5% of the delay) at p99, or listen-queue overflows;
+medians over the repetitions) has its timings left unjudged: the server, not the model, set the
+pace. It is listed with the reason (stdout, JSON "server_bound", a note on stderr); its failed
+requests are judged as above. Files without that evidence (older runs) judge everything.
 Then benchmarks are matched by name, and a metric regresses only when both hold:
   - a one-sided Mann-Whitney U test over the repetitions says the current run is worse
     (p < alpha), and
@@ -36,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fingerprint  # noqa: E402  (same folder: which machine a file is from)
 import gbench  # noqa: E402  (same folder: reading results files)
 from iobench_gate.judge import confirm, failed_requests, judge  # noqa: E402
-from iobench_gate.render import _stderr_lines, fmt_value, github, markdown, to_json  # noqa: E402
+from iobench_gate.render import (_stderr_lines, bound_why, fmt_value, github,  # noqa: E402
+                                 markdown, to_json)
 from iobench_gate.samples import (DEFAULT_ALPHA, METRICS, MIN_REPETITIONS,  # noqa: E402
                                   NOT_JUDGED, InputError, add_speedups, applies, load,
                                   load_thresholds)
@@ -93,8 +99,11 @@ def main(argv: list[str]) -> int:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
     if not result["comparisons"] and result["verdict"] == "pass":
-        print(f"compare.py: nothing to judge: no benchmark ran in both {args.baseline} and "
-              f"{args.current}", file=sys.stderr)
+        bound = result["server_bound"]
+        print("compare.py: nothing to judge: " + (
+            f"every benchmark both runs have was server-bound ({len(bound)}, first "
+            f"{bound[0]['benchmark']}: {bound_why(bound[0])})" if bound else
+            f"no benchmark ran in both {args.baseline} and {args.current}"), file=sys.stderr)
         return 2
     if args.confirm:
         try:

@@ -213,3 +213,88 @@ def models(doc: dict) -> list[Model]:
 def baseline(registry: list[Model]) -> str | None:
     """The name of the model flagged baseline, if any."""
     return next((m.name for m in registry if m.baseline), None)
+
+
+# --- was the server the bottleneck? -----------------------------------------------------------
+
+# The evidence each row carries since the CPU partition (DESIGN.md, "Names added by the second
+# round of issues"); older results files lack them.
+EVIDENCE = ["server_cpu_util", "client_cpu_util", "listen_overflows"]
+# A row is server-bound when one of these holds (DESIGN.md): the server's CPUs were this busy,
+SERVER_CPU_BOUND = 0.9
+# its timers fired later at p99 than max(this floor, this fraction of the delay),
+SERVER_LATE_FLOOR_MS = 1.0
+SERVER_LATE_FRACTION = 0.05
+# or the kernel dropped connections because a listen queue was full (listen_overflows > 0).
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerBound:
+    """Whether a row's server was its bottleneck, and why. `reasons` has one phrase per rule that
+    held (empty: not server-bound); `missing` names the evidence the row lacks. A row with none
+    of the new counters (an older results file) is not judged: `judged` is False."""
+    reasons: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    judged: bool = True
+    causes: tuple[str, ...] = ()  # "cpu", "late", "overflows": the rules that held
+
+    @property
+    def bound(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def late_limit_ms(delay_ms: float) -> float:
+    """How late the server's timers may fire at p99 before the row is server-bound."""
+    return max(SERVER_LATE_FLOOR_MS, SERVER_LATE_FRACTION * delay_ms)
+
+
+def server_bound(delay_ms: float, counters: dict) -> ServerBound:
+    """The one definition of a server-bound row, from its delay and its counters (one
+    repetition's, or the medians of several). Values that are no finite number count as absent."""
+    def value(key: str) -> float | None:
+        v = counters.get(key)
+        return float(v) if is_number(v) and math.isfinite(v) else None
+
+    cpu, late, dropped = (value(k) for k in ("server_cpu_util", "server_late_p99_ms",
+                                             "listen_overflows"))
+    missing = tuple(k for k in ("server_cpu_util", "listen_overflows") if value(k) is None)
+    if len(missing) == 2:
+        return ServerBound(missing=missing, judged=False)
+    found = []
+    if cpu is not None and cpu >= SERVER_CPU_BOUND:
+        found.append(("cpu", f"server CPU {cpu:.0%} busy (at least {SERVER_CPU_BOUND:.0%})"))
+    limit = late_limit_ms(delay_ms)
+    if late is not None and late > limit:
+        found.append(("late", f"server timers {late:.1f} ms late at p99 (over {limit:g} ms)"))
+    if dropped is not None and dropped > 0:
+        found.append(("overflows", f"{dropped:,.0f} listen-queue overflow(s)"))
+    return ServerBound(reasons=tuple(r for _, r in found), missing=missing,
+                       causes=tuple(c for c, _ in found))
+
+
+# --- the machine, as the context describes it ------------------------------------------------
+
+def cpu_count(cpu_list) -> int | None:
+    """How many CPUs a Linux cpu-list string names ("0", "0-7", "0,2-3"); None for anything else
+    ("all (not pinned)", "", a missing key)."""
+    if not isinstance(cpu_list, str) or not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*",
+                                                         cpu_list.strip()):
+        return None
+    n = 0
+    for part in cpu_list.strip().split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1 if int(hi or lo) >= int(lo) else 0
+    return n or None
+
+
+_WRK_THREADS = re.compile(r"^wrk -t(?P<t>\d+) ")
+
+
+def wrk_threads(label) -> int | None:
+    """The -t of a wrk row's label ("wrk -t4 -c64 -d1s: ... requests")."""
+    g = _WRK_THREADS.match(str(label or ""))
+    return int(g["t"]) if g else None

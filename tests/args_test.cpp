@@ -18,7 +18,7 @@ TEST(Args, ReadsItsOwnFlagsInBothForms) {
                  "quick",
                  "--server=http://h:1//",
                  "--impls",
-                 "coroutine,,curl_multi",
+                 "coroutine,curl_multi",
                  "--impls=sequential",
                  "--server-args",
                  " --threads  2 ",
@@ -46,6 +46,8 @@ TEST(Args, HelpAndMissingValues) {
   EXPECT_TRUE(parse_args(help.argc(), help.argv()).help);
   argv_builder missing{"--impls"};
   EXPECT_THROW(parse_args(missing.argc(), missing.argv()), iobench::cli::usage_error);
+  argv_builder help_value{"--help=yes"};
+  EXPECT_THROW(parse_args(help_value.argc(), help_value.argv()), iobench::cli::usage_error);
 }
 
 TEST(Args, HelpListsEveryImplWithItsSummaryAndEverySuite) {
@@ -62,12 +64,94 @@ TEST(Args, HelpListsEveryImplWithItsSummaryAndEverySuite) {
 
 TEST(Args, FilterSelectsLikeGoogleBenchmark) {
   const std::string name = "fetch/coroutine/requests:10/delay_ms:0/concurrency:4/bytes:0/close";
-  for (const char* all : {"", "all", "."}) EXPECT_TRUE(filter_selects(name, all)) << all;
-  EXPECT_TRUE(filter_selects(name, "close"));
-  EXPECT_TRUE(filter_selects(name, "coroutine/.*concurrency:4"));
-  EXPECT_FALSE(filter_selects(name, "curl_multi"));
-  EXPECT_FALSE(filter_selects(name, "-close"));
-  EXPECT_TRUE(filter_selects(name, "-curl_multi"));
+  const auto selects = [&](const std::string& spec) {
+    return benchmark_filter(spec).selects(name);
+  };
+  for (const char* all : {"", "all", "."}) EXPECT_TRUE(selects(all)) << all;
+  EXPECT_TRUE(selects("close"));
+  EXPECT_TRUE(selects("coroutine/.*concurrency:4"));
+  EXPECT_FALSE(selects("curl_multi"));
+  EXPECT_FALSE(selects("-close"));
+  EXPECT_TRUE(selects("-curl_multi"));
+  EXPECT_FALSE(selects("-")) << "an empty pattern matches everything; negated, nothing";
+}
+
+// Throws usage_error whose message contains `needle`.
+template <class F>
+void expect_usage_error(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "accepted; expected an error naming " << needle;
+  } catch (const iobench::cli::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(Args, AFilterThatDoesNotCompileIsAUsageErrorNotACrash) {
+  for (const char* spec : {"(", "-(", "a[", "*x"}) {
+    expect_usage_error([&] { benchmark_filter f(spec); }, "--benchmark_filter");
+  }
+}
+
+TEST(Args, AnEmptyOrRepeatedImplNameIsAUsageError) {
+  for (const char* list : {",", "", "coroutine,", ",coroutine", "coroutine,,curl_multi"}) {
+    argv_builder a{"--impls", list};
+    expect_usage_error([&] { parse_args(a.argc(), a.argv()); }, "--impls: empty name");
+  }
+  argv_builder twice{"--impls", "coroutine", "--impls=coroutine"};
+  expect_usage_error([&] { parse_args(twice.argc(), twice.argv()); }, "named twice");
+}
+
+TEST(Args, AFlagIsNotTheValueOfAnother) {
+  argv_builder a{"--suite", "--impls", "coroutine"};
+  expect_usage_error([&] { parse_args(a.argc(), a.argv()); }, "--suite: missing value");
+  argv_builder server_args{"--server-args", "--threads 2", "--suite", "smoke"};
+  const options o = parse_args(server_args.argc(), server_args.argv());
+  EXPECT_EQ(o.server_args, (std::vector<std::string>{"--threads", "2"}))
+      << "--server-args passes flags on";
+  EXPECT_EQ(o.suite, "smoke");
+}
+
+TEST(Args, TheServerIsAnHttpBaseUrl) {
+  for (const char* bad : {"foo", "ftp://h:1", "http://h:99999", "http://h:0", "http://u:p@h:1",
+                          "http://h:1/prefix", "http://h:1/?x=1", "http://h:1#top", "http://:1"}) {
+    argv_builder a{"--server", bad};
+    expect_usage_error([&] { parse_args(a.argc(), a.argv()); }, "--server");
+  }
+  argv_builder ok{"--server", "http://[::1]:8080/"};
+  EXPECT_EQ(parse_args(ok.argc(), ok.argv()).server, "http://[::1]:8080");
+}
+
+TEST(Args, GoogleBenchmarkFlagsItWouldMishandleAreUsageErrors) {
+  const auto check = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "prog");
+    check_benchmark_flags(args);
+  };
+  for (const char* reps : {"-1", "0", "x", "99999999999", "10001"}) {
+    expect_usage_error([&] { check({std::string("--benchmark_repetitions=") + reps}); },
+                       "--benchmark_repetitions");
+  }
+  for (const char* t : {"-1", "nan", "inf", "1s"}) {
+    expect_usage_error([&] { check({std::string("--benchmark_min_time=") + t}); },
+                       "--benchmark_min_time");
+    expect_usage_error([&] { check({std::string("--benchmark_min_warmup_time=") + t}); },
+                       "--benchmark_min_warmup_time");
+  }
+  expect_usage_error([&] { check({"--benchmark_format=xml"}); }, "--benchmark_format");
+  expect_usage_error([&] { check({"--benchmark_out_format=xml"}); }, "--benchmark_out_format");
+  expect_usage_error([&] { check({"--benchmark_time_unit=h"}); }, "--benchmark_time_unit");
+  expect_usage_error([&] { check({"--benchmark_color="}); }, "--benchmark_color");
+  expect_usage_error(
+      [&] {
+        check({"--benchmark_repetitions=3", "--benchmark_repetitions=0"});
+      },
+      "got '0'");
+  EXPECT_NO_THROW(
+      check({"--benchmark_repetitions=0", "--benchmark_repetitions=3", "--benchmark_min_time=0.5",
+             "--benchmark_min_warmup_time=0", "--benchmark_format=json",
+             "--benchmark_out_format=csv", "--benchmark_time_unit=ms", "--benchmark_color=false",
+             "--benchmark_filter=(", "--frobnicate"}))
+      << "the last occurrence counts; other flags are not this check's business";
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mock_server/server.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -97,6 +99,22 @@ TEST(Behaviour, LimitsAreConfigurable) {
   lim.max_bytes = 1024;
   EXPECT_NE(parse_error("delay=2s", lim).find("0 to 1s"), std::string::npos);
   EXPECT_NE(parse_error("bytes=2k", lim).find("0 to 1KiB"), std::string::npos);
+}
+
+TEST(Behaviour, MaxDelayIsBoundedByADay) {
+  // Deadlines are built from these; a day keeps every sum far from nanoseconds' overflow.
+  limits lim;
+  lim.max_delay = kMaxDuration;
+  EXPECT_EQ(validate(behaviour{}, lim), std::nullopt);
+  lim.max_delay = kMaxDuration + 1ns;
+  const auto err = validate(behaviour{}, lim);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->rfind("max-delay: ", 0), 0U) << *err;
+  EXPECT_NE(err->find("0 to 86400s"), std::string::npos) << *err;
+  lim.max_delay = std::chrono::nanoseconds::max();
+  EXPECT_TRUE(validate(behaviour{}, lim).has_value());
+  // The server refuses such a config too.
+  EXPECT_THROW(server({.lim = lim}), std::invalid_argument);
 }
 
 TEST(Behaviour, ErrorsStayOneLineWhateverTheClientSent) {

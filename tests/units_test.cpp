@@ -33,6 +33,18 @@ TEST(Units, RejectsMalformedDurations) {
   }
 }
 
+TEST(Units, RejectsDurationsThatWouldOverflow) {
+  // Nanoseconds in an int64 last ~292 years; a value past that must be refused, never wrapped.
+  const std::string past_double = "1" + std::string(400, '0') + "s";
+  for (const std::string& big :
+       {std::string("9000000000s"), std::string("153722868m"), std::string("9223372036854775807ns"),
+        std::string("99999999999999999999999999999999ms"), past_double}) {
+    EXPECT_FALSE(parse_duration(big).has_value()) << big;
+  }
+  EXPECT_EQ(parse_duration("86400s"), std::chrono::hours{24});
+  EXPECT_EQ(parse_duration("1000000000s"), std::chrono::seconds{1000000000}) << "~31 years is fine";
+}
+
 TEST(Units, ParsesSizesInBinaryUnits) {
   EXPECT_EQ(parse_size("512"), 512U);
   EXPECT_EQ(parse_size("4k"), 4096U);
@@ -44,7 +56,8 @@ TEST(Units, ParsesSizesInBinaryUnits) {
 
 TEST(Units, RejectsMalformedSizes) {
   for (const char* bad :
-       {"", "-1", "1.5k", "k", "4 k", "4x", "99999999999999999999", "18014398509481984g"}) {
+       {"", "-1", "1.5k", "k", "4 k", "4x", "99999999999999999999", "18014398509481984g",
+        "18446744073709551616", "17179869184GiB", "18014398509481984k"}) {
     EXPECT_FALSE(parse_size(bad).has_value()) << bad;
   }
 }
@@ -96,6 +109,32 @@ TEST(Cli, BadValuesAreUsageErrorsNamingTheFlag) {
   r.next();
   EXPECT_THROW(r.value(), usage_error) << "a flag at the end has no value";
   EXPECT_THROW(r.unknown(), usage_error);
+}
+
+TEST(Cli, AFlagIsNotAValue) {
+  using iobench::cli::usage_error;
+  argv_builder a{"--impl", "-n", "5",      "--port",      "-1",
+                 "--file", "-",  "--args", "--threads 2", "--impl=-x"};
+  iobench::cli::arg_reader r(a.argc(), a.argv());
+  ASSERT_TRUE(r.next());
+  try {
+    r.value();
+    FAIL() << "took the flag -n as --impl's value";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--impl: missing value"), std::string::npos) << e.what();
+  }
+  ASSERT_TRUE(r.next());
+  EXPECT_TRUE(r.is("-n")) << "the flag is still there to be read";
+  EXPECT_EQ(r.u64(), 5U);
+  ASSERT_TRUE(r.next());
+  EXPECT_THROW(r.u64(0, 65535), usage_error) << "-1 is a value, out of range";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.value(), "-") << "a lone dash is a value";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.verbatim_value(), "--threads 2") << "for flags that pass flags on";
+  ASSERT_TRUE(r.next());
+  EXPECT_EQ(r.value(), "-x") << "an inline value is what the user wrote";
+  EXPECT_FALSE(r.next());
 }
 
 TEST(Cli, HelpRowsLineTheTextsUp) {

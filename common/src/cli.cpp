@@ -1,11 +1,21 @@
 #include "common/cli.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "common/units.hpp"
 
 namespace iobench::cli {
+namespace {
+
+// "-n", "--impl", "-x5": a flag. "-5", "-.5", "-": a value (a negative number, stdin).
+bool looks_like_flag(std::string_view arg) {
+  return arg.size() >= 2 && arg[0] == '-' && !std::isdigit(static_cast<unsigned char>(arg[1])) &&
+         arg[1] != '.';
+}
+
+}  // namespace
 
 arg_reader::arg_reader(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) args_.emplace_back(argv[i]);
@@ -31,6 +41,17 @@ bool arg_reader::is(std::string_view name) const { return name_ == name; }
 bool arg_reader::positional() const { return current_.empty() || current_[0] != '-'; }
 
 std::string arg_reader::value() {
+  // A separate value that looks like a flag is the next flag, not a value: taking it would
+  // swallow that flag (`--impl -n 5` reading "-n" as the impl's name and 5 as the URL).
+  if (!has_inline_value_ && index_ < args_.size() && looks_like_flag(args_[index_])) {
+    throw usage_error(std::string(name_) + ": missing value ('" + std::string(args_[index_]) +
+                      "' is a flag; write " + std::string(name_) +
+                      "=VALUE for a value starting with '-')");
+  }
+  return verbatim_value();
+}
+
+std::string arg_reader::verbatim_value() {
   if (has_inline_value_) return std::string(inline_value_);
   if (index_ >= args_.size()) throw usage_error(std::string(name_) + ": missing value");
   return std::string(args_[index_++]);

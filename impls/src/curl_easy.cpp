@@ -1,6 +1,9 @@
 #include "curl_easy.hpp"
 
-#include <mutex>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "models.hpp"
@@ -16,29 +19,36 @@ bool timed_out_connecting(const char* message) {
          m.find("Connection timeout") != std::string_view::npos;
 }
 
-ErrorKind classify(CURLcode code, const char* message) {
+// The one mapping from a finished transfer to fetcher.hpp's table. What libcurl's codes cannot
+// say, the guard can: whether the final status line had arrived (a receive error after it cut a
+// response short; before it, the connection failed), and why a callback aborted.
+ErrorKind classify(CURLcode code, const char* message, const response_guard& guard,
+                   bool request_sent) {
+  if (code != CURLE_OK && !guard.violation().empty()) return ErrorKind::bad_response;
   switch (code) {
     case CURLE_OK:
       return ErrorKind::none;
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      // UNSUPPORTED_PROTOCOL is also what an answer that is not HTTP/1.x gets (libcurl calls it
-      // HTTP/0.9); a bad scheme is caught before that, so a message tells them apart.
-      return std::string_view(message).find("HTTP/0.9") != std::string_view::npos
-                 ? ErrorKind::bad_response
-                 : ErrorKind::connect;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
       return ErrorKind::connect;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      // Before the request: a scheme other than http. After it: an answer that is not HTTP/1.x
+      // ("Received HTTP/0.9", "Unsupported response code", "Unsupported HTTP version").
+      return request_sent ? ErrorKind::bad_response : ErrorKind::connect;
     case CURLE_OPERATION_TIMEDOUT:
       return timed_out_connecting(message) ? ErrorKind::connect : ErrorKind::timeout;
-    case CURLE_GOT_NOTHING:
+    case CURLE_GOT_NOTHING:  // closed with no final status line ("Empty reply from server")
+      return ErrorKind::reset;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-      return ErrorKind::reset;
+      // A socket error, or the chunk parser's "... in chunked-encoding" (always after the status
+      // line), or libcurl's own header limit.
+      return guard.started() ? ErrorKind::bad_response : ErrorKind::reset;
     default:
-      // PARTIAL_FILE (truncated), WEIRD_SERVER_REPLY (garbage), BAD_CONTENT_ENCODING, ...
+      // PARTIAL_FILE (cut short), WEIRD_SERVER_REPLY (a bad field line), OUT_OF_MEMORY (a header
+      // line over libcurl's 100 KiB), BAD_CONTENT_ENCODING, FILESIZE_EXCEEDED, ...
       return ErrorKind::bad_response;
   }
 }
@@ -54,7 +64,10 @@ void ensure_curl_global() {
   });
 }
 
-curl_easy::curl_easy(const Options& options) {
+curl_easy::curl_easy(const Options& options)
+    : connect_budget_(std::min(options.connect_timeout, options.timeout)),
+      timeout_(options.timeout),
+      timeout_set_(options.timeout) {
   ensure_curl_global();
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
@@ -66,8 +79,24 @@ curl_easy::curl_easy(const Options& options) {
   curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
   curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
+  // Responses are held to fetcher.hpp's table and limits (response_guard.hpp): the header
+  // callback judges status lines and counts header bytes; without transfer decoding the write
+  // callback sees chunked framing, to bound chunk extensions and trailers, which libcurl then
+  // does not store (it still decodes the chunks and counts the decoded bytes).
+  curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &curl_easy::on_header);
+  curl_easy_setopt(handle_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(handle_, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+  // HTTP/1.1 only, as the coroutine model speaks. libcurl's default (HTTP/2 where TLS offers it)
+  // also lets it multiplex over a cleartext connection whose server claimed "HTTP/2.0" in a
+  // status line: two requests then share an HTTP/1.1 connection and swap their responses.
+  curl_easy_setopt(handle_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  // "" disables proxies, those from http_proxy/all_proxy too: the coroutine model never uses
+  // one, and a measurement through a proxy would measure the proxy.
+  curl_easy_setopt(handle_, CURLOPT_PROXY, "");
   curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETFUNCTION, &curl_easy::on_open_socket);
+  curl_easy_setopt(handle_, CURLOPT_OPENSOCKETDATA, this);
   if (!options.keep_alive) {
     curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, 1L);
@@ -79,35 +108,103 @@ curl_easy::~curl_easy() {
   curl_easy_cleanup(handle_);
 }
 
-std::size_t curl_easy::on_body(char* /*data*/, std::size_t size, std::size_t n, void* self) {
-  static_cast<curl_easy*>(self)->body_bytes_ += size * n;
-  return size * n;
+// A return value other than size * n makes libcurl abort with CURLE_WRITE_ERROR; the guard
+// keeps the reason.
+std::size_t curl_easy::on_body(char* data, std::size_t size, std::size_t n, void* self) {
+  return static_cast<curl_easy*>(self)->guard_.on_body({data, size * n}) ? size * n : 0;
+}
+
+std::size_t curl_easy::on_header(char* data, std::size_t size, std::size_t n, void* self) {
+  return static_cast<curl_easy*>(self)->guard_.on_header({data, size * n}) ? size * n : 0;
+}
+
+bool descriptor_gate::wait(Clock::time_point deadline) {
+  // Workers free descriptors one connection at a time and say so; the recheck catches those
+  // freed by anything else in the process (an in-process server, another fetcher).
+  constexpr auto kRecheck = std::chrono::milliseconds(100);
+  const auto now = Clock::now();
+  if (now >= deadline) return false;
+  std::unique_lock lock(mutex_);
+  freed_.wait_until(lock, std::min(deadline, now + kRecheck));
+  return true;
+}
+
+curl_socket_t curl_easy::on_open_socket(void* self_ptr, curlsocktype /*purpose*/,
+                                        curl_sockaddr* address) {
+  // What libcurl does without this callback, keeping errno: libcurl reports a failed socket()
+  // only as "Couldn't connect to server".
+  auto& self = *static_cast<curl_easy*>(self_ptr);
+  for (;;) {
+    const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
+    self.socket_errno_ = s == CURL_SOCKET_BAD ? errno : 0;
+    const bool no_descriptor = self.socket_errno_ == EMFILE || self.socket_errno_ == ENFILE;
+    if (!no_descriptor || self.gate_ == nullptr || !self.gate_->wait(self.connect_deadline_)) {
+      return s;
+    }
+  }
 }
 
 void curl_easy::prepare(const std::string& url) {
-  body_bytes_ = 0;
+  guard_.reset();
+  socket_errno_ = 0;
+  connect_deadline_ = Clock::now() + connect_budget_;
   error_[0] = '\0';
   curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
 }
 
+void curl_easy::set_reuse(bool search_cache, bool keep_connection) {
+  curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, search_cache ? 0L : 1L);
+  curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, keep_connection ? 0L : 1L);
+}
+
 void curl_easy::finish(CURLcode code, Outcome& out) const {
-  out.body_bytes = body_bytes_;
+  curl_off_t body = 0;  // decoded body bytes, chunked framing excluded
+  curl_easy_getinfo(handle_, CURLINFO_SIZE_DOWNLOAD_T, &body);
+  out.body_bytes = static_cast<std::size_t>(body);
   long status = 0;
   curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
-  out.error = classify(code, error_);
+  long request_bytes = 0;
+  curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &request_bytes);
+  out.error = classify(code, error_, guard_, request_bytes > 0);
   out.status = out.error == ErrorKind::none ? static_cast<int>(status) : 0;
   if (out.error != ErrorKind::none) {
-    out.detail = error_[0] != '\0' ? error_ : curl_easy_strerror(code);
+    out.detail = !guard_.violation().empty() ? guard_.violation()
+                 : error_[0] != '\0'         ? error_
+                                             : curl_easy_strerror(code);
+    if (socket_errno_ != 0) {
+      out.detail =
+          std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";
+    }
   }
 }
 
-Outcome curl_easy::perform(const Request& request) {
+bool curl_easy::end_by(Clock::time_point deadline) {
+  auto timeout = timeout_;
+  bool shortened = false;
+  if (deadline != Clock::time_point::max()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left < timeout) {
+      timeout = std::max(left, std::chrono::milliseconds{1});  // 0 would mean "no timeout"
+      shortened = true;
+    }
+  }
+  if (timeout != timeout_set_) {  // a setopt per transfer only when it changes
+    curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    timeout_set_ = timeout;
+  }
+  return shortened;
+}
+
+Outcome curl_easy::perform(const Request& request, Clock::time_point deadline) {
   Outcome out;
   prepare(request.url);
+  const bool shortened = end_by(deadline);
   out.start = Clock::now();
   const CURLcode code = curl_easy_perform(handle_);
   out.end = Clock::now();
   finish(code, out);
+  cut_off(shortened, out);
   return out;
 }
 

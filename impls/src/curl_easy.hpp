@@ -4,17 +4,36 @@
 
 #include <curl/curl.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "impls/fetcher.hpp"
+#include "response_guard.hpp"
 
 namespace iobench::detail {
 
 /// curl_global_init, once per process, before any handle exists (thread-safe).
 void ensure_curl_global();
 
-/// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, and
-/// a write callback that counts body bytes and keeps none.
+/// Where blocking transfers wait when the process has no file descriptor left for a socket, for
+/// a model whose own connections free them (thread_pool): a failed socket() is retried when one
+/// was freed, instead of failing the request.
+class descriptor_gate {
+ public:
+  /// Waits until a descriptor may have been freed, or `deadline`; false once it has passed.
+  bool wait(Clock::time_point deadline);
+  /// One descriptor was freed (a connection was closed).
+  void freed() { freed_.notify_one(); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+};
+
+/// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, no
+/// proxy, and header and write callbacks that keep nothing but hold each response to the table
+/// in fetcher.hpp (response_guard).
 class curl_easy {
  public:
   explicit curl_easy(const Options& options);
@@ -25,10 +44,28 @@ class curl_easy {
   [[nodiscard]] CURL* handle() const { return handle_; }
   /// Points the handle at `url` and zeroes the counters. Call before each transfer.
   void prepare(const std::string& url);
+  /// For the next transfer only (keep-alive handles): may it take a cached connection, and may
+  /// its connection go back to the cache when it ends? NOTE: for drivers that know the answer
+  /// is no; each `false` spares libcurl a walk over its connection cache (curl_multi.cpp).
+  void set_reuse(bool search_cache, bool keep_connection);
   /// Fills `out` (status, body bytes, error) from the finished transfer's result.
   void finish(CURLcode code, Outcome& out) const;
-  /// One blocking transfer (curl_easy_perform), stamped with start and end.
-  Outcome perform(const Request& request);
+  /// For the next transfer only: its total timeout ends at `deadline` if that comes before
+  /// Options::timeout would (an open-loop run's end). Returns whether it was shortened, for
+  /// cut_off(). Call after prepare().
+  bool end_by(Clock::time_point deadline);
+  /// Marks `out` unfinished when its transfer timed out only because end_by() shortened it: the
+  /// run ended, the request did not fail.
+  static void cut_off(bool shortened, Outcome& out) {
+    if (shortened && out.error == ErrorKind::timeout) out.finished = false;
+  }
+  /// One blocking transfer (curl_easy_perform), stamped with start and end, ended by `deadline`
+  /// at the latest (see end_by).
+  Outcome perform(const Request& request, Clock::time_point deadline = Clock::time_point::max());
+  /// From now on, a socket() that finds no descriptor waits at `gate` (blocking use only) until
+  /// the connect timeout, rather than failing the transfer at once. NOTE: `gate` must outlive
+  /// the handle's transfers.
+  void wait_for_descriptors(descriptor_gate* gate) { gate_ = gate; }
 
   /// Gives the handle a connection cache of its own for one batch (blocking use only):
   /// libcurl has no call that closes an easy handle's cached connections, but cleaning up a
@@ -39,9 +76,17 @@ class curl_easy {
 
  private:
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
   CURL* handle_ = nullptr;
   CURLSH* share_ = nullptr;
-  std::size_t body_bytes_ = 0;
+  response_guard guard_;
+  int socket_errno_ = 0;  // why the last socket() failed, 0 if none did
+  descriptor_gate* gate_ = nullptr;
+  std::chrono::milliseconds connect_budget_;  // connection setup may take this long
+  std::chrono::milliseconds timeout_;         // Options::timeout
+  std::chrono::milliseconds timeout_set_;     // what CURLOPT_TIMEOUT_MS holds now
+  Clock::time_point connect_deadline_;        // for this transfer
   char error_[CURL_ERROR_SIZE] = {};
 };
 

@@ -2,14 +2,33 @@
 // declaration impls/CMakeLists.txt generates from the model's iobench_model() line.
 #pragma once
 
+#include <span>
+#include <vector>
+
 #include "impls/fetcher.hpp"
 #include "impls/model_factories.hpp"
 
 namespace iobench::detail {
 
-/// Counts a finished request for Options::completed, if the caller asked.
-inline void count_completed(const Options& options) {
+/// Tells the caller that a request finished with `outcome` (Options::completed and
+/// Options::observer, each if the caller asked). Every model calls it once per request, as soon
+/// as the request's Outcome is final.
+inline void report_finished(const Options& options, const Outcome& outcome) {
   if (options.completed != nullptr) options.completed->fetch_add(1, std::memory_order_relaxed);
+  if (options.observer != nullptr) options.observer->finished(outcome);
+}
+
+/// The outcomes of an open-loop run before it starts: every request intended at its time, none
+/// sent or finished yet. Models mark each as they send and finish it; what the run never reached
+/// stays as it is, counted as incomplete.
+inline std::vector<Outcome> unsent_outcomes(std::span<const Clock::time_point> send_at) {
+  std::vector<Outcome> outcomes(send_at.size());
+  for (std::size_t i = 0; i < send_at.size(); ++i) {
+    outcomes[i].intended = send_at[i];
+    outcomes[i].sent = false;
+    outcomes[i].finished = false;
+  }
+  return outcomes;
 }
 
 }  // namespace iobench::detail

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/units.hpp"
+#include "mock_server/wire.hpp"
 
 namespace iobench::mock {
 namespace {
@@ -129,6 +130,10 @@ std::optional<fault> parse_fault(std::string_view s) {
 }
 
 std::optional<std::string> validate(const behaviour& b, const limits& lim) {
+  if (lim.max_delay < nanoseconds::zero() || lim.max_delay > kMaxDuration) {
+    return "max-delay: " + format_duration(lim.max_delay) + " is out of range; accepted: 0 to " +
+           format_duration(kMaxDuration) + " (a day)";
+  }
   if (b.delay > lim.max_delay) return "delay: over the limit; accepted: " + duration_range(lim);
   if (b.jitter > lim.max_delay) return "jitter: over the limit; accepted: " + duration_range(lim);
   if (b.drip > lim.max_delay) return "drip: over the limit; accepted: " + duration_range(lim);
@@ -142,7 +147,7 @@ std::optional<std::string> validate(const behaviour& b, const limits& lim) {
   if (b.dist == distribution::lognormal && b.delay.count() == 0 && b.jitter.count() > 0) {
     return "delay: must be above 0 for dist=lognormal with jitter (sigma = jitter/delay)";
   }
-  if ((b.status == 204 || b.status == 304) && b.bytes > 0) {
+  if (!wire::status_has_body(b.status) && b.bytes > 0) {
     return "bytes: must be 0 for status " + std::to_string(b.status) + " (no body allowed)";
   }
   return std::nullopt;

@@ -3,13 +3,18 @@
 //
 // Why it looks like this:
 // - One io_context per thread, each run by exactly one thread (concurrency hint 1: no locking in
-//   the scheduler). The acceptor lives on loop 0 and deals connections out round-robin, so a
-//   connection and all its timers stay on one thread for its whole life.
+//   the scheduler), by default one per CPU the process may run on. Each loop has its own
+//   listening socket on the same port (SO_REUSEPORT): the kernel spreads new connections over the
+//   loops' accept queues, so a burst of 10,000 connects is accepted by every thread at once instead
+//   of queueing behind one acceptor, and a connection and all its timers stay on the thread that
+//   accepted it for its whole life. Each queue is as deep as the kernel allows (somaxconn).
 // - stop() closes what is idle, gives in-flight requests the grace, then closes the rest; each
 //   step runs on the loop that owns the connections, so no connection is touched by two threads.
 #include "mock_server/server.hpp"
 
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -43,10 +48,12 @@ constexpr auto kForceCloseWait = 2s;                     // after the grace, for
 constexpr int kListenBacklog = 65535;                    // the kernel caps it at somaxconn
 constexpr auto kAcceptRetry = 50ms;                      // after EMFILE and friends
 
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
 std::vector<std::unique_ptr<loop>> make_loops(const server_config& cfg) {
-  if (cfg.threads == 0) throw std::invalid_argument("threads must be at least 1");
+  const unsigned threads = cfg.threads > 0 ? cfg.threads : usable_cpus();
   std::vector<std::unique_ptr<loop>> loops;
-  for (unsigned i = 0; i < cfg.threads; ++i) {
+  for (unsigned i = 0; i < threads; ++i) {
     // Distinct, reproducible streams per thread for requests that carry no seed of their own.
     loops.push_back(std::make_unique<loop>(cfg.seed * 0x9E3779B97F4A7C15ULL + i));
   }
@@ -68,14 +75,14 @@ void on_spawn_done(std::exception_ptr e) {
 struct server::impl {
   explicit impl(server_config c);
 
-  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> accept_loop(loop& home, tcp::acceptor& acceptor);
   asio::awaitable<void> reject(tcp::socket s);
   asio::awaitable<void> sweep(loop& l);
   [[nodiscard]] bool stopping() const { return shared.stopping.load(std::memory_order_relaxed); }
 
   detail::shared_state shared;
   std::vector<std::unique_ptr<loop>> loops;  // after shared: coroutines touch stats as they unwind
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per loop, on that loop
   tcp::endpoint bound;
   std::vector<std::thread> threads;
   std::mutex stop_mutex;
@@ -83,27 +90,40 @@ struct server::impl {
   bool stopped = false;
 };
 
-server::impl::impl(server_config c)
-    : shared(std::move(c)), loops(make_loops(shared.cfg)), acceptor(loops.front()->ctx) {
+server::impl::impl(server_config c) : shared(std::move(c)), loops(make_loops(shared.cfg)) {
   const auto& cfg = shared.cfg;
   if (auto err = validate(cfg.defaults, cfg.lim)) throw std::invalid_argument(*err);
   if (cfg.idle_timeout < 1ms) throw std::invalid_argument("idle timeout must be at least 1ms");
-  const auto address = asio::ip::make_address(cfg.bind);
-  const tcp::endpoint ep(address, cfg.port);
-  acceptor.open(ep.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(kListenBacklog);
-  bound = acceptor.local_endpoint();
+  tcp::endpoint ep(asio::ip::make_address(cfg.bind), cfg.port);
+  {
+    // SO_REUSEPORT would let this server join a port another process of the same user already
+    // listens on, and the two would split each other's connections. A plain socket claims the
+    // port first (port 0: picks a free one), so "address in use" still means what it says.
+    tcp::acceptor probe(loops.front()->ctx);
+    probe.open(ep.protocol());
+    probe.set_option(tcp::acceptor::reuse_address(true));
+    probe.bind(ep);
+    ep = probe.local_endpoint();
+  }
+  for (auto& l : loops) {
+    auto a = std::make_unique<tcp::acceptor>(l->ctx);
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
+    a->set_option(reuse_port(true));
+    a->bind(ep);
+    a->listen(kListenBacklog);
+    // Port 0 picks a port for the first socket; the others join it.
+    ep = a->local_endpoint();
+    acceptors.push_back(std::move(a));
+  }
+  bound = ep;
+  shared.stats.set_topology(static_cast<unsigned>(loops.size()), usable_cpus());
 }
 
-asio::awaitable<void> server::impl::accept_loop() {
+asio::awaitable<void> server::impl::accept_loop(loop& home, tcp::acceptor& acceptor) {
   auto& stats = shared.stats;
-  std::size_t next = 0;
   while (!stopping()) {
-    loop& target = *loops[next];
-    next = (next + 1) % loops.size();
-    auto [ec, sock] = co_await acceptor.async_accept(target.ctx, kAwait);
+    auto [ec, sock] = co_await acceptor.async_accept(home.ctx, kAwait);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or buffers: back off instead of spinning; established clients go on.
@@ -113,11 +133,11 @@ asio::awaitable<void> server::impl::accept_loop() {
     }
     if (stats.connections_open() >= static_cast<std::int64_t>(shared.cfg.max_connections)) {
       stats.on_reject();
-      asio::co_spawn(target.ctx, reject(std::move(sock)), on_spawn_done);
+      asio::co_spawn(home.ctx, reject(std::move(sock)), on_spawn_done);
       continue;
     }
     stats.on_accept();
-    asio::co_spawn(target.ctx, detail::run_session(std::move(sock), target, shared), on_spawn_done);
+    asio::co_spawn(home.ctx, detail::run_session(std::move(sock), home, shared), on_spawn_done);
   }
 }
 
@@ -165,8 +185,9 @@ void server::start() {
   if (impl_->started) return;
   impl_->started = true;
   raise_open_file_limit();
-  asio::co_spawn(impl_->loops.front()->ctx, impl_->accept_loop(), on_spawn_done);
-  for (auto& l : impl_->loops) {
+  for (std::size_t i = 0; i < impl_->loops.size(); ++i) {
+    auto& l = impl_->loops[i];
+    asio::co_spawn(l->ctx, impl_->accept_loop(*l, *impl_->acceptors[i]), on_spawn_done);
     asio::co_spawn(l->ctx, impl_->sweep(*l), on_spawn_done);
     impl_->threads.emplace_back([&ctx = l->ctx] {
       // The kernel may fire a thread's timers up to 50us late to batch wake-ups (timer slack);
@@ -193,10 +214,12 @@ void server::stop(std::chrono::nanoseconds grace) {
     });
     done.get_future().wait();
   };
-  post_and_wait(*self.loops.front(), [&] {
-    error_code ec;
-    self.acceptor.close(ec);
-  });
+  for (std::size_t i = 0; i < self.loops.size(); ++i) {
+    post_and_wait(*self.loops[i], [&] {
+      error_code ec;
+      self.acceptors[i]->close(ec);
+    });
+  }
   auto close_connections = [&](bool only_idle) {
     for (auto& l : self.loops) {
       post_and_wait(*l, [&] {
@@ -225,6 +248,17 @@ void server::stop(std::chrono::nanoseconds grace) {
   }
   for (auto& t : self.threads) t.join();
   self.threads.clear();
+}
+
+unsigned server::threads() const { return static_cast<unsigned>(impl_->loops.size()); }
+
+unsigned usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) {
+    return std::max(1U, std::thread::hardware_concurrency());
+  }
+  return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
 }
 
 std::uint16_t server::port() const { return impl_->bound.port(); }

@@ -5,18 +5,29 @@
 // Waiting for readability consumes nothing, so losing that race never loses pipelined bytes; when
 // it wins we read what is there: bytes are kept for the next request, EOF means the client left
 // and the request is counted as cancelled (its timer goes with it).
+//
+// Requests are read by a loop of our own around Beast's parser rather than http::async_read, for
+// two checks Beast does not make. It stops after the head, so the framing is judged before any
+// body byte is read (a body the server would frame differently from a proxy in front of it is a
+// smuggled request). And it bounds what the parser leaves unconsumed: Beast waits for a whole
+// chunk line and for the whole trailer section before it consumes any of it, and neither counts
+// against the header or the body limit, so an endless chunk extension or trailer would otherwise
+// grow the read buffer without end.
 #include "session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <span>
 
+#include "common/units.hpp"
 #include "mock_server/wire.hpp"
 
 namespace iobench::mock::detail {
@@ -33,19 +44,122 @@ constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;  // request line + headers, else 431
 constexpr std::uint64_t kMaxBodyBytes = 1 << 20;      // request body, else 413
-constexpr std::size_t kMaxPipelineBytes = 64 * 1024;  // buffered while a delay runs
+// Chunk lines (size and extensions) of one request, else 413: extensions are part of the body's
+// framing, and the server ignores them. 16 KiB, as Node.js allows since CVE-2024-22019.
+constexpr std::size_t kMaxChunkExtBytes = 16 * 1024;
+constexpr std::size_t kMaxTrailerBytes = kMaxHeaderBytes;  // last chunk + trailer fields, else 431
+constexpr std::size_t kMaxPipelineBytes = 64 * 1024;       // buffered while a delay runs
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::uint64_t kDripPieces = 16;
 constexpr auto kLingerTime = 1s;  // drain input after an error answer
 
 enum class next_step { keep_going, close };
 
-// Errors that mean the client is gone (or we closed the socket): nothing to answer.
-bool client_gone(const error_code& ec) {
-  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
-         ec == asio::error::broken_pipe || ec == asio::error::not_connected;
+// Sums of durations from a server_config a library user filled in (the command line bounds them
+// to a day) must wait "forever" rather than wrap into the past: both arguments are >= 0.
+std::chrono::nanoseconds saturating_add(std::chrono::nanoseconds a, std::chrono::nanoseconds b) {
+  return b > std::chrono::nanoseconds::max() - a ? std::chrono::nanoseconds::max() : a + b;
+}
+
+steady::time_point deadline_after(std::chrono::nanoseconds d) {
+  const auto now = steady::now();
+  return d > steady::time_point::max() - now ? steady::time_point::max() : now + d;
+}
+
+using request_parser = http::request_parser<http::string_body>;
+
+// Why no request came out of a read: status 0 when the client has gone (nothing to answer),
+// otherwise the error answer to send before closing.
+struct read_failure {
+  int status = 0;
+  std::string message;
+};
+
+// Counts the chunk-extension bytes of complete chunk lines; the parser calls it on each one.
+struct chunk_ext_counter {
+  std::size_t bytes = 0;
+  void operator()(std::uint64_t /*size*/, beast::string_view ext, error_code& ec) {
+    bytes += ext.size();
+    if (bytes > kMaxChunkExtBytes) ec = http::error::bad_chunk_extension;  // answered as 413
+  }
+};
+
+read_failure chunk_ext_over_limit() {
+  return {413, "request chunk extensions over " + std::to_string(kMaxChunkExtBytes) + " bytes"};
+}
+
+// What Beast's parser reported, as the answer to the client.
+read_failure parse_failure(const error_code& ec) {
+  if (ec == http::error::header_limit) {
+    return {431, "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"};
+  }
+  if (ec == http::error::body_limit) {
+    return {413, "request body over " + std::to_string(kMaxBodyBytes) + " bytes"};
+  }
+  return {400, "malformed request: " + ec.message()};
+}
+
+// A client's bytes in a one-line answer: quoted, printable, at most 64 of them.
+std::string quoted(std::string_view v) {
+  std::string out = "'";
+  for (const char c : v.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out + (v.size() > 64 ? "...'" : "'");
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A request's body length must be unambiguous (RFC 9112 6.1, 6.3), or a proxy in front of the
+// server and the server could disagree on where it ends, and a body could be served as a second
+// request. Beast itself rejects "chunked" twice in separate fields and Content-Length beside a
+// chunked Transfer-Encoding; it treats any other coding as "no body". The server understands one
+// coding, a single final chunked:
+// - 400 when the length cannot be determined: no final chunked (RFC 9112 6.3 says MUST 400),
+//   chunked twice (a sender MUST NOT, 7), an empty list, Content-Length beside it
+//   (6.3: ought to be handled as an error), or any Transfer-Encoding in HTTP/1.0 (6.1: faulty
+//   framing);
+// - 501 when the length is clear but another coding is applied under chunked ("gzip, chunked"):
+//   RFC 9112 6.1 names 501 for a transfer coding the server does not understand.
+// Either way the connection closes, since whatever follows the head cannot be trusted.
+std::optional<read_failure> check_framing(const http::request_header<>& h) {
+  const auto [first, last] = h.equal_range(http::field::transfer_encoding);
+  if (first == last) return std::nullopt;
+  if (h.version() < 11) {
+    return read_failure{400, "Transfer-Encoding: not allowed in an HTTP/1.0 request"};
+  }
+  if (h.count(http::field::content_length) > 0) {
+    return read_failure{400,
+                        "Content-Length and Transfer-Encoding together: the body length is "
+                        "ambiguous; send one of them"};
+  }
+  std::vector<std::string_view> codings;
+  for (auto it = first; it != last; ++it) {
+    std::string_view list = it->value();
+    for (;;) {
+      const auto comma = list.find(',');
+      const auto item = trim_ows(list.substr(0, comma));
+      if (!item.empty()) codings.push_back(item);  // RFC 9110 5.6.1: empty elements are ignored
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  const auto is_chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
+  const auto chunked = std::count_if(codings.begin(), codings.end(), is_chunked);
+  const auto refuse = [](int status, std::string why) {
+    return read_failure{
+        status, "Transfer-Encoding: " + why + "; accepted: chunked, once, as the only coding"};
+  };
+  if (codings.empty()) return refuse(400, "empty");
+  if (chunked > 1) return refuse(400, "chunked given twice");
+  if (!is_chunked(codings.back())) {
+    return refuse(400,
+                  quoted(codings.back()) + " is the last coding, so the body length is unknown");
+  }
+  if (codings.size() > 1) return refuse(501, quoted(codings.front()) + " is not implemented");
+  return std::nullopt;
 }
 
 // How one response is framed on the wire, decided once per request.
@@ -76,11 +190,16 @@ class session {
  private:
   bool stopping() const { return shared_.stopping.load(std::memory_order_relaxed); }
 
+  asio::awaitable<std::optional<read_failure>> read_request(request_parser& parser);
+  std::optional<read_failure> check_unconsumed(const request_parser& parser) const;
   asio::awaitable<next_step> serve(http::request<http::string_body>& req);
   asio::awaitable<next_step> serve_behaviour(const behaviour& b, framing f);
   asio::awaitable<next_step> deliver_fault(const behaviour& b, const wire::head_fields& f,
                                            bool head_only);
   asio::awaitable<bool> wait_delay(steady::time_point deadline);
+  // POST /stall's duration, if `query` is a valid "for=D" within the delay limit.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> stall_duration(
+      std::string_view query) const;
   asio::awaitable<void> wait_until_gone();
   asio::awaitable<void> linger_close();
   asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs);
@@ -93,7 +212,8 @@ class session {
   connection c_;
   shared_state& shared_;
   server_stats& stats_;
-  beast::flat_buffer buf_;  // read ahead: pipelined bytes wait here for their turn
+  beast::flat_buffer buf_;       // read ahead: pipelined bytes wait here for their turn
+  chunk_ext_counter chunk_ext_;  // the current request's; the parser holds a reference
 };
 
 asio::awaitable<void> session::run() {
@@ -104,25 +224,14 @@ asio::awaitable<void> session::run() {
     if (stopping()) break;
     c_.idle = true;
     c_.since = steady::now();
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(kMaxHeaderBytes);
-    parser.body_limit(kMaxBodyBytes);
-    auto [read_ec, n] = co_await http::async_read(c_.socket, buf_, parser, kAwait);
+    request_parser parser;
+    const auto failure = co_await read_request(parser);
     c_.idle = false;
-    if (read_ec) {
-      if (client_gone(read_ec)) break;
+    if (failure) {
+      if (failure->status == 0) break;  // the client has gone
       stats_.on_bad_request();
-      int status = 400;
-      std::string body = "malformed request: " + read_ec.message() + "\n";
-      if (read_ec == http::error::header_limit) {
-        status = 431;
-        body = "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes\n";
-      } else if (read_ec == http::error::body_limit) {
-        status = 413;
-        body = "request body over " + std::to_string(kMaxBodyBytes) + " bytes\n";
-      }
-      stats_.on_response(status);
-      co_await send_simple(status, body, {.keep_alive = false});
+      stats_.on_response(failure->status);
+      co_await send_simple(failure->status, failure->message + "\n", {.keep_alive = false});
       co_await linger_close();
       co_return;
     }
@@ -130,6 +239,57 @@ asio::awaitable<void> session::run() {
   }
   c_.socket.shutdown(tcp::socket::shutdown_send, ec);
   c_.socket.close(ec);
+}
+
+asio::awaitable<std::optional<read_failure>> session::read_request(request_parser& parser) {
+  chunk_ext_.bytes = 0;
+  parser.header_limit(kMaxHeaderBytes);
+  parser.body_limit(kMaxBodyBytes);
+  parser.on_chunk_header(chunk_ext_);
+  parser.eager(false);  // stop after the head: its framing is checked before the body is read
+  bool head_checked = false;
+  for (;;) {
+    while (buf_.size() > 0 && !parser.is_done()) {
+      error_code ec;
+      const std::size_t used = parser.put(buf_.data(), ec);
+      buf_.consume(used);
+      if (chunk_ext_.bytes > kMaxChunkExtBytes) co_return chunk_ext_over_limit();
+      if (ec == http::error::need_more) break;
+      if (ec) co_return parse_failure(ec);
+      if (parser.is_header_done() && !head_checked) {
+        head_checked = true;
+        if (auto bad = check_framing(parser.get())) co_return bad;
+        parser.eager(true);
+      }
+      if (used == 0) break;
+    }
+    if (parser.is_done()) co_return std::nullopt;
+    if (auto bad = check_unconsumed(parser)) co_return bad;
+    auto [ec, n] = co_await c_.socket.async_read_some(buf_.prepare(kReadChunk), kAwait);
+    // EOF, a reset, or the socket closed by the idle sweeper or stop(): nothing to answer, even
+    // halfway through a request.
+    if (ec) co_return read_failure{};
+    buf_.commit(n);
+  }
+}
+
+std::optional<read_failure> session::check_unconsumed(const request_parser& parser) const {
+  // Only a chunked body leaves bytes unconsumed once the head is parsed: an unfinished chunk line,
+  // or the last chunk and its unfinished trailer section. (The head has Beast's header limit.)
+  if (!parser.is_header_done() || !parser.chunked()) return std::nullopt;
+  const std::string_view pending(static_cast<const char*>(buf_.data().data()), buf_.size());
+  if (chunk_ext_.bytes + pending.size() <= std::min(kMaxChunkExtBytes, kMaxTrailerBytes)) {
+    return std::nullopt;
+  }
+  // The CRLF that ends the previous chunk's data is left for the next chunk line to consume.
+  const std::size_t from = pending.starts_with("\r\n") ? 2 : 0;
+  if (pending.find("\r\n", from) == std::string_view::npos) {
+    if (chunk_ext_.bytes + pending.size() > kMaxChunkExtBytes) return chunk_ext_over_limit();
+  } else if (pending.size() > kMaxTrailerBytes) {
+    return read_failure{431,
+                        "request trailers over " + std::to_string(kMaxTrailerBytes) + " bytes"};
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<next_step> session::serve(http::request<http::string_body>& req) {
@@ -163,6 +323,26 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
     stats_.reset();
     co_return co_await send_simple(200, "reset\n", f);
   }
+  if (path == "/stall") {
+    if (method != http::verb::post) {
+      co_return co_await send_simple(405, "use POST /stall?for=DURATION\n", f, "text/plain",
+                                     "Allow: POST\r\n");
+    }
+    const auto how_long = stall_duration(query);
+    if (!how_long) {
+      co_return co_await send_simple(
+          400,
+          "stall: expected for=DURATION (e.g. 1s), 0 to " +
+              format_duration(shared_.cfg.lim.max_delay) + "\n",
+          f);
+    }
+    // Extends, never shortens, a stall already running.
+    const auto until = deadline_after(*how_long).time_since_epoch().count();
+    auto current = shared_.stalled_until.load();
+    while (current < until && !shared_.stalled_until.compare_exchange_weak(current, until)) {
+    }
+    co_return co_await send_simple(200, "stalled for " + format_duration(*how_long) + "\n", f);
+  }
   if (path == "/healthz") {
     if (!is_get && !is_head) {
       co_return co_await send_simple(405, "use GET /healthz\n", f, "text/plain",
@@ -186,6 +366,14 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
     co_return co_await reject_request(400, "chunked: needs HTTP/1.1; this request is HTTP/1.0", f);
   }
   co_return co_await serve_behaviour(b, asked);
+}
+
+std::optional<std::chrono::nanoseconds> session::stall_duration(std::string_view query) const {
+  // The query is exactly "for=DURATION".
+  if (!query.starts_with("for=")) return std::nullopt;
+  const auto d = parse_duration(query.substr(4));
+  if (!d || *d > shared_.cfg.lim.max_delay) return std::nullopt;
+  return d;
 }
 
 asio::awaitable<bool> session::wait_delay(steady::time_point deadline) {
@@ -239,10 +427,10 @@ asio::awaitable<next_step> session::serve_behaviour(const behaviour& b, framing 
   } else {
     delay = sample_delay(b, c_.home.rng, shared_.cfg.lim.max_delay);
   }
-  delay += shared_.cfg.extra_delay;
+  delay = saturating_add(delay, shared_.cfg.extra_delay);
   std::chrono::nanoseconds late{0};
   if (delay.count() > 0) {
-    const auto deadline = steady::now() + delay;
+    const auto deadline = deadline_after(delay);
     if (!co_await wait_delay(deadline)) {
       stats_.on_cancel();
       co_return next_step::close;
@@ -250,6 +438,13 @@ asio::awaitable<next_step> session::serve_behaviour(const behaviour& b, framing 
     late = std::max(steady::now() - deadline, steady::duration::zero());
     stats_.on_late(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(late).count()));
+  }
+  // A stall (POST /stall) holds every answer due while it lasts; the timer lateness above is the
+  // server's own, the stall is what was asked for.
+  if (const auto until = steady::time_point(steady::duration(shared_.stalled_until.load()));
+      steady::now() < until && !co_await wait_delay(until)) {
+    stats_.on_cancel();
+    co_return next_step::close;
   }
   // Keep-alive is decided now, not on arrival: a stop() during the delay must say "close".
   wire::head_fields head{.content_type = "application/octet-stream",
@@ -261,7 +456,7 @@ asio::awaitable<next_step> session::serve_behaviour(const behaviour& b, framing 
   if (b.fail != fault::none) co_return co_await deliver_fault(b, head, f.head_only);
 
   // A normal answer: head, then the body in one piece or dripped in up to kDripPieces pieces.
-  const bool no_body = f.head_only || b.status == 204 || b.status == 304;
+  const bool no_body = f.head_only || !wire::status_has_body(b.status);
   wire::build_head(c_.head, b.status, head);
   stats_.on_response(b.status);
 
@@ -328,9 +523,15 @@ asio::awaitable<next_step> session::deliver_fault(const behaviour& b, const wire
       head.http10 = false;
       if (!b.chunked) head.content_length = announced;
       wire::build_head(c_.head, b.status, head);
-      if (b.chunked) wire::append_chunk_header(c_.head, announced);
-      c_.out.assign({asio::buffer(c_.head)});
-      if (!head_only) wire::append_body(c_.out, 0, announced / 2);
+      if (head_only || !wire::status_has_body(b.status)) {
+        // The message ends with its head (HEAD, 204, 304): body bytes after it would be stray
+        // bytes after a complete answer, which a client counts as a success. Cut the head instead.
+        c_.out.assign({asio::buffer(c_.head.data(), c_.head.size() / 2)});
+      } else {
+        if (b.chunked) wire::append_chunk_header(c_.head, announced);
+        c_.out.assign({asio::buffer(c_.head)});
+        wire::append_body(c_.out, 0, announced / 2);
+      }
       co_await write(c_.out);
       c_.socket.shutdown(tcp::socket::shutdown_both, ec);
       break;

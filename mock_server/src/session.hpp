@@ -58,6 +58,9 @@ struct shared_state {
   server_config cfg;
   server_stats stats;
   std::atomic<bool> stopping{false};
+  /// Steady-clock nanoseconds until which behaviour answers are held (POST /stall): a server that
+  /// stops answering for a while, as a GC pause or a failover does.
+  std::atomic<std::int64_t> stalled_until{0};
 };
 
 /// Serves one connection on `home`'s thread until the client leaves, a response closes it, or the

@@ -1,10 +1,15 @@
 #include "mock_server/stats.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <bit>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace iobench::mock {
 namespace {
@@ -94,7 +99,33 @@ stats_snapshot server_stats::snapshot() const {
   s.late_p99_us = late_us_.quantile(0.99);
   s.late_max_us = late_us_.max();
   s.late_samples = late_us_.count();
+  s.threads = threads_.load(std::memory_order_relaxed);
+  s.cpus = cpus_.load(std::memory_order_relaxed);
+  s.cpu_us = process_cpu_us();
+  s.listen_overflows = listen_overflows();
   return s;
+}
+
+std::int64_t listen_overflows() {
+  // Two lines per group: "TcpExt: <names...>" then "TcpExt: <values...>".
+  std::ifstream in("/proc/net/netstat");
+  for (std::string names, values; std::getline(in, names) && std::getline(in, values);) {
+    if (!names.starts_with("TcpExt:")) continue;
+    std::istringstream n(names), v(values);
+    for (std::string name, value; n >> name && v >> value;) {
+      if (name == "ListenOverflows") return std::stoll(value);
+    }
+  }
+  return -1;
+}
+
+std::uint64_t process_cpu_us() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto us = [](const timeval& t) {
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(t.tv_usec);
+  };
+  return us(u.ru_utime) + us(u.ru_stime);
 }
 
 void server_stats::reset() {
@@ -128,6 +159,10 @@ std::string stats_snapshot::to_json() const {
   o["bytes_sent"] = bytes_sent;
   o["late_us"] = json::object{
       {"p50", late_p50_us}, {"p99", late_p99_us}, {"max", late_max_us}, {"samples", late_samples}};
+  o["threads"] = threads;
+  o["cpus"] = cpus;
+  o["cpu_us"] = cpu_us;
+  o["listen_overflows"] = listen_overflows;
   return json::serialize(o);
 }
 

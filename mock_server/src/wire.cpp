@@ -88,8 +88,7 @@ void build_head(std::string& out, int status, const head_fields& f) {
   out += http_date();
   out += "\r\nContent-Type: ";
   out += f.content_type;
-  // 204 and 304 never carry a body, so they must not announce one either (RFC 9110 8.6).
-  const bool framed = status != 204 && status != 304;
+  const bool framed = status_has_body(status);
   if (framed && f.content_length) {
     out += "\r\nContent-Length: ";
     append_number(out, *f.content_length);

@@ -7,7 +7,8 @@ import math
 import statistics
 
 from mannwhitney import mann_whitney_u
-from iobench_gate.samples import METRICS, MIN_REPETITIONS, NOT_JUDGED, InputError, applies
+from iobench_gate.samples import (METRICS, MIN_REPETITIONS, NOT_JUDGED, InputError, applies,
+                                  server_bound)
 
 
 def _count(v: float) -> str:
@@ -83,14 +84,31 @@ def _check_comparable(base: dict, cur: dict, names: list[str]) -> None:
                              "the gate cannot judge what was not measured")
 
 
+def bound_in_either(base: dict, cur: dict, names: list[str]) -> list[dict]:
+    """The benchmarks of `names` that were server-bound in the baseline, this run or both, each
+    with why on each side (None where it was not)."""
+    out = []
+    for name in names:
+        why = {side: server_bound(name, runs[name])
+               for side, runs in (("baseline", base), ("current", cur))}
+        if any(sb.bound for sb in why.values()):
+            out.append({"benchmark": name, **{side: sb.why if sb.bound else None
+                                              for side, sb in why.items()}})
+    return out
+
+
 def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
           allow_missing: bool = False) -> dict:
     """The verdict on `cur` against `base` (as load() gives them). Raises InputError when a
-    benchmark cannot be judged (too few repetitions, a counter that vanished, a zero baseline)."""
+    benchmark cannot be judged (too few repetitions, a counter that vanished, a zero baseline).
+    A benchmark that was server-bound in either run has its timings left unjudged (listed under
+    "server_bound"); its failed requests are judged like any other's."""
     base_errored, cur_errored = getattr(base, "errored", {}), getattr(cur, "errored", {})
     base_names, cur_names = set(base) | set(base_errored), set(cur) | set(cur_errored)
     common = sorted(set(base) & set(cur))
     _check_comparable(base, cur, common)
+    bound = bound_in_either(base, cur, common)
+    judged = [n for n in common if n not in {b["benchmark"] for b in bound}]
     rows = []
     failing = set()
     for name in sorted(cur):
@@ -98,7 +116,7 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
         if row:
             rows.append(row)
             failing.add(name)
-    for name in common:
+    for name in judged:
         for metric, (direction, _, _) in METRICS.items():
             if not applies(metric, name):
                 continue
@@ -141,10 +159,12 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
               "errored_in_baseline": [{"benchmark": n, "message": base_errored[n]}
                                       for n in sorted(set(base_errored) - set(cur_errored))],
               "new_in_current": sorted(cur_names - base_names),
+              "server_bound": bound,
               "allow_missing": allow_missing,
               # What this judgement measured, for a confirming round (confirm()): the
-              # benchmarks judged on both sides, and those whose failed requests were counted.
-              "compared": common, "counted": sorted(cur)}
+              # benchmarks whose timings were judged on both sides (a server-bound one was not
+              # measured), and those whose failed requests were counted.
+              "compared": judged, "counted": sorted(cur)}
     result["verdict"] = verdict_of(result)
     return result
 

@@ -77,8 +77,23 @@ def _confirmation(result: dict) -> str:
     return text + "."
 
 
+def bound_why(b: dict) -> str:
+    """'this run: server CPU 95% busy (...); baseline: ...' for one server_bound entry."""
+    sides = (("current", "this run"), ("baseline", "baseline"))
+    return "; ".join(f"{side}: {b[key]}" for key, side in sides if b[key])
+
+
+def _server_bound(result: dict) -> list[str]:
+    bound = result.get("server_bound") or []
+    if not bound:
+        return []
+    return ["", f"Server-bound, so their timings are not judged (the server, not the model, set "
+            f"the pace; failed requests still count): {len(bound)} benchmark(s)", ""] + [
+        f"- {b['benchmark']}: {bound_why(b)}" for b in bound]
+
+
 def _one_sided(result: dict) -> list[str]:
-    lines = []
+    lines = _server_bound(result)
     missing = "In the baseline but not in this run" + (
         "" if result.get("allow_missing") else " (fails the gate unless --allow-missing)")
     for key, title in (("missing_in_current", missing),
@@ -99,9 +114,14 @@ def markdown(result: dict) -> str:
     lines = _header(result) + [
         f"{len(result['comparisons'])} comparisons, {len(result['regressions'])} regressions "
         f"(alpha {result['alpha']}, one-sided Mann-Whitney U on the repetitions, and a change "
-        "beyond the metric's threshold).", ""]
+        "beyond the metric's threshold)" + _not_judged(result) + ".", ""]
     lines += _table(result["comparisons"]) + _one_sided(result)
     return "\n".join(lines) + "\n"
+
+
+def _not_judged(result: dict) -> str:
+    n = len(result.get("server_bound") or [])
+    return f"; {n} server-bound benchmark(s) not judged (listed below)" if n else ""
 
 
 def moved(r: dict) -> bool:
@@ -136,7 +156,7 @@ def github(result: dict) -> str:
         verdict = f"**iobench: FAIL**, {_first_failure(result)}"
     else:
         verdict = (f"**iobench: PASS**, no regression in {len(result['comparisons'])} "
-                   "comparisons")
+                   "comparisons" + _not_judged(result))
     lines = [verdict, ""]
     if _confirmation(result):
         lines += [_confirmation(result), ""]
@@ -192,4 +212,7 @@ def _stderr_lines(result: dict) -> list[str]:
                      "first round")
     for e in result["errored_in_baseline"]:
         lines.append(f"note: {e['benchmark']} reported an error in the baseline (not judged)")
+    for b in result.get("server_bound") or []:
+        lines.append(f"note: {b['benchmark']} was server-bound, its timings not judged "
+                     f"({bound_why(b)})")
     return [f"compare.py: {line}" for line in lines]

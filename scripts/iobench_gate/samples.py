@@ -33,6 +33,9 @@ MIN_REPETITIONS = 4  # below this even a perfect separation cannot reach p < 0.0
 # (fast) can do. This much above 1 is left to timer and rounding slack.
 EFFICIENCY_SLACK = 1.02
 NOT_JUDGED = "not judged (requests failed)"
+# The evidence of a server-bound benchmark (gbench.server_bound), read beside the counters: a
+# benchmark whose server set the pace, in either run, has its timings left unjudged.
+EVIDENCE = ["server_cpu_util", "server_late_p99_ms", "listen_overflows"]
 
 
 class InputError(Exception):
@@ -137,9 +140,12 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
             if gbench.is_number(b.get(key)):
                 samples.setdefault(key, []).append(float(b[key]))
         samples.setdefault("requests", []).append(gbench.requests_per_repetition(name, b))
+        for key in EVIDENCE:
+            if gbench.is_number(b.get(key)):
+                samples.setdefault("evidence", {}).setdefault(key, []).append(float(b[key]))
     for name, samples in out.items():
         for key, values in samples.items():
-            if len(values) != count[name]:
+            if key != "evidence" and len(values) != count[name]:
                 problems.add("partial", f"{name}: {key} is in {len(values)} of its {count[name]} "
                              "repetitions")
     problems.raise_first()
@@ -147,6 +153,13 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
         out.pop(name, None)
     add_speedups(out, base)
     return out
+
+
+def server_bound(name: str, samples: dict) -> gbench.ServerBound:
+    """Whether the server set the pace of benchmark `name` (its evidence's medians over the
+    repetitions); not judged where the file has no evidence."""
+    evidence = {k: statistics.median(v) for k, v in samples.get("evidence", {}).items() if v}
+    return gbench.server_bound(int(NAME_RE.match(name)["l"]), evidence)
 
 
 def add_speedups(runs: dict[str, dict[str, list[float]]], baseline: str | None) -> None:

@@ -1,10 +1,14 @@
 """What the numbers say, computed from the rows: the findings at the top of the report, the blog
 posts' claims judged, and the gap to the ceiling. None of it names a model: roles come from the
-registry (concurrent or one at a time, model or reference)."""
+registry (concurrent or one at a time, model or reference). Rows that were server-bound are left
+out of every ranking, ratio and verdict here (Run.judged); server.py says which and why."""
 from __future__ import annotations
 
 import dataclasses
 
+import gbench
+
+from . import machine, server
 from .rows import (CEILING, CLAIM_TOLERANCE, HEADLINE_DELAY, SERVER_LATE_WARN_MS, Row, Run,
                    cost_points, finite, fmt, fmt_seconds, positive, zero_delay)
 
@@ -20,12 +24,19 @@ def _concurrent(r: Row) -> bool:
     return not r.model.one_at_a_time and r.effective_concurrency > 1
 
 
+def _largest(values: list[int]) -> int:
+    """The largest value that at least two rows share (a comparison), else the largest; 0 for
+    none. Server-bound rows left out may leave a single model at the largest point."""
+    shared = [v for v in set(values) if values.count(v) >= 2]
+    return max(shared or values or [0])
+
+
 def all_at_once(run: Run) -> Finding | None:
-    head = [r for r in run.rows if r.delay_ms == HEADLINE_DELAY and r.plain
+    head = [r for r in run.judged() if r.delay_ms == HEADLINE_DELAY and r.plain
             and r.concurrency == r.requests and _concurrent(r) and positive(r.makespan_s)]
     if not head:
         return None
-    n = max(r.requests for r in head)
+    n = _largest([r.requests for r in head])
     ranked = sorted((r for r in head if r.requests == n), key=lambda r: r.makespan_s)
     serial = n * HEADLINE_DELAY / 1000
     parts = ", ".join(f"{r.impl} {fmt_seconds(r.makespan_s)}" for r in ranked)
@@ -37,8 +48,9 @@ def all_at_once(run: Run) -> Finding | None:
 
 
 def cost(run: Run) -> Finding | None:
-    pts = cost_points(run.rows)
-    top = max((r.effective_concurrency for v in pts.values() for r in v), default=0)
+    pts = cost_points(run.judged())
+    top = _largest([r.effective_concurrency for v in pts.values() for r in v
+                    if finite(r.m("cpu_us_per_req"))])
     at_top = sorted((r for v in pts.values() for r in v if r.effective_concurrency == top
                      and finite(r.m("cpu_us_per_req"))),
                     key=lambda r: r.m("cpu_us_per_req"))
@@ -54,7 +66,7 @@ def cost(run: Run) -> Finding | None:
 
 def zero_delay_best(run: Run) -> Finding | None:
     best: dict[str, Row] = {}
-    for r in zero_delay(run.rows):
+    for r in zero_delay(run.judged()):
         if not positive(r.m("req_per_s")):
             continue
         if r.impl not in best or r.m("req_per_s") > best[r.impl].m("req_per_s"):
@@ -62,16 +74,22 @@ def zero_delay_best(run: Run) -> Finding | None:
     if not best:
         return None
     ranked = sorted(best.values(), key=lambda r: -r.m("req_per_s"))
+    cores = machine.core_count(run.context, ranked)
+    names = [r.impl for r in ranked]
+    over = names[:names.index(CEILING)] if CEILING in names else []
+    above = (f" Ahead of {CEILING}, the ceiling: {', '.join(over)}; the gap to the ceiling says "
+             "why." if over else "")
     return Finding("zero_delay_best", "Best zero-delay throughput: " + ", ".join(
         f"{r.impl} {fmt(r.m('req_per_s'), 0)} req/s (C = {r.effective_concurrency})"
-        for r in ranked) + ".", {"ranking": [r.impl for r in ranked]})
+        for r in ranked) + "." + above + (f" {cores}" if cores else ""),
+        {"ranking": [r.impl for r in ranked], "cores": cores})
 
 
 def fastest_vs_references(run: Run) -> Finding | None:
     """The fastest concurrent model against each reference (but the ceiling) in the largest
     scenario of the headline delay where both ran at the same concurrency."""
     scenarios: dict[tuple, list[Row]] = {}
-    for r in run.rows:
+    for r in run.judged():
         if r.delay_ms == HEADLINE_DELAY and r.plain and r.impl != CEILING \
                 and r.effective_concurrency > 1 and positive(r.makespan_s):
             scenarios.setdefault((r.requests, r.concurrency), []).append(r)
@@ -95,8 +113,8 @@ def fastest_vs_references(run: Run) -> Finding | None:
 
 def ceiling(run: Run) -> Finding | None:
     """At the highest concurrency where the ceiling ran at zero delay: the fastest model and
-    each other reference, as fractions of it."""
-    zero = [r for r in zero_delay(run.rows) if finite(r.m("req_per_s"))]
+    each other reference, as fractions of it; above it, why."""
+    zero = [r for r in zero_delay(run.judged()) if finite(r.m("req_per_s"))]
     tops = {r.concurrency: r for r in zero if r.impl == CEILING and positive(r.m("req_per_s"))}
     for c in sorted(tops, reverse=True):
         at_c = [r for r in zero if r.concurrency == c and r.impl != CEILING]
@@ -108,17 +126,24 @@ def ceiling(run: Run) -> Finding | None:
         refs = "".join(f", {r.impl} {fmt(r.m('req_per_s'), 0)} req/s "
                        f"({r.m('req_per_s') / top:.2f} of it)"
                        for r in run.ordered([r for r in at_c if r.model.reference]))
+        above = ""
+        if best.m("req_per_s") > top:
+            above = (" The model is above the ceiling: "
+                     + server.above_ceiling(run, best, tops[c], list(tops.values())))
         return Finding("ceiling", f"Zero delay at concurrency {c}: {CEILING}, the ceiling, does "
                        f"{fmt(top, 0)} req/s; the fastest model, {best.impl}, "
                        f"{fmt(best.m('req_per_s'), 0)} req/s "
-                       f"({best.m('req_per_s') / top:.2f} of {CEILING}){refs}.",
+                       f"({best.m('req_per_s') / top:.2f} of {CEILING}){refs}.{above}",
                        {"concurrency": c, "fastest": best.impl,
                         "fraction": best.m("req_per_s") / top})
     return None
 
 
 def late_server(run: Run) -> Finding | None:
-    late = [r for r in run.rows if r.m("server_late_p99_ms") > SERVER_LATE_WARN_MS]
+    """Late timers in rows without the server evidence (older files); where it is present, the
+    server-bound rule covers them."""
+    late = [r for r in run.rows if not r.server.judged
+            and r.m("server_late_p99_ms") > SERVER_LATE_WARN_MS]
     if not late:
         return None
     worst = max(late, key=lambda r: r.m("server_late_p99_ms"))
@@ -145,8 +170,13 @@ def gaps(run: Run) -> Finding | None:
     return Finding("gaps", "Incomplete data: " + " ".join(run.gaps), {"gaps": list(run.gaps)})
 
 
-FINDINGS = [gaps, all_at_once, cost, zero_delay_best, fastest_vs_references, ceiling,
-            late_server, errors]
+def server_bound(run: Run) -> Finding | None:
+    said = server.summary(run)
+    return Finding("server_bound", *said) if said else None
+
+
+FINDINGS = [gaps, server_bound, all_at_once, cost, zero_delay_best, fastest_vs_references,
+            ceiling, late_server, errors]
 
 
 def findings(run: Run) -> list[Finding]:
@@ -163,18 +193,25 @@ class Claim:
     measured: dict       # model -> makespan s
     failing: list[str]   # the models whose makespan misses their ideal by more than the tolerance
     unknown: list[str] = dataclasses.field(default_factory=list)  # no makespan measured
+    bound: list[str] = dataclasses.field(default_factory=list)    # server-bound: not judged
 
     @property
     def verdict(self) -> str:
         if self.failing:
-            return "does not hold for " + ", ".join(self.failing)
-        if self.unknown:
-            return "not measured for " + ", ".join(self.unknown)
-        return "holds"
+            text = "does not hold for " + ", ".join(self.failing)
+        elif self.unknown:
+            text = "not measured for " + ", ".join(self.unknown)
+        elif len(self.bound) == len(self.measured):
+            return "not judged: server-bound"
+        else:
+            text = "holds"
+        return text + (f"; not judged (server-bound): {', '.join(self.bound)}"
+                       if self.bound else "")
 
 
 def claims(run: Run) -> list[Claim]:
-    """Each labelled scenario (the seed suite's claims), predicted vs measured."""
+    """Each labelled scenario (the seed suite's claims), predicted vs measured; a server-bound
+    model's makespan is shown but not judged."""
     scenarios: dict[tuple, list[Row]] = {}
     for r in run.rows:
         if r.label and r.impl != CEILING:
@@ -188,14 +225,16 @@ def claims(run: Run) -> list[Claim]:
         ideal = next((r.m("ideal_s") for r in serial if positive(r.m("ideal_s"))), None)
         one_by_one = ideal if ideal is not None else n * delay / 1000
         at_once = delay / 1000
-        timed = [r for r in run.ordered(rs) if finite(r.makespan_s)]
+        judged = run.ordered(run.judged(rs))
+        timed = [r for r in judged if finite(r.makespan_s)]
         failing = [r.impl for r in timed
                    if (abs(r.makespan_s - one_by_one) > one_by_one * CLAIM_TOLERANCE
                        if r.model.one_at_a_time
                        else r.makespan_s > at_once * (1 + CLAIM_TOLERANCE))]
-        unknown = [r.impl for r in run.ordered(rs) if not finite(r.makespan_s)]
+        unknown = [r.impl for r in judged if not finite(r.makespan_s)]
+        bound = [r.impl for r in run.ordered(rs) if r.server_bound]
         out.append(Claim(claim, at_once, one_by_one, {r.impl: r.makespan_s for r in rs}, failing,
-                         unknown))
+                         unknown, bound))
     return out
 
 
@@ -204,19 +243,32 @@ def claims(run: Run) -> list[Claim]:
 @dataclasses.dataclass
 class Gap:
     concurrency: list[int]
-    fraction: dict   # (model, C) -> req/s over the ceiling's at that C
+    fraction: dict   # (model, C) -> req/s over the ceiling's at that C (judged rows only)
     req_per_s: dict  # (model, C) -> req/s, the ceiling's included
     models: list[str]
+    bound: dict = dataclasses.field(default_factory=dict)    # (name, C) -> why server-bound
+    threads: dict = dataclasses.field(default_factory=dict)  # C -> the ceiling's -t
+    above: dict = dataclasses.field(default_factory=dict)    # (model, C) -> (fraction, why)
 
 
 def gap(run: Run) -> Gap | None:
-    """Zero-delay req/s of each model as a fraction of the ceiling's at the same concurrency."""
+    """Zero-delay req/s of each model as a fraction of the ceiling's at the same concurrency.
+    A server-bound row (the model's or the ceiling's) gives no ratio; a ratio above 1 comes with
+    its reason."""
     zero = [r for r in zero_delay(run.rows) if finite(r.m("req_per_s"))]
     top = {r.concurrency: r for r in zero if r.impl == CEILING and positive(r.m("req_per_s"))}
     rest = [r for r in zero if r.impl != CEILING and r.concurrency in top]
     if not top or not rest:
         return None
+    bound = {(r.impl, r.concurrency): r.server.why for r in rest + list(top.values())
+             if r.server_bound}
+    ceilings = run.judged(list(top.values()))
     fraction = {(r.impl, r.concurrency): r.m("req_per_s") / top[r.concurrency].m("req_per_s")
-                for r in rest}
+                for r in run.judged(rest) if (CEILING, r.concurrency) not in bound}
+    above = {(name, c): (f, server.above_ceiling(run, next(r for r in rest if r.impl == name
+                                                           and r.concurrency == c),
+                                                 top[c], ceilings))
+             for (name, c), f in fraction.items() if f > 1}
     rps = {(r.impl, r.concurrency): r.m("req_per_s") for r in rest + list(top.values())}
-    return Gap(sorted(top), fraction, rps, [m.name for m in run.present(rest)])
+    return Gap(sorted(top), fraction, rps, [m.name for m in run.present(rest)], bound,
+               {c: gbench.wrk_threads(r.label) for c, r in top.items()}, above)

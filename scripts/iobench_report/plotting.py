@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 import gbench  # noqa: E402
 
@@ -41,6 +42,29 @@ def styles(models: list[gbench.Model]) -> dict[str, Style]:
                           marker=MARKERS[i % len(MARKERS)],
                           linestyle="--" if m.reference else "-")
             for i, m in enumerate(models)}
+
+
+BOUND_LABEL = "hollow: server-bound (not judged)"
+
+
+def series(ax, xs, ys, bound, style: Style, label: str) -> bool:
+    """One model's line; the points where `bound` is true (server-bound) drawn hollow on top,
+    so the curve stays whole and those points read as not the model's. Returns whether any
+    point was hollow. A single point is a marker alone."""
+    ax.plot(xs, ys, label=label, **style.kw())
+    hollow = [(x, y) for x, y, b in zip(xs, ys, bound) if b]
+    if hollow:
+        hx, hy = zip(*hollow)
+        ax.plot(hx, hy, linestyle="none", marker=style.marker, markersize=9,
+                markerfacecolor="white", markeredgecolor=style.color, markeredgewidth=1.6,
+                zorder=4)
+    return bool(hollow)
+
+
+def bound_handle() -> Line2D:
+    """The legend entry for hollow (server-bound) points."""
+    return Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="white",
+                  markeredgecolor=REFERENCE_COLOR, label=BOUND_LABEL)
 
 
 def human(x: float, _pos=None) -> str:

@@ -16,7 +16,7 @@ CLAIM_TOLERANCE = 0.15
 # wrk is not a model but the measuring stick: the gap table divides by it and the claims leave
 # its rows out (their labels are its command lines, not claims).
 CEILING = "wrk"
-EXTRA_METRICS = ["rss_base_mib", "ideal_s"]
+EXTRA_METRICS = ["rss_base_mib", "ideal_s"] + gbench.EVIDENCE
 
 
 class InputError(Exception):
@@ -49,6 +49,15 @@ class Row:
         return 1 if self.model.one_at_a_time else self.concurrency
 
     @property
+    def server(self) -> gbench.ServerBound:
+        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
+        return gbench.server_bound(self.delay_ms, self.metrics)
+
+    @property
+    def server_bound(self) -> bool:
+        return self.server.bound
+
+    @property
     def plain(self) -> bool:
         """Keep-alive and an empty body: the rows most charts compare."""
         return self.keep_alive and self.bytes == 0
@@ -76,13 +85,18 @@ class Run:
     def ordered(self, rows: list[Row]) -> list[Row]:
         return sorted(rows, key=lambda r: self.rank(r.impl))
 
+    def judged(self, rows: list[Row] | None = None) -> list[Row]:
+        """The rows (among `rows`, default all) whose numbers are the client's: those that were
+        not server-bound. Findings, ratios and verdicts are computed from these only."""
+        return [r for r in (self.rows if rows is None else rows) if not r.server_bound]
+
 
 def finite(v) -> bool:
     """A number that is a measurement: not NaN, not infinite, not a boolean or a string."""
     return gbench.is_number(v) and math.isfinite(v)
 
 
-def _examples(items: list[str]) -> str:
+def examples(items: list[str]) -> str:
     return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
 
 
@@ -128,19 +142,19 @@ def load(path: Path) -> Run:
     gaps = []
     if dropped:
         gaps.append(f"{len(dropped)} value(s) were no finite number (NaN, infinite or not a "
-                    f"number) and are left out, shown as –: {_examples(dropped)}.")
+                    f"number) and are left out, shown as –: {examples(dropped)}.")
     if untimed:
         gaps.append(f"{len(untimed)} benchmark(s) have no readable batch time (real_time or "
-                    f"time_unit missing or unknown), so no makespan: {_examples(untimed)}.")
+                    f"time_unit missing or unknown), so no makespan: {examples(untimed)}.")
     if idle:
         gaps.append(f"{len(idle)} benchmark(s) report a batch time or a throughput of 0: nothing "
-                    f"was measured there: {_examples(idle)}.")
+                    f"was measured there: {examples(idle)}.")
     if bare:
-        gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {_examples(bare)}.")
+        gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {examples(bare)}.")
     only_errored = sorted(set(errored) - set(by_name))
     if only_errored:
         gaps.append(f"{len(only_errored)} benchmark(s) reported an error and are not shown: "
-                    + _examples([f"{n} ({errored[n]})" for n in only_errored]) + ".")
+                    + examples([f"{n} ({errored[n]})" for n in only_errored]) + ".")
     ctx = doc.get("context")
     if not isinstance(ctx, dict):
         gaps.append("The file has no context: the machine and the build are unknown.")
@@ -189,18 +203,6 @@ def join_names(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def machine_phrase(ctx: dict) -> str:
-    """How client and server shared the machine, from the context; '' when it does not say."""
-    parts = []
-    if "server_cpus" in ctx and "client_cpus" in ctx:
-        parts.append(f"server CPUs {ctx['server_cpus']}, client CPUs {ctx['client_cpus']}")
-    elif "num_cpus" in ctx:
-        parts.append(f"client and server shared the machine's {ctx['num_cpus']} CPUs")
-    if "server_threads" in ctx:
-        parts.append(f"{ctx['server_threads']} server threads")
-    return "; ".join(parts)
 
 
 # --- formatting -----------------------------------------------------------------------------

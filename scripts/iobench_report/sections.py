@@ -5,8 +5,10 @@ import math
 from pathlib import Path
 
 from . import findings as fnd
+from . import machine, scale, server
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
-from .rows import CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, one_at_a_time_names
+from .rows import (CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, join_names,
+                   one_at_a_time_names)
 
 
 def findings_section(run: Run) -> Section | None:
@@ -28,30 +30,62 @@ def claims_section(run: Run) -> Section | None:
     table = Table(["claim", "predicted at once", "predicted one after another"] + names
                   + ["verdict"],
                   [[c.claim, fmt_seconds(c.at_once), fmt_seconds(c.one_by_one)]
-                   + [fmt_seconds(c.measured.get(n, math.nan)) for n in names] + [c.verdict]
-                   for c in claims])
+                   + [fmt_seconds(c.measured.get(n, math.nan))
+                      + (" (server-bound)" if n in c.bound else "") for n in names]
+                   + [c.verdict] for c in claims])
     return Section("claims", "The blog posts' claims", [Paragraph(
         "Each claim's prediction comes from the ideal model (all at once: the slowest request; "
         "one after another: their sum); a claim holds for a model when its measured makespan is "
-        f"within {CLAIM_TOLERANCE:.0%} of the prediction for how that model runs."), table])
+        f"within {CLAIM_TOLERANCE:.0%} of the prediction for how that model runs; a "
+        "server-bound makespan is the server's, so it is shown but not judged."), table])
+
+
+def _gap_cell(gap: fnd.Gap, name: str, c: int) -> str:
+    if (name, c) not in gap.req_per_s:
+        return "–"
+    rps = fmt(gap.req_per_s[(name, c)], 0)
+    if (name, c) in gap.bound:
+        return f"server-bound ({rps})"
+    if (name, c) not in gap.fraction:
+        return f"– ({rps})"  # the ceiling was server-bound there
+    mark = "†" if (name, c) in gap.above else ""
+    return f"{gap.fraction[(name, c)]:.2f}{mark} ({rps})"
+
+
+def _ceiling_cell(gap: fnd.Gap, c: int) -> str:
+    t = gap.threads.get(c)
+    rps = fmt(gap.req_per_s[(CEILING, c)], 0) + (f", -t{t}" if t else "")
+    return f"server-bound ({rps})" if (CEILING, c) in gap.bound else f"1.00 ({rps})"
 
 
 def gap_section(run: Run) -> Section | None:
     gap = fnd.gap(run)
     if gap is None:
         return None
-    rows = [[name] + [f"{gap.fraction[(name, c)]:.2f} ({fmt(gap.req_per_s[(name, c)], 0)})"
-                      if (name, c) in gap.fraction else "–" for c in gap.concurrency]
-            for name in gap.models]
-    rows.append([CEILING] + [f"1.00 ({fmt(gap.req_per_s[(CEILING, c)], 0)})"
-                             for c in gap.concurrency])
+    rows = [[name] + [_gap_cell(gap, name, c) for c in gap.concurrency] for name in gap.models]
+    rows.append([CEILING] + [_ceiling_cell(gap, c) for c in gap.concurrency])
     serial = one_at_a_time_names([m for m in run.models if m.name in gap.models])
-    return Section("gap", "Gap to the ceiling", [Paragraph(
-        f"Zero-delay throughput of each model as a fraction of {CEILING}'s (`wrk -t1 -cC`, the "
-        "best load generator there is) at the same concurrency, against the same server in the "
-        "same run; req/s in brackets."
-        + (f" One request at a time, so at C = 1 only: {serial}." if serial else "")),
-        Table(["model"] + [f"C = {c}" for c in gap.concurrency], rows)])
+    threads = sorted({t for t in gap.threads.values() if t})
+    command = (f"`wrk -t{threads[0]} -cC`" if len(threads) == 1
+               else "`wrk -tT -cC`, T in its row" if threads else "`wrk -cC`")
+    cpus = machine.client_cpus(run.context)
+    if cpus and threads and all(t == min(cpus, c) for c, t in gap.threads.items() if t):
+        command += ": a thread per client CPU, at most C"
+    text = (f"Zero-delay throughput of each model as a fraction of {CEILING}'s ({command}) at "
+            "the same concurrency, against the same server in the same run; req/s in brackets."
+            + (f" One request at a time, so at C = 1 only: {serial}." if serial else "")
+            + " A server-bound row gives no ratio: the server, not the model, set its pace.")
+    blocks = [Paragraph(text), Table(["model"] + [f"C = {c}" for c in gap.concurrency], rows)]
+    bound_ceiling = [c for c in gap.concurrency if (CEILING, c) in gap.bound]
+    notes = server.above_sentences(gap.above)
+    if bound_ceiling:
+        notes.append(f"At C = {join_names([str(c) for c in bound_ceiling])} {CEILING} itself "
+                     "was server-bound, so that column has no ceiling to divide by.")
+    if gap.above and machine.load_note(run.context):
+        notes.append(machine.load_note(run.context))
+    if notes:
+        blocks.append(Bullets(notes))
+    return Section("gap", "Gap to the ceiling", blocks)
 
 
 def models_section(run: Run) -> Section:
@@ -72,18 +106,19 @@ RESULT_COLUMNS = [("benchmark", None), ("makespan", None), ("req/s", "req_per_s"
                   ("efficiency", "efficiency"), ("CPU µs/req", "cpu_us_per_req"),
                   ("peak RSS MiB", "peak_rss_mib"), ("threads", "threads"), ("errors", "errors"),
                   ("server in flight", "server_max_in_flight"),
-                  ("server late p99 ms", "server_late_p99_ms")]
+                  ("server late p99 ms", "server_late_p99_ms"), ("server-bound", None)]
 WHOLE = {"req_per_s", "threads", "errors", "server_max_in_flight"}
 
 
 def result_cells(r: Row) -> list[str]:
     cells = [r.name, fmt_seconds(r.makespan_s)]
-    for _, key in RESULT_COLUMNS[2:]:
+    for _, key in RESULT_COLUMNS[2:-1]:
         if key == "efficiency" and r.delay_ms == 0:
             cells.append("–")  # nothing to overlap at zero delay
         else:
             cells.append(fmt(r.m(key), 0 if key in WHOLE else 2))
-    return cells
+    # Why the server set the pace; – where the row carries no evidence to tell.
+    return cells + [r.server.why if r.server.judged else "–"]
 
 
 def results_section(run: Run) -> Section:
@@ -94,7 +129,7 @@ def results_section(run: Run) -> Section:
 
 
 CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("executable", "executable"),
-                ("num_cpus", "CPUs"), ("mhz_per_cpu", "MHz per CPU"),
+                ("num_cpus", "CPUs"), ("cpu_model", "CPU model"), ("mhz_per_cpu", "MHz per CPU"),
                 ("cpu_scaling_enabled", "CPU scaling"), ("load_avg", "load average"),
                 ("library_build_type", "Google Benchmark library build (Debian's says 'debug'; "
                  "it affects the library's bookkeeping, not the wall-clock batches measured "
@@ -103,7 +138,7 @@ CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("executable", "executa
                 ("boost_version", "Boost"), ("libcurl_version", "libcurl"),
                 ("kernel", "kernel"), ("cores", "cores"), ("server", "server"),
                 ("server_cpus", "server CPUs"), ("client_cpus", "client CPUs"),
-                ("server_threads", "server threads")]
+                ("server_threads", "server threads"), ("pinning", "pinning")]
 
 
 def machine_section(ctx: dict) -> Section:
@@ -119,15 +154,17 @@ def machine_section(ctx: dict) -> Section:
         rows.append(["caches", ", ".join(
             f"L{c.get('level')} {c.get('type', '')} {int(c.get('size', 0)) // 1024} KiB"
             for c in caches if isinstance(c, dict))])
-    return Section("machine", "Machine and build", [Table(["", ""], rows)])
+    return Section("machine", "Machine and build",
+                   [Paragraph(" ".join(machine.partition(ctx))), Table(["", ""], rows)])
 
 
 def report(run: Run, figures: list[Figure]) -> Document:
     """The whole report of one run."""
     suite = run.context.get("iobench_suite", "?")
-    sections = [findings_section(run)] + [chart_section(f) for f in figures] + [
-        claims_section(run), gap_section(run), models_section(run), results_section(run),
-        machine_section(run.context)]
+    sections = [findings_section(run)] + [
+        scale.section(run, f) if f.stem == scale.STEM else chart_section(f) for f in figures] + [
+        claims_section(run), gap_section(run), server.section(run), models_section(run),
+        results_section(run), machine_section(run.context)]
     return Document(
         f"iobench report — suite `{suite}`",
         ["Every model fetches from one mock HTTP server whose delay stands in for a slow "

@@ -1,7 +1,13 @@
-"""iobench-fetch as a user runs it: summary, --json keys, exit codes, errors."""
+"""iobench-fetch as a user runs it: summary, --json keys, exit codes, errors, what it refuses up
+front, Ctrl-C."""
 import json
+import os
 import re
+import resource
+import signal
 import subprocess
+import time
+import urllib.request
 
 import pytest
 
@@ -78,6 +84,12 @@ def test_human_summary_reads_like_hey(bins, mock_server):
     (["ftp://127.0.0.1/x"], "URL must look like"),
     (["--frob", "http://127.0.0.1:1/"], "unknown option '--frob'"),
     (["http://a/", "http://b/"], "unexpected argument"),
+    (["--impl", "-n", "5", "http://127.0.0.1:1/"], "--impl: missing value"),
+    (["http://127.0.0.1:99999/"], "the port must be in 1..65535"),
+    (["http://127.0.0.1:0/"], "the port must be in 1..65535"),
+    (["http://user:secret@127.0.0.1:1/"], "user info"),
+    (["http://127.0.0.1:1/x#part"], "fragment"),
+    (["--timeout", "0", "http://127.0.0.1:1/"], "at least 1ms"),
 ])
 def test_usage_errors_exit_2_with_one_line(bins, args, needle):
     r = fetch(bins, *args)
@@ -102,3 +114,95 @@ def test_refused_connection_is_a_connect_error(bins, mock_server):
     r = fetch(bins, "-n", "2", "--json", f"http://127.0.0.1:{port}/")
     assert r.returncode == 1
     assert json.loads(r.stdout)["errors"]["connect"] == 2
+
+
+SANITIZED = os.environ.get("IOBENCH_SANITIZED") == "1"
+
+
+def fetch_limited(bins, limit, soft, hard, *args):
+    """iobench-fetch with one resource limit lowered (setrlimit in the child only)."""
+    return subprocess.run([str(bins / "iobench-fetch"), *args], capture_output=True, text=True,
+                          timeout=120, preexec_fn=lambda: resource.setrlimit(limit, (soft, hard)))
+
+
+def assert_refused(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan reserves terabytes of address space")
+def test_threads_the_address_space_cannot_hold_are_refused_up_front(bins):
+    # 1,000 threads reserve 1,000 stacks: far more than 2 GiB of address space.
+    two_gib = 2 << 30
+    r = fetch_limited(bins, resource.RLIMIT_AS, two_gib, two_gib, "--impl", "thread_pool", "-c",
+                      "1000", "http://127.0.0.1:1/")
+    assert_refused(r, "-c 1000", "thread_pool", "of address space", "stack", "ulimit -v")
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan reserves terabytes of address space")
+def test_requests_the_memory_cannot_hold_are_refused_up_front(bins):
+    # 20 million requests' bookkeeping is gigabytes: more than 2 GiB of address space.
+    two_gib = 2 << 30
+    r = fetch_limited(bins, resource.RLIMIT_AS, two_gib, two_gib, "-n", "20000000",
+                      "http://127.0.0.1:1/")
+    assert_refused(r, "-n 20000000", "needs", "ulimit -v")
+
+
+def test_descriptors_of_every_worker_thread_are_counted(bins, mock_server):
+    # A thread_pool worker holds its connection and its libcurl handle's wake-up socket pair:
+    # 400 workers need about 1,200 descriptors, more than 1,024.
+    s = mock_server()
+    r = fetch_limited(bins, resource.RLIMIT_NOFILE, 1024, 1024, "--impl", "thread_pool", "-n",
+                      "400", "-c", "400", s.url + "/x?delay=300ms")
+    assert_refused(r, "-c 400", "descriptors", "open-file limit", "ulimit -n")
+
+
+def server_responses(url):
+    with urllib.request.urlopen(url + "/stats", timeout=5) as f:
+        return sum(json.load(f)["responses"].values())
+
+
+def interrupt_when_some_finished(bins, s, *args):
+    """Starts a long batch, waits until the server has answered a few of its requests, sends
+    SIGINT; returns the finished process."""
+    p = subprocess.Popen([str(bins / "iobench-fetch"), *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while server_responses(s.url) < 4:
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, out, err
+
+
+def test_ctrl_c_prints_what_finished_and_exits_130(bins, mock_server, impl):
+    s = mock_server()
+    n = 1000
+    rc, out, err = interrupt_when_some_finished(bins, s, "--impl", impl, "-n", str(n), "-c", "2",
+                                                "--json", s.url + "/x?delay=100ms")
+    assert rc == 130, err
+    d = json.loads(out)
+    assert d["interrupted"] is True and d["requests"] == n
+    assert d["succeeded"] >= 1 and d["incomplete"] >= 1, d
+    assert d["succeeded"] + d["failed"] + d["incomplete"] == n, d
+    assert d["statuses"] == {"200": d["succeeded"]} and d["latency_ms"]["max"] >= 100
+    assert f"interrupted (SIGINT): {d['succeeded'] + d['failed']} of {n} requests finished" in err
+
+
+def test_ctrl_c_summary_reads_like_hey(bins, mock_server):
+    s = mock_server()
+    rc, out, _ = interrupt_when_some_finished(bins, s, "-n", "1000", "-c", "2",
+                                              s.url + "/x?delay=100ms")
+    assert rc == 130
+    assert "Summary:" in out and re.search(r"Incomplete: +\d+ \(interrupted\)", out), out
+    assert "Latency distribution:" in out
+
+
+def test_an_uninterrupted_batch_says_so(bins, mock_server):
+    s = mock_server()
+    d = json.loads(fetch(bins, "-n", "3", "--json", s.url + "/x").stdout)
+    assert d["interrupted"] is False and d["incomplete"] == 0

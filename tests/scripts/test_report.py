@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 
-from iobench_report import charts, document, findings, plotting, rows, sections
+from iobench_report import charts, document, findings, machine, plotting, rows, sections
 
 import gbench
 import matplotlib.colors
@@ -140,12 +140,12 @@ def test_models_section_lists_the_registry(renamed, quick):
 
 
 def test_machine_prose_comes_from_the_context(quick):
-    assert rows.machine_phrase(quick.context) == "client and server shared the machine's 2 CPUs"
+    assert machine.machine_phrase(quick.context) == "client and server shared the machine's 2 CPUs"
     pinned = {"num_cpus": 8, "server_cpus": "0-1", "client_cpus": "2-7", "server_threads": 2}
-    assert rows.machine_phrase(pinned) == "server CPUs 0-1, client CPUs 2-7; 2 server threads"
-    assert rows.machine_phrase({}) == ""
-    machine = sections.machine_section(pinned).first(document.Table)
-    assert ["server CPUs", "0-1"] in machine.rows
+    assert machine.machine_phrase(pinned) == "server CPUs 0-1, client CPUs 2-7; 2 server threads"
+    assert machine.machine_phrase({}) == ""
+    table = sections.machine_section(pinned).first(document.Table)
+    assert ["server CPUs", "0-1"] in table.rows
 
 
 def test_captions_say_nothing_about_cores_the_context_does_not_give(quick, tmp_path):
@@ -160,8 +160,9 @@ def test_captions_say_nothing_about_cores_the_context_does_not_give(quick, tmp_p
 
 def test_findings_quote_the_data(quick):
     found = {f.kind: f for f in findings.findings(quick)}
-    assert list(found) == ["all_at_once", "cost", "zero_delay_best", "fastest_vs_references",
-                           "ceiling"]
+    assert list(found) == ["server_bound", "all_at_once", "cost", "zero_delay_best",
+                           "fastest_vs_references", "ceiling"]
+    assert "predates the evidence" in found["server_bound"].text
     assert found["all_at_once"].facts["requests"] == 100
     assert found["all_at_once"].facts["ranking"][0] == "coroutine"
     vs = found["fastest_vs_references"].facts
@@ -280,7 +281,7 @@ def report(results, out):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("name", ["quick_results.json", "renamed_model.json"])
+@pytest.mark.parametrize("name", ["quick_results.json", "renamed_model.json", "quick_pinned.json"])
 def test_cli_writes_every_chart_and_both_pages(tmp_path, name):
     r = report(FIXTURES / name, tmp_path)
     assert r.returncode == 0, r.stderr

@@ -87,6 +87,21 @@ void client_socket::send(std::string_view bytes) {
   }
 }
 
+std::size_t client_socket::send_until_answered(std::string_view chunk, std::size_t limit) {
+  std::size_t sent = 0;
+  while (sent < limit) {
+    pollfd p{fd_, POLLIN | POLLOUT, 0};
+    const int r = ::poll(&p, 1, 10000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) break;
+    const ssize_t n = ::send(fd_, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  return sent;
+}
+
 void client_socket::send_get(std::string_view target, std::string_view extra) {
   std::string req = "GET ";
   req += target;

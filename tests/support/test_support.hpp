@@ -67,6 +67,10 @@ class client_socket {
 
   /// Sends all of `bytes` (throws on failure).
   void send(std::string_view bytes);
+  /// Sends `chunk` again and again until the peer has something to say (an answer, EOF or a
+  /// reset), a send fails, or `limit` bytes are sent; returns the bytes sent. For endless input:
+  /// it never blocks on a full send buffer while an answer waits.
+  std::size_t send_until_answered(std::string_view chunk, std::size_t limit);
   /// Sends "GET target HTTP/1.1" with Host (and `extra` header lines).
   void send_get(std::string_view target, std::string_view extra = {});
   /// Reads one response; bytes past it stay buffered for the next call (pipelining).

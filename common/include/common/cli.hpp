@@ -37,8 +37,13 @@ class arg_reader {
   /// The current argument as written.
   [[nodiscard]] std::string_view current() const { return current_; }
 
-  /// The option's value: after '=' or the next argument. Throws usage_error if there is none.
+  /// The option's value: after '=' or the next argument. Throws usage_error if there is none,
+  /// or if the next argument looks like a flag (`--impl -n 5`: -n is not the impl's name).
+  /// NOTE: "-5", "-.5" and "-" are values (a number, stdin), not flags.
   std::string value();
+  /// The option's value even when the next argument starts with '-', for flags whose value is
+  /// itself a command line (`--server-args "--threads 2"`). Throws usage_error if there is none.
+  std::string verbatim_value();
   std::uint64_t u64(std::uint64_t min = 0, std::uint64_t max = UINT64_MAX);
   std::chrono::nanoseconds duration();
   std::uint64_t size();

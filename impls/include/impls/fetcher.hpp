@@ -17,6 +17,10 @@
 //                loop (epoll + one timer) on the caller's thread: a sliding window of
 //                `concurrency` transfers over a shared connection cache.
 //
+// Beyond those: coroutine_mt, the coroutine model on one event loop per client CPU (each loop its
+// own thread, connections and share of the batch), the fair comparison with thread_pool on a
+// machine with many cores.
+//
 // Every model's file, impls/src/<name>.cpp, opens with why it behaves as it does.
 //
 // Rules every model keeps (the shared test suite checks them against a real server):
@@ -31,6 +35,37 @@
 // - A request that fails on a reused keep-alive connection before any response byte arrived is
 //   retried once on a fresh connection (the server may have closed it while idle), as libcurl
 //   does.
+// - Each request is reported once as it finishes (Options::completed, Options::observer), on
+//   the thread that finished it, before fetch_all returns.
+// - Proxy settings in the environment (http_proxy, all_proxy, ...) are ignored: every model talks
+//   to the URL's host itself, so that what is measured is the server, never a proxy.
+//
+// How a response is judged: one fault, one error kind, in every model (the hostile-server suite,
+// tests/hostile_test.cpp, holds each model to this table):
+//
+//   none          A complete response with a status 100..999, recorded as sent. Interim 1xx
+//                 responses (100, 102, 103, ...) before it are skipped (RFC 9110 15.2). Bytes past
+//                 its end that arrive with it (junk, a second response nobody asked for) are
+//                 discarded with its connection, which is closed, not reused.
+//   bad_response  A status line other than `HTTP/1.0|1.1 SP 3DIGIT SP reason CRLF` (000, two or
+//                 four digits, no SP, lower case, HTTP/2.0, not HTTP at all); 101 with no upgrade
+//                 asked for; a bare-LF line end. Malformed framing: a bad or oversized chunk
+//                 size, a bad chunk end, two different Content-Lengths, Content-Length with
+//                 chunked, a field line without a colon. A header section over kMaxHeaderBytes
+//                 (interim responses' included), a chunk-size line over kMaxChunkLineBytes, a
+//                 trailer section over kMaxTrailerBytes. A close (FIN) or reset (RST) after the
+//                 final status line: a response cut short, with or without some body bytes.
+//   reset         A close or reset before a complete final status line: after nothing, after
+//                 part of a status line, or after interim responses only.
+//   connect       No connection: refused, unreachable, a bad URL, or connect_timeout.
+//   timeout       Options::timeout passed first (and the request ends within 10% of it): a body
+//                 that never ends, however fast it comes; headers that trickle in under every
+//                 limit.
+//
+// Bytes a server sends on an idle keep-alive connection, after the read that completed a response,
+// are read as the start of the next request's response (as libcurl 7.88 does: it drops a reused
+// connection only when the peer has closed it), so they normally make that request a
+// bad_response.
 //
 // NOTE: the contract types keep the names DESIGN.md fixes (Request, Outcome, ...); everything
 // else in the project is snake_case.
@@ -55,6 +90,16 @@ inline constexpr std::chrono::milliseconds kDefaultTimeout{30000};
 /// Default connection setup timeout.
 inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 
+// What a server can make a fetcher hold in memory is bounded: past these a response is a
+// bad_response (well above what real servers send: nginx's default header buffers are 8 KiB,
+// libcurl's own total header limit is 300 KiB).
+/// Most bytes of one response's header section, its interim 1xx responses' sections included.
+inline constexpr std::size_t kMaxHeaderBytes = std::size_t{64} * 1024;
+/// Most bytes of one chunk-size line of a chunked body: the size and its extensions.
+inline constexpr std::size_t kMaxChunkLineBytes = std::size_t{64} * 1024;
+/// Most bytes of the trailer section that ends a chunked body.
+inline constexpr std::size_t kMaxTrailerBytes = std::size_t{64} * 1024;
+
 /// One GET request: "http://host:port/path?query".
 struct Request {
   std::string url;
@@ -65,8 +110,8 @@ enum class ErrorKind {
   none,          ///< a complete response arrived (any status)
   connect,       ///< no connection: refused, unreachable, bad URL, or the connect timeout
   timeout,       ///< connected, but the total timeout passed before the response was complete
-  reset,         ///< the peer reset or closed the connection before any response byte
-  bad_response,  ///< the bytes were not a valid, complete HTTP response (garbage, truncated)
+  reset,         ///< the peer reset or closed the connection before a final status line
+  bad_response,  ///< not a valid, complete HTTP/1.x response: malformed, over a limit, cut short
 };
 
 /// "none", "connect", "timeout", "reset", "bad_response".
@@ -80,12 +125,42 @@ struct Outcome {
   Clock::time_point end;       ///< when it completed or failed
   ErrorKind error = ErrorKind::none;
   std::string detail;  ///< human-readable reason when error != none
+  // Open loop only (fetch_schedule); a closed-loop batch leaves them as they are.
+  Clock::time_point intended;  ///< when the schedule said to send it
+  bool sent = true;            ///< false: the run ended (deadline, or stopped early) before it
+  bool finished = true;        ///< false: not sent, or still in flight when the run ended
 
   /// A complete response with a 2xx status.
   [[nodiscard]] bool succeeded() const {
-    return error == ErrorKind::none && status >= 200 && status < 300;
+    return finished && error == ErrorKind::none && status >= 200 && status < 300;
   }
   [[nodiscard]] Clock::duration latency() const { return end - start; }
+};
+
+/// How long an open-loop run may go on.
+struct schedule_limits {
+  /// Nothing runs past it: what is not finished then is incomplete (counted, never dropped).
+  Clock::time_point deadline = Clock::time_point::max();
+  /// A request sent this much later than intended stops the run: the rest are not sent.
+  std::chrono::nanoseconds max_lag = std::chrono::seconds{10};
+};
+
+/// What an open-loop run did.
+struct schedule_result {
+  std::vector<Outcome> outcomes;  ///< one per request, in request order
+  std::size_t peak_queue = 0;     ///< most requests that were due but waited for a free slot
+  bool stopped_early = false;     ///< a send lagged more than max_lag; later ones were not sent
+};
+
+/// Sees each request of a batch as it finishes, while the batch still runs: what lets a caller
+/// summarise an interrupted batch (iobench-fetch on Ctrl-C) from the requests that finished.
+class outcome_observer {
+ public:
+  virtual ~outcome_observer() = default;
+  /// Called once per finished request, before fetch_all returns, on the thread that finished it
+  /// (thread_pool: any of its workers, concurrently). REQUIRES: thread-safe and cheap; it runs
+  /// inside the measurement.
+  virtual void finished(const Outcome& outcome) noexcept = 0;
 };
 
 /// How a fetcher runs a batch.
@@ -94,9 +169,15 @@ struct Options {
   bool keep_alive = true;       ///< reuse connections within a batch
   std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
   std::chrono::milliseconds timeout = kDefaultTimeout;
+  /// Event loops for the models that run several (coroutine_mt); 0: one per CPU this process may
+  /// run on. Never more than `concurrency` are used.
+  std::size_t loops = 0;
   /// If set, incremented (relaxed) as each request finishes, so a caller can show progress from
   /// another thread. NOTE: must outlive the fetcher.
   std::atomic<std::size_t>* completed = nullptr;
+  /// If set, told each finished request's Outcome (after `completed` counts it). NOTE: must
+  /// outlive the fetcher.
+  outcome_observer* observer = nullptr;
 };
 
 /// A way of fetching a batch of URLs. Not thread-safe: one fetch_all at a time.
@@ -105,6 +186,15 @@ class Fetcher {
   virtual ~Fetcher() = default;
   /// Fetches every request; returns one Outcome per request, in request order.
   virtual std::vector<Outcome> fetch_all(std::span<const Request> requests) = 0;
+  /// Open loop (impls/open_loop.hpp): sends request i at send_at[i] (ascending), or as soon as
+  /// fewer than Options::concurrency are in flight if it is late; queues what cannot go yet and
+  /// drops nothing. Each Outcome records intended (send_at[i]), start (sent), end, and whether it
+  /// was sent and finished; a request sent more than limits.max_lag late stops the run (the rest
+  /// stay unsent, stopped_early), and nothing runs past limits.deadline (what is in flight then is
+  /// incomplete). REQUIRES: send_at.size() == requests.size().
+  virtual schedule_result fetch_schedule(std::span<const Request> requests,
+                                         std::span<const Clock::time_point> send_at,
+                                         const schedule_limits& limits) = 0;
 };
 
 /// What the registry says about a model (one iobench_model() line in impls/CMakeLists.txt).
@@ -113,6 +203,9 @@ struct model_info {
   std::string_view summary;    ///< one line, for help texts and reports
   bool one_at_a_time = false;  ///< runs one request at a time whatever Options::concurrency says
   bool baseline = false;       ///< the model speedups are measured against
+  /// Starts a thread per request in flight (Options::concurrency of them, when the fetcher is
+  /// made), so a caller checks the machine's thread limits before asking for thousands.
+  bool thread_per_request = false;
 };
 
 /// Every registered model, in registry order.

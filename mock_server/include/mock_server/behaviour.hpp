@@ -46,7 +46,12 @@ struct behaviour {
   std::optional<std::uint64_t> seed;
 };
 
+/// The longest duration any flag or limit may be: a day. Far below the ~292 years a
+/// std::chrono::nanoseconds holds, so a deadline built from such durations cannot overflow.
+inline constexpr std::chrono::nanoseconds kMaxDuration = std::chrono::hours{24};
+
 /// Upper bounds for request parameters; values above them are rejected with 400.
+/// REQUIRES: max_delay <= kMaxDuration (validate() checks).
 struct limits {
   std::chrono::nanoseconds max_delay = std::chrono::seconds{60};
   std::uint64_t max_bytes = std::uint64_t{64} << 20;
@@ -63,7 +68,7 @@ using parse_result = std::variant<behaviour, std::string>;
 parse_result parse_behaviour(std::string_view query, const behaviour& defaults, const limits& lim);
 
 /// Checks a behaviour assembled elsewhere (the server's command-line defaults) against the same
-/// rules as a query; returns the error, if any.
+/// rules as a query, and the limits themselves; returns the error, if any.
 std::optional<std::string> validate(const behaviour& b, const limits& lim);
 
 /// Samples the delay for one request. Results are cut to [0, cap].

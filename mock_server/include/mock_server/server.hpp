@@ -27,7 +27,7 @@ inline constexpr std::chrono::seconds kDefaultGrace{5};
 struct server_config {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: an ephemeral port, see server::port()
-  unsigned threads = 1;    ///< event-loop threads
+  unsigned threads = 0;    ///< event-loop threads; 0: one per CPU this process may run on
   behaviour defaults;      ///< used for whatever a request's query does not say
   std::uint64_t seed = 1;  ///< seeds the per-thread generators of requests without `seed`
   /// Added to every behaviour request's sampled delay: a uniformly slower network (the
@@ -56,6 +56,8 @@ class server {
   /// server's own.
   void stop(std::chrono::nanoseconds grace = kDefaultGrace);
 
+  /// Event-loop threads (each with its own listening socket on the port).
+  [[nodiscard]] unsigned threads() const;
   /// The bound port (the real one when the config asked for 0).
   [[nodiscard]] std::uint16_t port() const;
   /// "http://HOST:PORT" with the bound address.
@@ -67,5 +69,8 @@ class server {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// CPUs this process may run on (its affinity mask), at least 1: what `threads = 0` means.
+unsigned usable_cpus();
 
 }  // namespace iobench::mock

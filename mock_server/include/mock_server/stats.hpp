@@ -53,6 +53,12 @@ struct stats_snapshot {
   std::uint64_t late_p99_us = 0;
   std::uint64_t late_max_us = 0;
   std::uint64_t late_samples = 0;
+  // What the server runs on, so a client can tell whether the server was the bottleneck. These
+  // are not zeroed by reset(): clients take differences.
+  unsigned threads = 0;           ///< event-loop threads
+  unsigned cpus = 0;              ///< CPUs the server may run on (its affinity mask)
+  std::uint64_t cpu_us = 0;       ///< the server process's user + system CPU time so far
+  std::int64_t listen_overflows = -1;  ///< the kernel's TcpExtListenOverflows; -1: unreadable
 
   /// The /stats JSON document (keys as in DESIGN.md).
   [[nodiscard]] std::string to_json() const;
@@ -83,6 +89,12 @@ class server_stats {
     return open_.load(std::memory_order_relaxed);
   }
 
+  /// Records what the server runs on (threads, CPUs), for snapshots.
+  void set_topology(unsigned threads, unsigned cpus) {
+    threads_.store(threads, std::memory_order_relaxed);
+    cpus_.store(cpus, std::memory_order_relaxed);
+  }
+
   [[nodiscard]] stats_snapshot snapshot() const;
   /// Zeroes the counters; gauges (in_flight, connections_open) keep their value and
   /// max_in_flight restarts from the current in_flight.
@@ -101,6 +113,15 @@ class server_stats {
   std::atomic<std::uint64_t> cancelled_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
   latency_histogram late_us_;
+  std::atomic<unsigned> threads_{0};
+  std::atomic<unsigned> cpus_{0};
 };
+
+/// The kernel's TcpExtListenOverflows (connections dropped because a listen queue was full) for
+/// this process's network namespace, from /proc/net/netstat; -1 when it cannot be read.
+std::int64_t listen_overflows();
+
+/// This process's user + system CPU time in microseconds.
+std::uint64_t process_cpu_us();
 
 }  // namespace iobench::mock

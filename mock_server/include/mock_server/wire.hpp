@@ -35,6 +35,9 @@ std::string format_http_date(std::time_t t);
 /// The Date header's value for now. NOTE: formatted at most once a second per thread.
 std::string_view http_date();
 
+/// False for 204 and 304, which never carry a body and so announce none (RFC 9110 6.4.1).
+constexpr bool status_has_body(int status) { return status != 204 && status != 304; }
+
 /// What goes into a response head besides the status.
 struct head_fields {
   std::string_view content_type = "text/plain";

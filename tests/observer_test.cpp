@@ -1,0 +1,69 @@
+// Options::observer, for every fetcher: each request's Outcome is reported once, final, before
+// fetch_all returns (iobench-fetch summarises an interrupted batch from these reports).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <tuple>
+
+#include "impls/fetcher.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace iobench;
+using iobench::test::running_server;
+
+using key = std::tuple<Clock::time_point, Clock::time_point, int, std::size_t, ErrorKind>;
+
+key key_of(const Outcome& o) { return {o.start, o.end, o.status, o.body_bytes, o.error}; }
+
+class recorder final : public outcome_observer {
+ public:
+  void finished(const Outcome& o) noexcept override {
+    std::lock_guard lock(mutex_);
+    seen_.push_back(key_of(o));
+  }
+  std::vector<key> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<key> seen_;
+};
+
+class Observed : public ::testing::TestWithParam<std::string_view> {};
+
+TEST_P(Observed, EveryOutcomeIsReportedOnceAsReturned) {
+  running_server s;
+  const std::string u = s.url();
+  std::vector<Request> reqs;
+  for (int i = 0; i < 4; ++i) {
+    for (const char* q :
+         {"bytes=10", "status=404&bytes=3", "bytes=5000&chunked=1", "fail=reset", "delay=5ms"}) {
+      reqs.push_back({u + "/x?" + q});
+    }
+  }
+  recorder r;
+  std::atomic<std::size_t> completed{0};
+  Options o;
+  o.concurrency = 3;
+  o.observer = &r;
+  o.completed = &completed;
+  const auto out = make_fetcher(GetParam(), o)->fetch_all(reqs);
+  ASSERT_EQ(out.size(), reqs.size());
+  auto seen = r.seen();
+  std::vector<key> returned;
+  for (const auto& x : out) returned.push_back(key_of(x));
+  std::sort(seen.begin(), seen.end());
+  std::sort(returned.begin(), returned.end());
+  EXPECT_EQ(seen, returned) << "the observer saw exactly what fetch_all returned";
+  EXPECT_EQ(completed.load(), reqs.size()) << "and the counter agrees";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fetchers, Observed, ::testing::ValuesIn(fetcher_names()),
+                         [](const auto& info) { return std::string(info.param); });
+
+}  // namespace

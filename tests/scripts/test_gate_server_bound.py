@@ -1,0 +1,129 @@
+"""scripts/compare.py does not judge the timings of a benchmark that was server-bound in either
+run (issue 12 item 3), lists it with the reason (markdown, github, JSON, stderr), and keeps every
+correctness rule: failed requests still fail. Each run is ci_run.json given the server evidence
+the harness now writes, then edited."""
+import copy
+import json
+
+import pytest
+
+import compare
+from test_compare import base_doc, run as gate, slowed  # the ci run; compare.py on two documents
+from test_gate_correctness import SLOW, THRESHOLDS, failing, judged, one_line, repetitions
+
+QUIET = {"server_cpu_util": 0.3, "listen_overflows": 0.0, "server_late_p99_ms": 0.2}
+
+
+def with_evidence(doc: dict) -> dict:
+    """The run as the harness writes it now: every repetition with a server that kept up."""
+    doc = copy.deepcopy(doc)
+    for b in repetitions(doc):
+        b.update(QUIET)
+    return doc
+
+
+def bound(doc: dict, name: str = SLOW, which: range | None = None, **evidence) -> dict:
+    """`name` with its server saturated (or the evidence given) in the repetitions `which`."""
+    doc = copy.deepcopy(doc)
+    for i, b in enumerate(repetitions(doc, name)):
+        if which is None or i in which:
+            b.update(evidence or {"server_cpu_util": 0.96})
+    return doc
+
+
+@pytest.fixture
+def base() -> dict:
+    return with_evidence(base_doc())
+
+
+@pytest.mark.parametrize("side", ["baseline", "current"])
+def test_a_server_bound_benchmark_is_not_judged_in_either_file(tmp_path, base, side):
+    slow = slowed(base, SLOW, 1.30)  # a regression, were it judged
+    b, c = (bound(base), slow) if side == "baseline" else (base, bound(slow))
+    result = judged(tmp_path, b, c)
+    assert result["verdict"] == "pass"
+    assert not [r for r in result["comparisons"] if r["benchmark"] == SLOW]
+    other = "baseline" if side == "current" else "current"
+    assert result["server_bound"] == [{"benchmark": SLOW, side: "server CPU 96% busy (at least "
+                                       "90%)", other: None}]
+    assert SLOW not in result["compared"]
+    r = gate(tmp_path, b, c)
+    assert r.returncode == 0, r.stdout + r.stderr
+    where = "this run" if side == "current" else "baseline"
+    assert f"- {SLOW}: {where}: server CPU 96% busy (at least 90%)" in r.stdout
+    assert "1 server-bound benchmark(s) not judged" in r.stdout
+    assert (f"compare.py: note: {SLOW} was server-bound, its timings not judged ({where}: "
+            "server CPU 96% busy (at least 90%))") in r.stderr.splitlines()
+
+
+@pytest.mark.parametrize("evidence, why", [
+    ({"server_late_p99_ms": 1.5}, "server timers 1.5 ms late at p99 (over 1 ms)"),
+    ({"listen_overflows": 7.0}, "7 listen-queue overflow(s)"),
+])
+def test_each_rule_of_the_definition_applies(tmp_path, base, evidence, why):
+    result = judged(tmp_path, base, bound(base, **evidence))
+    assert result["server_bound"] == [{"benchmark": SLOW, "baseline": None, "current": why}]
+
+
+def test_the_medians_of_the_repetitions_decide(tmp_path, base):
+    # One repetition of six with a saturated server: a moment, not the benchmark.
+    result = judged(tmp_path, base, bound(base, which=range(1)))
+    assert result["server_bound"] == []
+    result = judged(tmp_path, base, bound(base, which=range(4)))
+    assert [b["benchmark"] for b in result["server_bound"]] == [SLOW]
+
+
+def test_failed_requests_fail_the_gate_even_when_server_bound(tmp_path, base):
+    cur = bound(failing(base))
+    r = gate(tmp_path, base, cur)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"ERRORS {SLOW}: 975 of 1,200 requests failed in every repetition" in r.stderr
+    result = judged(tmp_path, base, cur)
+    assert [(x["benchmark"], x["metric"]) for x in result["regressions"]] == [(SLOW, "errors")]
+    assert [b["benchmark"] for b in result["server_bound"]] == [SLOW]
+
+
+def test_github_and_json_list_them(tmp_path, base):
+    r = gate(tmp_path, base, bound(base), "--format", "github")
+    assert r.returncode == 0
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("**iobench: PASS**") and "1 server-bound benchmark(s) not judged" \
+        in first
+    assert f"- {SLOW}: this run: server CPU 96% busy (at least 90%)" in r.stdout
+    r = gate(tmp_path, base, bound(base), "--format", "json")
+    out = json.loads(r.stdout)
+    assert out["server_bound"] == [{"benchmark": SLOW, "baseline": None,
+                                    "current": "server CPU 96% busy (at least 90%)"}]
+
+
+def test_a_run_whose_every_benchmark_was_server_bound_has_nothing_to_judge(tmp_path, base):
+    cur = with_evidence(base)
+    for b in repetitions(cur):
+        b["server_cpu_util"] = 0.99
+    r = gate(tmp_path, base, cur)
+    assert r.returncode == 2
+    assert "nothing to judge: every benchmark both runs have was server-bound (11, first" \
+        in one_line(r)
+
+
+def test_files_without_the_evidence_judge_everything(tmp_path):
+    result = judged(tmp_path, base_doc(), slowed(base_doc(), SLOW, 1.30))
+    assert result["server_bound"] == []
+    assert {x["benchmark"] for x in result["regressions"]} == {SLOW}
+
+
+def test_a_confirming_round_that_could_not_judge_leaves_the_regression_standing(tmp_path, base):
+    slow = slowed(base, SLOW, 1.30)
+    first = judged(tmp_path, base, slow)
+    assert {x["benchmark"] for x in first["regressions"]} == {SLOW}
+    again = judged(tmp_path, base, bound(slow), allow_missing=True)
+    compare.confirm(first, again)
+    assert first["verdict"] == "fail"
+    assert all(x.get("not_remeasured") for x in first["regressions"])
+
+
+def test_thresholds_are_untouched_by_the_evidence(tmp_path, base):
+    # The evidence counters are read beside the metrics, never judged as metrics.
+    result = judged(tmp_path, base, base)
+    assert {x["metric"] for x in result["comparisons"]} <= set(THRESHOLDS)
+    assert result["verdict"] == "pass" and result["server_bound"] == []
