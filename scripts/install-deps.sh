@@ -31,7 +31,10 @@ common=(
   python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp python3-yaml
   python3-pyflakes python3-pycodestyle
   wrk time procps iproute2 util-linux
+  clang-14 libclang-rt-14-dev
 )
+# clang-14 and its runtimes (libFuzzer, the sanitizers; only recommended by clang-14, so named) are
+# for scripts/fuzz.sh alone: everything else builds with g++.
 # python3-scipy is deliberately absent: on Debian 12 it depends on python3-pythran, which depends
 # on libboost-dev (1.74), and that conflicts with libboost1.81-dev. scripts/compare.py carries its
 # own Mann-Whitney U test instead.
