@@ -71,6 +71,7 @@ constexpr std::array kFaults{
     fault{"cl-and-chunked", ErrorKind::bad_response},
     fault{"bare-lf", ErrorKind::bad_response},
     fault{"header-no-colon", ErrorKind::bad_response},
+    fault{"folded-first-header", ErrorKind::bad_response},
     fault{"bad-chunk-size", ErrorKind::bad_response},
     fault{"chunk-size-overflow", ErrorKind::bad_response},
     fault{"bad-chunk-end", ErrorKind::bad_response},

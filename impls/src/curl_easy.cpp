@@ -64,19 +64,38 @@ void ensure_curl_global() {
   });
 }
 
+// libcurl before 8.1.0 keeps a pointer to the last response header it stored (to unfold a
+// folded line into it) after the next transfer on the handle has freed that header: a response
+// whose first header line is folded (starts with a space or a tab) then makes libcurl read and
+// realloc freed memory, a crash (curl issue #11101, fixed in 8.1.0; found by
+// fuzz/fuzz_fetchers.cpp on Debian 12's 7.88.1). There, each transfer gets a fresh handle; its
+// connection still comes from the same cache, the multi handle's (see perform()).
+bool header_pointer_outlives_header() {
+  static const bool affected = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
+  return affected;
+}
+
 curl_easy::curl_easy(const Options& options)
-    : connect_budget_(std::min(options.connect_timeout, options.timeout)),
+    : connect_timeout_(options.connect_timeout),
+      keep_alive_(options.keep_alive),
+      fresh_handles_(header_pointer_outlives_header()),
+      connect_budget_(std::min(options.connect_timeout, options.timeout)),
       timeout_(options.timeout),
       timeout_set_(options.timeout) {
   ensure_curl_global();
+  configure_new_handle();
+}
+
+void curl_easy::configure_new_handle() {
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
+  timeout_set_ = timeout_;
   curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
   curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http");
   curl_easy_setopt(handle_, CURLOPT_USERAGENT, "iobench");
   curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
+                   static_cast<long>(connect_timeout_.count()));
+  curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
   // Responses are held to fetcher.hpp's table and limits (response_guard.hpp): the header
@@ -97,7 +116,7 @@ curl_easy::curl_easy(const Options& options)
   curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(handle_, CURLOPT_OPENSOCKETFUNCTION, &curl_easy::on_open_socket);
   curl_easy_setopt(handle_, CURLOPT_OPENSOCKETDATA, this);
-  if (!options.keep_alive) {
+  if (!keep_alive_) {
     curl_easy_setopt(handle_, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(handle_, CURLOPT_FRESH_CONNECT, 1L);
   }
@@ -145,6 +164,11 @@ curl_socket_t curl_easy::on_open_socket(void* self_ptr, curlsocktype /*purpose*/
 }
 
 void curl_easy::prepare(const std::string& url) {
+  if (fresh_handles_ && used_) {
+    curl_easy_cleanup(handle_);  // out of any multi handle here: the caller removed it
+    configure_new_handle();
+  }
+  used_ = true;
   guard_.reset();
   socket_errno_ = 0;
   connect_deadline_ = Clock::now() + connect_budget_;
@@ -200,27 +224,53 @@ Outcome curl_easy::perform(const Request& request, Clock::time_point deadline) {
   Outcome out;
   prepare(request.url);
   const bool shortened = end_by(deadline);
+  if (batch_ == nullptr) begin_batch();
   out.start = Clock::now();
-  const CURLcode code = curl_easy_perform(handle_);
+  const CURLcode code = run_blocking();
   out.end = Clock::now();
   finish(code, out);
   cut_off(shortened, out);
   return out;
 }
 
+CURLcode curl_easy::run_blocking() {
+  // What curl_easy_perform() does (lib/easy.c: a multi handle with this one transfer, perform
+  // and poll until it is done), on a multi handle of our own: curl_easy_perform's lives in the
+  // easy handle and goes with it, and with it the connection cache, the DNS cache and the
+  // wake-up socket pair, which a fresh handle per transfer (see above) would pay for each time.
+  if (curl_multi_add_handle(batch_, handle_) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode result = CURLE_OK;
+  CURLMcode m = CURLM_OK;
+  bool done = false;
+  while (!done && m == CURLM_OK) {
+    int running = 0;
+    m = curl_multi_perform(batch_, &running);
+    if (m != CURLM_OK) break;
+    if (running == 0) {
+      int left = 0;
+      if (const CURLMsg* msg = curl_multi_info_read(batch_, &left); msg != nullptr) {
+        result = msg->data.result;
+        done = true;
+      }
+      continue;
+    }
+    m = curl_multi_poll(batch_, nullptr, 0, 1000, nullptr);
+  }
+  curl_multi_remove_handle(batch_, handle_);
+  if (!done) result = m == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+  return result;
+}
+
 void curl_easy::begin_batch() {
   end_batch();
-  share_ = curl_share_init();
-  if (share_ == nullptr) throw std::runtime_error("curl_share_init failed");
-  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-  curl_easy_setopt(handle_, CURLOPT_SHARE, share_);
+  batch_ = curl_multi_init();
+  if (batch_ == nullptr) throw std::runtime_error("curl_multi_init failed");
 }
 
 void curl_easy::end_batch() {
-  if (share_ == nullptr) return;
-  curl_easy_setopt(handle_, CURLOPT_SHARE, nullptr);
-  curl_share_cleanup(share_);  // closes the connections it holds
-  share_ = nullptr;
+  if (batch_ == nullptr) return;
+  curl_multi_cleanup(batch_);  // closes the connections it holds
+  batch_ = nullptr;
 }
 
 }  // namespace iobench::detail

@@ -41,8 +41,11 @@ class curl_easy {
   curl_easy(const curl_easy&) = delete;
   curl_easy& operator=(const curl_easy&) = delete;
 
+  /// The handle of the current transfer. NOTE: prepare() may replace it (see fresh_handles_);
+  /// ask again after each prepare().
   [[nodiscard]] CURL* handle() const { return handle_; }
-  /// Points the handle at `url` and zeroes the counters. Call before each transfer.
+  /// Points the handle at `url` and zeroes the counters. Call before each transfer, with the
+  /// handle out of any multi handle.
   void prepare(const std::string& url);
   /// For the next transfer only (keep-alive handles): may it take a cached connection, and may
   /// its connection go back to the cache when it ends? NOTE: for drivers that know the answer
@@ -59,17 +62,17 @@ class curl_easy {
   static void cut_off(bool shortened, Outcome& out) {
     if (shortened && out.error == ErrorKind::timeout) out.finished = false;
   }
-  /// One blocking transfer (curl_easy_perform), stamped with start and end, ended by `deadline`
-  /// at the latest (see end_by).
+  /// One blocking transfer (as curl_easy_perform does it), stamped with start and end, ended by
+  /// `deadline` at the latest (see end_by). Its connection is kept for the batch's next one.
   Outcome perform(const Request& request, Clock::time_point deadline = Clock::time_point::max());
   /// From now on, a socket() that finds no descriptor waits at `gate` (blocking use only) until
   /// the connect timeout, rather than failing the transfer at once. NOTE: `gate` must outlive
   /// the handle's transfers.
   void wait_for_descriptors(descriptor_gate* gate) { gate_ = gate; }
 
-  /// Gives the handle a connection cache of its own for one batch (blocking use only):
-  /// libcurl has no call that closes an easy handle's cached connections, but cleaning up a
-  /// share that holds them does.
+  /// Gives the handle a connection cache of its own for one batch of blocking transfers: a
+  /// multi handle that perform() drives (cleaning it up closes the batch's connections, for
+  /// which libcurl has no call on an easy handle). perform() begins one if none has begun.
   void begin_batch();
   /// Closes the batch's connections.
   void end_batch();
@@ -78,8 +81,14 @@ class curl_easy {
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self);
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self);
   static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
+  void configure_new_handle();
+  CURLcode run_blocking();
+  std::chrono::milliseconds connect_timeout_;  // Options::connect_timeout
+  bool keep_alive_;
+  bool fresh_handles_;  // a new handle per transfer: libcurl < 8.1.0 (curl_easy.cpp)
+  bool used_ = false;   // the handle has had a transfer
   CURL* handle_ = nullptr;
-  CURLSH* share_ = nullptr;
+  CURLM* batch_ = nullptr;  // blocking use: the multi handle perform() drives
   response_guard guard_;
   int socket_errno_ = 0;  // why the last socket() failed, 0 if none did
   descriptor_gate* gate_ = nullptr;

@@ -271,6 +271,11 @@ constexpr std::array kScripts{
     script{"header-no-colon", [](peer& p, std::size_t) {
       p.send("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nNoColonHere\r\n\r\n");
       return then::next_request; }},
+    // A continuation line with nothing to continue. Sent on a handle that has had a response
+    // (the test's order), it made libcurl < 8.1.0 read freed memory (curl_easy.cpp).
+    script{"folded-first-header", [](peer& p, std::size_t) {
+      p.send("HTTP/1.1 200 OK\r\n Folded: x\r\nContent-Length: 0\r\n\r\n");
+      return then::next_request; }},
 
     // Bad chunking: the server holds the connection, so the fetcher must see it by itself.
     script{"bad-chunk-size", [](peer& p, std::size_t) {
