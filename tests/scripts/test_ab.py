@@ -30,14 +30,15 @@ def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("ab") / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True)
     base = git(repo, "rev-parse", "HEAD")
-    # The deliberate slowdown: every coroutine request first blocks the event loop for 300 us,
-    # so each wave of 25 starts 7.5 ms later: a batch of 200 takes 60 ms longer (the ideal
-    # makespan is 400 ms, so +15%).
+    # The deliberate slowdown: every coroutine request first blocks the event loop for 3 ms, so
+    # the loop can start at most 333 requests per second where the batch needs 500 (25 every
+    # 50 ms): 200 requests take ~600 ms instead of the ideal 400 (smaller sleeps are absorbed
+    # once the requests drift apart in time).
     src = repo / "impls" / "src" / "coroutine.cpp"
     text = src.read_text()
     anchor = "co_await fetch_one("
     assert anchor in text, "the slowdown's anchor moved: update this test"
-    text = text.replace(anchor, "std::this_thread::sleep_for(std::chrono::microseconds(300));\n"
+    text = text.replace(anchor, "std::this_thread::sleep_for(std::chrono::milliseconds(3));\n"
                         "      " + anchor, 1)
     src.write_text("#include <thread>\n" + text)
     git(repo, "commit", "--quiet", "-am", "a deliberate slowdown of the coroutine fetcher")

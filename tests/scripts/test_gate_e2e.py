@@ -1,6 +1,6 @@
 """The regression gate end to end, on real runs of the ci suite: an unchanged build passes, a real
-slowdown (the server's --extra-delay: every request 10 ms slower, +20% on the 50 ms batches) fails. Skipped under sanitizers,
-whose overhead is not what the gate is for."""
+slowdown (the server's --extra-delay: every request 10 ms slower, +20% on the 50 ms batches)
+fails. Skipped under sanitizers, whose overhead is not what the gate is for."""
 import os
 import subprocess
 
