@@ -29,6 +29,7 @@
 
 #include "common/units.hpp"
 #include "mock_server/wire.hpp"
+#include "request_checks.hpp"
 
 namespace iobench::mock::detail {
 namespace {
@@ -42,13 +43,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;  // request line + headers, else 431
-constexpr std::uint64_t kMaxBodyBytes = 1 << 20;      // request body, else 413
-// Chunk lines (size and extensions) of one request, else 413: extensions are part of the body's
-// framing, and the server ignores them. 16 KiB, as Node.js allows since CVE-2024-22019.
-constexpr std::size_t kMaxChunkExtBytes = 16 * 1024;
-constexpr std::size_t kMaxTrailerBytes = kMaxHeaderBytes;  // last chunk + trailer fields, else 431
-constexpr std::size_t kMaxPipelineBytes = 64 * 1024;       // buffered while a delay runs
+constexpr std::size_t kMaxPipelineBytes = 64 * 1024;  // buffered while a delay runs
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::uint64_t kDripPieces = 16;
 constexpr auto kLingerTime = 1s;  // drain input after an error answer
@@ -67,100 +62,6 @@ steady::time_point deadline_after(std::chrono::nanoseconds d) {
 }
 
 using request_parser = http::request_parser<http::string_body>;
-
-// Why no request came out of a read: status 0 when the client has gone (nothing to answer),
-// otherwise the error answer to send before closing.
-struct read_failure {
-  int status = 0;
-  std::string message;
-};
-
-// Counts the chunk-extension bytes of complete chunk lines; the parser calls it on each one.
-struct chunk_ext_counter {
-  std::size_t bytes = 0;
-  void operator()(std::uint64_t /*size*/, beast::string_view ext, error_code& ec) {
-    bytes += ext.size();
-    if (bytes > kMaxChunkExtBytes) ec = http::error::bad_chunk_extension;  // answered as 413
-  }
-};
-
-read_failure chunk_ext_over_limit() {
-  return {413, "request chunk extensions over " + std::to_string(kMaxChunkExtBytes) + " bytes"};
-}
-
-// What Beast's parser reported, as the answer to the client.
-read_failure parse_failure(const error_code& ec) {
-  if (ec == http::error::header_limit) {
-    return {431, "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"};
-  }
-  if (ec == http::error::body_limit) {
-    return {413, "request body over " + std::to_string(kMaxBodyBytes) + " bytes"};
-  }
-  return {400, "malformed request: " + ec.message()};
-}
-
-// A client's bytes in a one-line answer: quoted, printable, at most 64 of them.
-std::string quoted(std::string_view v) {
-  std::string out = "'";
-  for (const char c : v.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out + (v.size() > 64 ? "...'" : "'");
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// A request's body length must be unambiguous (RFC 9112 6.1, 6.3), or a proxy in front of the
-// server and the server could disagree on where it ends, and a body could be served as a second
-// request. Beast itself rejects "chunked" twice in separate fields and Content-Length beside a
-// chunked Transfer-Encoding; it treats any other coding as "no body". The server understands one
-// coding, a single final chunked:
-// - 400 when the length cannot be determined: no final chunked (RFC 9112 6.3 says MUST 400),
-//   chunked twice (a sender MUST NOT, 7), an empty list, Content-Length beside it
-//   (6.3: ought to be handled as an error), or any Transfer-Encoding in HTTP/1.0 (6.1: faulty
-//   framing);
-// - 501 when the length is clear but another coding is applied under chunked ("gzip, chunked"):
-//   RFC 9112 6.1 names 501 for a transfer coding the server does not understand.
-// Either way the connection closes, since whatever follows the head cannot be trusted.
-std::optional<read_failure> check_framing(const http::request_header<>& h) {
-  const auto [first, last] = h.equal_range(http::field::transfer_encoding);
-  if (first == last) return std::nullopt;
-  if (h.version() < 11) {
-    return read_failure{400, "Transfer-Encoding: not allowed in an HTTP/1.0 request"};
-  }
-  if (h.count(http::field::content_length) > 0) {
-    return read_failure{400,
-                        "Content-Length and Transfer-Encoding together: the body length is "
-                        "ambiguous; send one of them"};
-  }
-  std::vector<std::string_view> codings;
-  for (auto it = first; it != last; ++it) {
-    std::string_view list = it->value();
-    for (;;) {
-      const auto comma = list.find(',');
-      const auto item = trim_ows(list.substr(0, comma));
-      if (!item.empty()) codings.push_back(item);  // RFC 9110 5.6.1: empty elements are ignored
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  }
-  const auto is_chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
-  const auto chunked = std::count_if(codings.begin(), codings.end(), is_chunked);
-  const auto refuse = [](int status, std::string why) {
-    return read_failure{
-        status, "Transfer-Encoding: " + why + "; accepted: chunked, once, as the only coding"};
-  };
-  if (codings.empty()) return refuse(400, "empty");
-  if (chunked > 1) return refuse(400, "chunked given twice");
-  if (!is_chunked(codings.back())) {
-    return refuse(400,
-                  quoted(codings.back()) + " is the last coding, so the body length is unknown");
-  }
-  if (codings.size() > 1) return refuse(501, quoted(codings.front()) + " is not implemented");
-  return std::nullopt;
-}
 
 // How one response is framed on the wire, decided once per request.
 struct framing {
@@ -330,11 +231,10 @@ asio::awaitable<next_step> session::serve(http::request<http::string_body>& req)
     }
     const auto how_long = stall_duration(query);
     if (!how_long) {
-      co_return co_await send_simple(
-          400,
-          "stall: expected for=DURATION (e.g. 1s), 0 to " +
-              format_duration(shared_.cfg.lim.max_delay) + "\n",
-          f);
+      co_return co_await send_simple(400,
+                                     "stall: expected for=DURATION (e.g. 1s), 0 to " +
+                                         format_duration(shared_.cfg.lim.max_delay) + "\n",
+                                     f);
     }
     // Extends, never shortens, a stall already running.
     const auto until = deadline_after(*how_long).time_since_epoch().count();
