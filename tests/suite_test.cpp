@@ -130,7 +130,8 @@ TEST(Suites, OpenPointsOfferFractionsOfEachModelsThroughputAndAreNamedByRate) {
   }
   EXPECT_EQ(impls, names_of(false)) << "every model, sequential included";
   point p = points.front();
-  EXPECT_EQ(benchmark_name(p).rfind("open/" + p.impl + "/rate:0.1x/delay_ms:10/concurrency:", 0), 0U)
+  EXPECT_EQ(benchmark_name(p).rfind("open/" + p.impl + "/rate:0.1x/delay_ms:10/concurrency:", 0),
+            0U)
       << benchmark_name(p) << ": before calibration the rate is a fraction";
   p.rate = 1234.4;
   EXPECT_EQ(benchmark_name(p), "open/" + p.impl + "/rate:1234/delay_ms:10/concurrency:" +
@@ -193,7 +194,8 @@ TEST(Suites, CiMeasuresTheBaselineAtConcurrencyOne) {
       if (batch.delay_ms() == 0 || batch.concurrency == 1) continue;
       bool found = false;
       for (const auto& p : points) {
-        found = found || (p.impl == m.name && p.concurrency == 1 && p.delay_ms() == batch.delay_ms());
+        found =
+            found || (p.impl == m.name && p.concurrency == 1 && p.delay_ms() == batch.delay_ms());
       }
       EXPECT_TRUE(found) << m.name << " at " << batch.delay_ms() << " ms";
     }

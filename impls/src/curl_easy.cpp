@@ -93,8 +93,7 @@ void curl_easy::configure_new_handle() {
   curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
   curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http");
   curl_easy_setopt(handle_, CURLOPT_USERAGENT, "iobench");
-  curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(connect_timeout_.count()));
+  curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_.count()));
   curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
@@ -206,8 +205,7 @@ bool curl_easy::end_by(Clock::time_point deadline) {
   auto timeout = timeout_;
   bool shortened = false;
   if (deadline != Clock::time_point::max()) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left < timeout) {
       timeout = std::max(left, std::chrono::milliseconds{1});  // 0 would mean "no timeout"
       shortened = true;
