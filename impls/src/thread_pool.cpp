@@ -11,10 +11,10 @@
 //   starts with one wake-all (10,000 threads: about 135 ms here) instead of a condition variable
 //   whose mutex every woken worker takes in turn (230-360 ms), during which the early workers
 //   took the later workers' requests.
-// - Descriptors: libcurl 7.88.1's curl_easy_perform keeps a private multi handle per easy handle,
-//   and each multi handle holds a socketpair (for curl_multi_wakeup, which a blocking perform
-//   never uses) for the handle's life. So a worker holds 3 descriptors while it fetches, 2 while
-//   idle: C = 8,000 needs 24,000, over a 20,000 limit. Without care, socket() fails with EMFILE
+// - Descriptors: a worker's blocking transfers run on a multi handle of its own (curl_easy.cpp,
+//   as curl_easy_perform does it), and libcurl 7.88.1's multi handle holds a socketpair (for
+//   curl_multi_wakeup, which a blocking transfer never uses) for its life. So a worker holds 3
+//   descriptors while it fetches, 2 while idle: C = 8,000 needs 24,000, over a 20,000 limit. Without care, socket() fails with EMFILE
 //   and libcurl reports "Couldn't connect to server" after 0 ms: the connect errors seen at
 //   10,000. Here a worker whose socket() finds no descriptor waits (in libcurl's open-socket
 //   callback) for another worker to close a connection, up to the connect timeout, then tries
@@ -23,9 +23,9 @@
 //   max_in_flight shows how many): at 20,000 descriptors, about 6,600.
 // - Signals: libcurl ignores SIGPIPE around some clean-ups with sigaction(), and setting SIG_IGN
 //   makes the kernel walk every thread of the process under a lock; 10,000 workers doing it at
-//   once took seconds. Those clean-ups are a share that no transfer ever used (so a worker
-//   creates its share at its first request) and an easy handle's private multi handle (so the
-//   handles are cleaned up after the threads have been joined).
+//   once took seconds. Those clean-ups are a worker's multi handle (its connection cache), so a
+//   worker creates one only at its first request of a batch and a worker that got none cleans
+//   up nothing; easy handles, set to NOSIGNAL, clean up without it.
 // - Stacks: kStackSize instead of glibc's 8 MiB: thread creation costs the same (about 25 us a
 //   thread here), but 10,000 threads reserve 2.5 GiB instead of 80, and exit faster.
 // Before and after (iobench-fetch -n N -c N, 100 ms, mock_server --threads 2; medians of 3
