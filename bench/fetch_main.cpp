@@ -41,7 +41,7 @@ using namespace std::chrono_literals;
 constexpr std::size_t kMaxRequests = 100'000'000;
 // Descriptors beyond the connections themselves: stdio, the resolver, libcurl's wake-up pipes.
 constexpr std::uint64_t kSpareDescriptors = 64;
-// A thread-per-request model gives each worker a libcurl easy handle, which holds a wake-up
+// A thread-per-request model gives each worker a libcurl multi handle, which holds a wake-up
 // socket pair beside its connection (measured: 3 descriptors a worker).
 constexpr std::uint64_t kDescriptorsPerWorkerThread = 3;
 // Heap bytes behind an Outcome's detail string when a request fails (a short reason).
@@ -291,20 +291,45 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
 // What the batch will take from the machine: descriptors for its connections, threads for a
 // thread-per-request model, and memory for the bookkeeping that grows with -n (the requests, the
 // outcomes, the summary's sorted latencies and the log an interrupted batch is summarised from).
+// A thread-per-request model's workers wait for a free descriptor instead of failing (thread_pool:
+// impls/src/thread_pool.cpp), so descriptors limit how many of its requests are in flight, not
+// whether the batch completes: it needs one worker's worth, and threads for all of them.
 batch_needs needs_of(const options& o, const model_info& model, std::size_t concurrency) {
   batch_needs n;
   n.subject = "-n " + std::to_string(o.requests) + " -c " + std::to_string(concurrency) + " (" +
               o.impl + (model.thread_per_request ? ": a thread per request in flight)" : ")");
   const std::uint64_t connections = std::min(concurrency, o.requests);
   n.threads = model.thread_per_request ? concurrency : 0;
-  n.descriptors = connections * (model.thread_per_request ? kDescriptorsPerWorkerThread : 1) +
-                  kSpareDescriptors;
+  n.descriptors =
+      (model.thread_per_request ? kDescriptorsPerWorkerThread : connections) + kSpareDescriptors;
   // A URL longer than the small-string buffer lives on the heap, once per Request.
   const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
   const std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
                                     sizeof(double) + sizeof(Outcome);
   n.memory = per_request * o.requests;
   return n;
+}
+
+// For a thread-per-request model whose workers would hold more descriptors than the machine
+// leaves: a word before the batch that fewer of its requests will be in flight than -c asks (how
+// many depends on timing: a worker that found no descriptor for its handle's wake-up pair holds
+// one instead of three; the server's max_in_flight shows it after).
+std::optional<std::string> descriptor_note(const options& o, const model_info& model,
+                                           std::size_t concurrency,
+                                           const machine_headroom& machine) {
+  if (!model.thread_per_request) return std::nullopt;
+  const std::uint64_t connections = std::min(concurrency, o.requests);
+  const std::uint64_t wanted = connections * kDescriptorsPerWorkerThread + kSpareDescriptors;
+  const headroom* tightest = nullptr;
+  for (const auto& h : machine.descriptors) {
+    if (tightest == nullptr || h.left < tightest->left) tightest = &h;
+  }
+  if (tightest == nullptr || wanted <= tightest->left) return std::nullopt;
+  return "note: -c " + std::to_string(concurrency) + " (" + o.impl + ") would hold about " +
+         std::to_string(wanted) + " descriptors at once, but " + tightest->name + " leaves " +
+         std::to_string(tightest->left) +
+         ": fewer requests will be in flight at a time (its workers wait for a free descriptor "
+         "instead of failing); " + tightest->raise;
 }
 
 // The open-loop run: summary, JSON and .hgrm; exit 0 only when every scheduled request succeeded.
@@ -351,9 +376,13 @@ int main(int argc, char** argv) {
       std::cerr << "iobench-fetch: note: " << o.impl << " runs one request at a time; -c ignored\n";
     }
     raise_open_file_limit();
-    if (const auto why = refuse(needs_of(o, model, concurrency), read_machine_headroom())) {
+    const machine_headroom machine = read_machine_headroom();
+    if (const auto why = refuse(needs_of(o, model, concurrency), machine)) {
       std::cerr << "iobench-fetch: " << *why << "\n";
       return cli::kUsageExit;
+    }
+    if (const auto note = descriptor_note(o, model, concurrency, machine)) {
+      std::cerr << "iobench-fetch: " << *note << "\n";
     }
     batch_watch watch(o.requests, [&](const batch_summary& finished, std::size_t incomplete) {
       if (o.json) {
