@@ -75,10 +75,17 @@ def zero_delay_best(run: Run) -> Finding | None:
         return None
     ranked = sorted(best.values(), key=lambda r: -r.m("req_per_s"))
     cores = machine.core_count(run.context, ranked)
-    names = [r.impl for r in ranked]
-    over = names[:names.index(CEILING)] if CEILING in names else []
-    above = (f" Ahead of {CEILING}, the ceiling: {', '.join(over)}; the gap to the ceiling says "
-             "why." if over else "")
+    # Ahead of the ceiling only where both ran at the same concurrency and neither was
+    # server-bound: a model's best at C = 256 says nothing against wrk's at C = 1 (wrk's rows at
+    # higher C may all have been server-bound, so left out of judged()).
+    ceiling_at = {r.effective_concurrency: r.m("req_per_s") for r in zero_delay(run.judged())
+                  if r.impl == CEILING and positive(r.m("req_per_s"))}
+    over = [r.impl for r in ranked if r.impl != CEILING and any(
+        o.impl == r.impl and positive(o.m("req_per_s")) and o.effective_concurrency in ceiling_at
+        and o.m("req_per_s") > ceiling_at[o.effective_concurrency]
+        for o in zero_delay(run.judged()))]
+    above = (f" Ahead of {CEILING}, the ceiling, at the same concurrency: {', '.join(over)}; the "
+             "gap to the ceiling says why." if over else "")
     return Finding("zero_delay_best", "Best zero-delay throughput: " + ", ".join(
         f"{r.impl} {fmt(r.m('req_per_s'), 0)} req/s (C = {r.effective_concurrency})"
         for r in ranked) + "." + above + (f" {cores}" if cores else ""),

@@ -151,7 +151,23 @@ def test_a_ceiling_with_fewer_threads_than_the_model_has_cpus(tmp_path):
     text = sections.gap_section(run).first(document.Paragraph).text
     assert "a thread per client CPU" not in text  # -t1 on 8 client CPUs is not one per CPU
     best = {f.kind: f for f in findings.findings(run)}["zero_delay_best"].text
-    assert "Ahead of wrk, the ceiling: thread_pool; the gap to the ceiling says why." in best
+    ahead = re.search(r"Ahead of wrk, the ceiling, at the same concurrency: ([^;]*); the gap to "
+                      r"the ceiling says why\.", best)
+    assert ahead and "thread_pool" in ahead[1].split(", "), best
+
+
+def test_no_model_is_ahead_of_a_ceiling_measured_at_another_concurrency(tmp_path):
+    # wrk's only row is C = 1; thread_pool's best (C = 16) is far above wrk's C = 1 figure, but
+    # they were not measured at the same concurrency: thread_pool is not "ahead" of it.
+    doc = edit(sixteen(doc_of()), ZERO.format(impl="thread_pool", c=16), req_per_s=112142.0)
+    doc["benchmarks"] = [b for b in doc["benchmarks"]
+                         if not (b["name"].startswith("fetch/wrk/") and "concurrency:1/" not in
+                                 b["name"])]
+    run = run_of(doc, tmp_path)
+    best = {f.kind: f for f in findings.findings(run)}["zero_delay_best"].text
+    ahead = re.search(r"Ahead of wrk, the ceiling, at the same concurrency: ([^;]*);", best)
+    # At C = 1, coroutine (7,049 req/s) beat wrk (6,733); thread_pool (6,008) did not.
+    assert ahead and ahead[1].split(", ") == ["coroutine"], best
 
 
 def test_a_ratio_above_the_ceiling_with_no_evidence_is_called_noise(pinned):
