@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <initializer_list>
 #include <functional>
+#include <initializer_list>
 #include <queue>
 #include <set>
 #include <stdexcept>
@@ -22,8 +22,8 @@ namespace {
 // 17 minutes): the full suite skips what would exceed it.
 constexpr double kMaxBatchSeconds = 60;
 
-constexpr std::array<std::string_view, 8> kSuites{"quick", "default", "full",  "seed",
-                                                  "ci",    "scale",   "open",  "smoke"};
+constexpr std::array<std::string_view, 8> kSuites{"quick", "default", "full", "seed",
+                                                  "ci",    "scale",   "open", "smoke"};
 
 // Open loop: fractions of each model's closed-loop throughput offered, from well within it to
 // half as much again as it managed (the full sweep), and a short sweep for the default report.
@@ -115,6 +115,18 @@ class builder {
   // of the model's closed-loop throughput at this delay and concurrency, `seconds` each.
   void add_open(std::initializer_list<double> fractions, int delay_ms, std::size_t concurrency,
                 double seconds) {
+    add_open_points(fractions, 0, delay_ms, concurrency, seconds);
+  }
+
+  // One open-loop point at a fixed rate per model, needing no calibration (the smoke suite).
+  void add_open_at(double rate, int delay_ms, std::size_t concurrency, double seconds) {
+    add_open_points({0.0}, rate, delay_ms, concurrency, seconds);
+  }
+
+  // Open-loop points, model by model: at each of `fractions` of its closed-loop throughput, or
+  // (fractions {0}) at `rate`.
+  void add_open_points(std::initializer_list<double> fractions, double rate, int delay_ms,
+                       std::size_t concurrency, double seconds) {
     for (const auto& impl : impls_) {
       if (find_impl(impl)->reference) continue;
       for (const double f : fractions) {
@@ -123,23 +135,10 @@ class builder {
         p.delays_ms = {delay_ms};
         p.concurrency = one_at_a_time(impl) ? 1 : concurrency;
         p.rate_fraction = f;
+        p.rate = rate;
         p.duration_s = seconds;
         if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
       }
-    }
-  }
-
-  // One open-loop point at a fixed rate per model, needing no calibration (the smoke suite).
-  void add_open_at(double rate, int delay_ms, std::size_t concurrency, double seconds) {
-    for (const auto& impl : impls_) {
-      if (find_impl(impl)->reference) continue;
-      point p;
-      p.impl = impl;
-      p.delays_ms = {delay_ms};
-      p.concurrency = one_at_a_time(impl) ? 1 : concurrency;
-      p.rate = rate;
-      p.duration_s = seconds;
-      if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
     }
   }
 

@@ -29,8 +29,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -39,10 +39,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/url/parse.hpp>
 #include <deque>
 #include <exception>
 
+#include "counting_body.hpp"
+#include "http_target.hpp"
 #include "models.hpp"
 #include "status_line.hpp"
 
@@ -61,81 +62,6 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 // trailer section may take (each must fit whole for Beast to parse it).
 constexpr std::size_t kBufferLimit =
     std::max({kReadBuffer, kMaxHeaderBytes, kMaxChunkLineBytes, kMaxTrailerBytes});
-
-// A Beast body that counts bytes and keeps none: a 64 MiB response costs a counter, not a buffer.
-struct counting_body {
-  // Beast calls reader::init only when a body follows, so the count needs its own zero.
-  struct value_type {
-    std::size_t bytes = 0;
-  };
-
-  class reader {
-   public:
-    template <bool IsRequest, class Fields>
-    reader(http::header<IsRequest, Fields>& /*header*/, value_type& count) : count_(count) {}
-    void init(const boost::optional<std::uint64_t>& /*length*/, error_code& ec) {
-      count_.bytes = 0;
-      ec = {};
-    }
-    template <class Buffers>
-    std::size_t put(const Buffers& buffers, error_code& ec) {
-      const std::size_t n = asio::buffer_size(buffers);
-      count_.bytes += n;
-      ec = {};
-      return n;
-    }
-    void finish(error_code& ec) { ec = {}; }
-
-   private:
-    value_type& count_;
-  };
-};
-
-// What a worker needs to know about one URL.
-struct target {
-  std::string host;  // for connecting: no brackets around IPv6
-  std::string port;
-  std::uint16_t port_number = 80;
-  std::string authority;  // for the Host header
-  std::string path;       // path and query, as sent
-  std::string error;      // set when the URL cannot be fetched
-};
-
-target parse_target(const std::string& url) {
-  target t;
-  const auto u = boost::urls::parse_uri(url);
-  if (!u) {
-    t.error = "invalid URL '" + url + "': " + u.error().message();
-    return t;
-  }
-  if (u->scheme_id() != boost::urls::scheme::http) {
-    t.error = "unsupported scheme in '" + url + "' (only http)";
-    return t;
-  }
-  if (u->host_type() == boost::urls::host_type::ipv6) {
-    t.host = u->host_ipv6_address().to_string();
-  } else {
-    t.host = u->host();
-  }
-  if (t.host.empty()) {
-    t.error = "no host in '" + url + "'";
-    return t;
-  }
-  // port_number() is 0 for an empty port, port 0 and most ports over 65535, but Boost.URL 1.81
-  // wraps some (99999 reads as 34463): a number that does not spell the port as written is none.
-  t.port_number = u->has_port() ? u->port_number() : 80;
-  t.port = std::to_string(t.port_number);
-  std::string_view written = u->port();
-  while (written.size() > 1 && written.front() == '0') written.remove_prefix(1);
-  if (t.port_number == 0 || (u->has_port() && written != t.port)) {
-    t.error = "invalid port in '" + url + "'";
-    return t;
-  }
-  t.authority = u->encoded_host_and_port();
-  t.path = u->encoded_target();
-  if (t.path.empty()) t.path = "/";
-  return t;
-}
 
 struct batch {
   std::span<const Request> requests;
