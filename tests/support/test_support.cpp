@@ -218,6 +218,10 @@ std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::
   return results;
 }
 
+std::string get_request(std::string_view target) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
 std::string expected_body(std::size_t bytes) {
   constexpr std::string_view kPattern =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-\n";

@@ -94,6 +94,9 @@ class client_socket {
 std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::string>& targets,
                                      std::size_t connections);
 
+/// The bytes of "GET target HTTP/1.1" with a Host and nothing else.
+std::string get_request(std::string_view target);
+
 /// The body the server sends for `bytes` bytes (its deterministic pattern).
 std::string expected_body(std::size_t bytes);
 
