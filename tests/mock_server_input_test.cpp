@@ -3,9 +3,11 @@
 // could read differently is refused, and request bodies are read, counted and dropped.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <fstream>
 #include <thread>
 
+#include "probes.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -13,6 +15,25 @@ namespace {
 using namespace std::chrono_literals;
 using namespace iobench::test;
 namespace mock = iobench::mock;
+
+std::string chunked_head(std::string_view target = "/x") {
+  return "GET " + std::string(target) +
+         " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+// Header field lines of exactly `bytes` bytes in all, each one short: no one of them is near the
+// head limit. REQUIRES: bytes > 40.
+std::string small_fields(std::size_t bytes) {
+  std::string out;
+  for (int i = 0; bytes - out.size() > 40; ++i) out += "X-F" + std::to_string(i) + ": v\r\n";
+  return out + "X-Z: " + std::string(bytes - out.size() - 7, 'v') + "\r\n";
+}
+
+// A request head of exactly `bytes` bytes, the blank line that ends it included.
+std::string head_of(std::size_t bytes) {
+  const std::string start = "GET /x?bytes=1 HTTP/1.1\r\nHost: x\r\n";
+  return start + small_fields(bytes - start.size() - 2) + "\r\n";
+}
 
 // Every bad input, as raw bytes: the right status, and the server still serves the next client.
 struct bad_input {
@@ -75,8 +96,28 @@ INSTANTIATE_TEST_SUITE_P(
         bad_input{"bad_fail", get_request("/x?fail=explode"), 400, false},
         bad_input{"bad_chunked", get_request("/x?chunked=2"), 400, false},
         bad_input{"bad_seed", get_request("/x?seed=x"), 400, false},
-        bad_input{"duplicate", get_request("/x?delay=1&delay=2"), 400, false}),
+        bad_input{"duplicate", get_request("/x?delay=1&delay=2"), 400, false},
+        // The head limit counts the whole head, however it is split into fields.
+        bad_input{"many_small_headers", head_of(16 * 1024 + 1), 431, true},
+        bad_input{"many_small_headers_far_over", head_of(30 * 1024), 431, true},
+        // Chunked framing ends its lines with CRLF (RFC 9112 7.1): a bare LF is an error, not a
+        // line end to wait past.
+        bad_input{"chunk_size_bare_lf", chunked_head() + "5\nhello\r\n0\r\n\r\n", 400, true},
+        bad_input{"chunk_data_bare_lf", chunked_head() + "5\r\nhello\n0\r\n\r\n", 400, true},
+        bad_input{"last_chunk_bare_lf", chunked_head() + "0\n\r\n", 400, true},
+        bad_input{"trailer_bare_lf", chunked_head() + "0\r\nX-T: v\n\r\n", 400, true},
+        bad_input{"trailer_end_bare_lf", chunked_head() + "0\r\n\n", 400, true}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(MockServer, HeadUpToTheLimitIsServed) {
+  running_server s;
+  client_socket c(s.port());
+  c.send(head_of(16 * 1024));
+  auto r = c.read_response();
+  ASSERT_EQ(r.end, read_end::response) << r.raw;
+  EXPECT_EQ(r.response->status, 200) << r.response->body;
+  EXPECT_EQ(c.get("/healthz").response->status, 200) << "the connection goes on";
+}
 
 TEST(MockServer, UnknownParameterErrorNamesItAndTheAcceptedOnes) {
   running_server s;
@@ -149,11 +190,6 @@ TEST_P(EndlessInput, IsCutOffWithMemoryBoundedAndOthersServed) {
   const auto st = s.stats();
   EXPECT_EQ(st.bad_requests, 1U);
   EXPECT_EQ(st.responses.at(p.status), 1U);
-}
-
-std::string chunked_head(std::string_view target = "/x") {
-  return "GET " + std::string(target) +
-         " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
 }
 
 std::string many_extended_chunks() {
@@ -273,6 +309,58 @@ TEST(MockServer, ContentLengthWithChunkedIsRefusedAndClosed) {
     EXPECT_EQ(c.read_until_close(10s).raw, "") << headers;
     EXPECT_EQ(s.stats().requests, 0U) << headers;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Request bodies are read as they arrive and dropped, never held: many clients each halfway
+// through the largest body a request may carry cost the server its read buffers, not their
+// bodies, and it goes on answering everyone else.
+TEST(MockServer, RequestBodiesAreCountedNotHeld) {
+  constexpr std::size_t kClients = 64;
+  constexpr std::size_t kBody = std::size_t{1} << 20;  // the most a request may carry
+  constexpr double kSlackMib = 16;                     // held, the bodies would be 64 MiB
+  running_server s;
+  const std::string body(kBody, 'b');
+  const std::string head =
+      "GET /x?bytes=2 HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
+  const double rss_before = iobench::bench::rss_mib();
+  std::vector<client_socket> clients;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    clients.emplace_back(s.port());
+    clients.back().send(head);
+    clients.back().send(std::string_view(body).substr(0, kBody - 1));  // all but the last byte
+  }
+  ASSERT_TRUE(eventually([&] { return s.stats().request_body_bytes == kClients * (kBody - 1); }))
+      << s.stats().request_body_bytes;
+  EXPECT_LT(iobench::bench::rss_mib(), rss_before + kSlackMib);
+  client_socket bystander(s.port());
+  EXPECT_EQ(bystander.get("/n?bytes=3").response->body, expected_body(3));
+  for (auto& c : clients) c.send("b");
+  for (auto& c : clients) {
+    const auto r = c.read_response();
+    ASSERT_EQ(r.end, read_end::response) << r.raw;
+    EXPECT_EQ(r.response->body, expected_body(2));
+  }
+  EXPECT_EQ(s.stats().request_body_bytes, kClients * kBody);
+  EXPECT_EQ(s.stats().requests, kClients + 1);
+}
+
+TEST(MockServer, RequestBodyBytesAreCountedInStats) {
+  running_server s;
+  client_socket c(s.port());
+  c.send("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_EQ(c.read_response().response->status, 200);
+  c.send(chunked_head("/y") + "3\r\nabc\r\n4;e=1\r\ndefg\r\n0\r\nX-T: v\r\n\r\n");
+  ASSERT_EQ(c.read_response().response->status, 200);
+  EXPECT_EQ(s.stats().request_body_bytes, 12U) << "decoded bytes: 5 + 3 + 4";
+  const auto doc = boost::json::parse(c.get("/stats").response->body).as_object();
+  EXPECT_EQ(doc.at("request_body_bytes").to_number<std::uint64_t>(), 12U);
+  c.send("POST /stats/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(c.read_response().response->status, 200);
+  EXPECT_EQ(s.stats().request_body_bytes, 0U) << "a counter: reset zeroes it";
 }
 
 }  // namespace
