@@ -216,6 +216,7 @@ class coroutine_fetcher final : public Fetcher {
       Outcome& out = r.result->outcomes[i];
       out.sent = true;
       out.start = now;
+      report_sent(options_, r.send_at[i], now);
       const auto deadline = std::min(now + options_.timeout, r.limits.deadline);
       co_await fetch_one(conn, r.requests[i].url, out, deadline);
       out.end = Clock::now();

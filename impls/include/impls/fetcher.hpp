@@ -36,7 +36,8 @@
 //   retried once on a fresh connection (the server may have closed it while idle), as libcurl
 //   does.
 // - Each request is reported once as it finishes (Options::completed, Options::observer), on
-//   the thread that finished it, before fetch_all returns.
+//   the thread that finished it, before fetch_all returns; in an open-loop run also once as it
+//   is sent (outcome_observer::sent).
 // - Proxy settings in the environment (http_proxy, all_proxy, ...) are ignored: every model talks
 //   to the URL's host itself, so that what is measured is the server, never a proxy.
 //
@@ -158,9 +159,18 @@ class outcome_observer {
  public:
   virtual ~outcome_observer() = default;
   /// Called once per finished request, before fetch_all returns, on the thread that finished it
-  /// (thread_pool: any of its workers, concurrently). REQUIRES: thread-safe and cheap; it runs
+  /// (thread_pool: any of its workers, concurrently). In an open-loop run also once per request
+  /// cut off by the run's end (sent, not finished). REQUIRES: thread-safe and cheap; it runs
   /// inside the measurement.
   virtual void finished(const Outcome& outcome) noexcept = 0;
+  /// Open loop only (fetch_schedule): called once per request as it is sent, with the time it was
+  /// meant to go (`intended`, its send_at) and the time it went (`at`, its Outcome::start), on
+  /// the thread that sends it, before that request's finished(). What an interrupted run's summary
+  /// needs to count the requests still in flight. REQUIRES: as for finished().
+  virtual void sent(Clock::time_point intended, Clock::time_point at) noexcept {
+    (void)intended;
+    (void)at;
+  }
 };
 
 /// How a fetcher runs a batch.
