@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <string>
 
 #include "hostile_server.hpp"
@@ -86,12 +85,7 @@ TEST_P(Generated, TheMockServersTruncatedBodilessAnswerIsABadResponse) {
   EXPECT_EQ(s.stats().faults, 3U);
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string_view>& info) {
-  std::string name(info.param);
-  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllModels, Generated, ::testing::ValuesIn(fetcher_names()), test_name);
+INSTANTIATE_TEST_SUITE_P(AllModels, Generated, ::testing::ValuesIn(fetcher_names()),
+                         test::model_test_name);
 
 }  // namespace

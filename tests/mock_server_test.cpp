@@ -339,6 +339,8 @@ TEST(MockServer, StatsCountWhatWasSent) {
     client_socket f(s.port());
     f.get("/a?fail=close");
   }
+  // The client sees the close before the server has ended that request's flight.
+  ASSERT_TRUE(eventually([&] { return s.stats().in_flight == 0; }));
   auto r = c.get("/stats");
   ASSERT_EQ(r.end, read_end::response);
   const auto doc = boost::json::parse(r.response->body).as_object();

@@ -44,7 +44,7 @@
 #include <deque>
 #include <exception>
 
-#include "counting_body.hpp"
+#include "common/counting_body.hpp"
 #include "http_target.hpp"
 #include "models.hpp"
 #include "response_framing.hpp"

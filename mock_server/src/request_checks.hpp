@@ -2,11 +2,9 @@
 // on its framing that Beast's parser does not make (session.cpp reads requests with them).
 #pragma once
 
-#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/optional/optional.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -38,37 +36,6 @@ struct chunk_ext_counter {
     bytes += ext.size();
     if (bytes > kMaxChunkExtBytes) ec = boost::beast::http::error::bad_chunk_extension;  // 413
   }
-};
-
-/// A request body as the server takes it: read as it arrives and dropped, only its length kept,
-/// so that a client's body costs the server its read buffer and never its size (the behaviour
-/// endpoint ignores bodies; every other endpoint too).
-struct discarded_body {
-  /// How many body bytes have arrived (decoded from chunked).
-  struct value_type {
-    std::uint64_t bytes = 0;
-  };
-
-  /// Beast's BodyReader: counts and drops.
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(boost::beast::http::header<isRequest, Fields>& /*h*/, value_type& body) : body_(body) {}
-    void init(const boost::optional<std::uint64_t>& /*length*/, boost::system::error_code& ec) {
-      ec = {};
-    }
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
-      const auto n = boost::asio::buffer_size(buffers);
-      body_.bytes += n;
-      ec = {};
-      return n;
-    }
-    void finish(boost::system::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
 };
 
 /// The answer to chunk extensions over kMaxChunkExtBytes.

@@ -17,7 +17,7 @@
 // line of chunked framing ends in a bare LF, it answers 400 rather than waiting, as Beast would,
 // for a CRLF that never comes.
 //
-// A request body is read as it arrives and dropped (discarded_body): only its length is kept, for
+// A request body is read as it arrives and dropped (counting_body): only its length is kept, for
 // /stats, so a thousand clients each sending a megabyte hold a thousand read buffers, not a
 // gigabyte.
 #include "session.hpp"
@@ -33,6 +33,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <span>
 
+#include "common/counting_body.hpp"
 #include "common/units.hpp"
 #include "mock_server/wire.hpp"
 #include "request_checks.hpp"
@@ -67,7 +68,7 @@ steady::time_point deadline_after(std::chrono::nanoseconds d) {
   return d > steady::time_point::max() - now ? steady::time_point::max() : now + d;
 }
 
-using request_parser = http::request_parser<discarded_body>;
+using request_parser = http::request_parser<counting_body>;
 
 // How one response is framed on the wire, decided once per request.
 struct framing {
@@ -99,7 +100,7 @@ class session {
 
   asio::awaitable<std::optional<read_failure>> read_request(request_parser& parser);
   std::optional<read_failure> check_unconsumed(const request_parser& parser) const;
-  asio::awaitable<next_step> serve(http::request<discarded_body>& req);
+  asio::awaitable<next_step> serve(http::request<counting_body>& req);
   asio::awaitable<next_step> serve_behaviour(const behaviour& b, framing f);
   asio::awaitable<next_step> deliver_fault(const behaviour& b, const wire::head_fields& f,
                                            bool head_only);
@@ -218,7 +219,7 @@ std::optional<read_failure> session::check_unconsumed(const request_parser& pars
   return std::nullopt;
 }
 
-asio::awaitable<next_step> session::serve(http::request<discarded_body>& req) {
+asio::awaitable<next_step> session::serve(http::request<counting_body>& req) {
   const framing f{.keep_alive = req.keep_alive() && !stopping(), .http10 = req.version() < 11};
   const auto method = req.method();
   const bool is_get = method == http::verb::get;
