@@ -110,11 +110,11 @@ std::size_t response_framing::fail(std::string why) {
   return 0;
 }
 
-bool response_framing::take_line(std::string_view& bytes, std::size_t& used, std::size_t limit,
-                                 const char* what) {
+bool response_framing::take_line(std::string_view& bytes, std::size_t& used, std::size_t room,
+                                 const char* what, std::size_t limit) {
   const auto lf = bytes.find('\n');
   const std::size_t n = lf == std::string_view::npos ? bytes.size() : lf + 1;
-  if (line_.size() + n > limit) {
+  if (line_.size() + n > room) {
     fail(std::string(what) + " over " + std::to_string(limit) + " bytes");
     return false;
   }
@@ -136,7 +136,7 @@ std::size_t response_framing::feed(std::string_view bytes) {
       case state::status_line:
       case state::fields: {
         const std::size_t room = kMaxHeaderBytes - std::min(kMaxHeaderBytes, header_bytes_);
-        if (!take_line(bytes, used, room, "header section")) break;
+        if (!take_line(bytes, used, room, "header section", kMaxHeaderBytes)) break;
         header_bytes_ += line_.size();
         if (state_ == state::status_line) {
           on_status_line();
@@ -176,7 +176,8 @@ std::size_t response_framing::feed(std::string_view bytes) {
         break;
       }
       case state::chunk_line:
-        if (!take_line(bytes, used, kMaxChunkLineBytes, "chunk-size line (size and extensions)")) {
+        if (!take_line(bytes, used, kMaxChunkLineBytes, "chunk-size line (size and extensions)",
+                       kMaxChunkLineBytes)) {
           break;
         }
         on_chunk_line();
@@ -184,7 +185,7 @@ std::size_t response_framing::feed(std::string_view bytes) {
         break;
       case state::trailers: {
         const std::size_t room = kMaxTrailerBytes - std::min(kMaxTrailerBytes, trailer_bytes_);
-        if (!take_line(bytes, used, room, "trailer section")) break;
+        if (!take_line(bytes, used, room, "trailer section", kMaxTrailerBytes)) break;
         trailer_bytes_ += line_.size();
         if (line_ == "\r\n") {
           state_ = state::done;

@@ -74,8 +74,10 @@ class response_framing {
   enum class field { other, content_length, transfer_encoding };
 
   std::size_t fail(std::string why);
-  // Takes the bytes of a line up to and including its LF; false while the line goes on.
-  bool take_line(std::string_view& bytes, std::size_t& used, std::size_t limit, const char* what);
+  // Takes the bytes of a line up to and including its LF; false while the line goes on, or when
+  // it breaks a rule: a bare LF, or more than `room` bytes (`what` is then over `limit`).
+  bool take_line(std::string_view& bytes, std::size_t& used, std::size_t room, const char* what,
+                 std::size_t limit);
   void on_status_line();
   void on_field_line(bool trailer);
   void commit_field();

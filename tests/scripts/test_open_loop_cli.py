@@ -107,8 +107,8 @@ def test_an_overloaded_schedule_exits_1_and_counts_what_it_could_not_do(bins, mo
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_open_loop_reports_what_finished_in_open_loop_terms(bins, mock_server,
-                                                                          tmp_path, sig):
+def test_an_interrupted_open_loop_reports_what_finished_in_open_loop_terms(
+        bins, mock_server, tmp_path, sig):
     """Offered five times what C = 4 at 100 ms can serve, the requests queue: the summary printed
     on a signal has the corrected latency (from each request's intended time), the service time
     beside it, the in-flight and never-sent requests as incomplete, and a complete .hgrm."""
