@@ -28,12 +28,11 @@ def test_help_lists_every_flag_and_endpoint(bins):
         assert word in r.stdout, word
 
 
-def test_readme_flag_table_lists_every_flag_of_help(bins):
-    """The README's mock_server flag table and --help name the same flags."""
+def test_flag_table_lists_every_flag_of_help(bins):
+    """docs/mock_server.md's flag table and --help name the same flags."""
     helped = set(re.findall(r"^  (--[a-z-]+)", run(bins, "--help").stdout, re.M)) - {"--help"}
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## The mock server"):]
-    section = section[section.index("### Flags"):]
+    page = (ROOT / "docs" / "mock_server.md").read_text()
+    section = page[page.index("## Flags"):]
     section = section[:section.index("\n\n", section.index("|"))]
     tabled = set(re.findall(r"^\| `(--[a-z-]+)", section, re.M))
     assert helped and helped == tabled, (helped - tabled, tabled - helped)
