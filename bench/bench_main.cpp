@@ -17,15 +17,16 @@
 #include <optional>
 
 #include "args.hpp"
-#include "open_points.hpp"
-#include "cpus.hpp"
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
+#include "cpus.hpp"
 #include "gbench_flags.hpp"
+#include "open_points.hpp"
 #include "reference.hpp"
 #include "reporting.hpp"
 #include "runners.hpp"
 #include "server_process.hpp"
+#include "server_watch.hpp"
 #include "suite.hpp"
 
 namespace {
@@ -81,6 +82,10 @@ class suite_run {
   /// Starts (or reaches) the server now and says where everything runs, for the context.
   run_placement where_it_runs();
 
+  /// Bumped as requests finish, to tell the server's watch that it is alive (null before the
+  /// server is reached).
+  std::atomic<std::size_t>* progress() { return watch_ ? watch_->progress() : nullptr; }
+
  private:
   const std::string& server();
 
@@ -88,6 +93,7 @@ class suite_run {
   std::filesystem::path server_binary_;
   partition cpus_;
   std::unique_ptr<server_process> own_server_;
+  std::unique_ptr<server_watch> watch_;  ///< declared after own_server_: stops watching first
   std::string server_url_;
   std::string server_error_;
   std::size_t total_runs_ = 0;
@@ -96,8 +102,7 @@ class suite_run {
 
 void suite_run::start_server() {
   if (opts_.server.empty() && !own_server_) {
-    own_server_ =
-        std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
+    own_server_ = std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server);
     server_url_ = own_server_->url();
     std::cerr << "iobench: started mock_server at " << server_url_ << "\n";
   }
@@ -114,6 +119,9 @@ const std::string& suite_run::server() {
         server_error_ = std::string("cannot start mock_server: ") + e.what();
       }
     }
+  }
+  if (!watch_ && !server_url_.empty()) {
+    watch_ = std::make_unique<server_watch>(server_url_, own_server_.get());
   }
   return server_url_;
 }
@@ -142,7 +150,17 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   std::fprintf(stderr, "[%zu/%zu] %s\n", ++runs_started_, total_runs_, name.c_str());
   const std::string& base = server();
   if (base.empty()) {
-    state.SkipWithError(server_error_.c_str());
+    skip_run(state, server_error_);
+    return;
+  }
+  if (!p.error.empty()) {
+    const auto why = watch_->gone();
+    skip_run(state, p.error + (why.empty() ? "" : "; " + why));
+    return;
+  }
+  // Once the server is gone, the rest of the run is errored at once, each with why.
+  if (const auto why = watch_->gone(); !why.empty()) {
+    skip_run(state, "not run: " + why);
     return;
   }
   std::vector<Request> requests;
@@ -154,14 +172,17 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   Options o;
   o.concurrency = p.effective_concurrency();
   o.keep_alive = p.keep_alive;
+  o.completed = watch_->progress();
   measured m;
+  m.own_threads = server_watch::threads();
   m.latencies_ms.reserve(p.requests * static_cast<std::size_t>(state.max_iterations));
   const char* step = "setup";
   try {
     reset_server_stats(base);
-    placement where{base, read_server_stats(base),
-                    static_cast<double>(cpus_.client.empty() ? allowed_cpus().size()
-                                                             : cpus_.client.size())};
+    placement where{
+        base, read_server_stats(base),
+        static_cast<double>(cpus_.client.empty() ? allowed_cpus().size() : cpus_.client.size())};
+    where.progress = watch_->progress();
     step = "the batch";
     if (p.open_loop()) {
       step = "the open-loop step";
@@ -173,7 +194,7 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
       return;
     }
     if (is_python_reference(p.impl)) {
-      run_python(state, p, requests, o, m);
+      run_python(state, p, requests, o, m, watch_->progress());
     } else {
       run_model(state, p, requests, o, m);
     }
@@ -181,7 +202,9 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     step = "reading the server's /stats";
     fill_counters(state, p, m, where);
   } catch (const std::exception& e) {
-    state.SkipWithError((std::string(step) + " failed: " + e.what()).c_str());
+    // A request failed because the server went away says only "refused" or "timed out": say why.
+    const auto why = watch_->check_now();
+    skip_run(state, std::string(step) + " failed: " + (why.empty() ? "" : why + "; ") + e.what());
   }
 }
 
@@ -303,9 +326,8 @@ int main(int argc, char** argv) {
     // Google Benchmark would print "Failed to match any benchmarks" and exit 0: a run that
     // measured nothing must not look like one that passed. (Open points are named by the share
     // of the capacity they offer until it is measured: "rate:0.5x".)
-    if (std::none_of(points.begin(), points.end(), [&](const point& p) {
-          return filter->selects(internal_name(p, target));
-        })) {
+    if (std::none_of(points.begin(), points.end(),
+                     [&](const point& p) { return filter->selects(internal_name(p, target)); })) {
       throw cli::usage_error("--benchmark_filter '" + benchmark::GetBenchmarkFilter() +
                              "' selects none of the " + std::to_string(points.size()) +
                              " benchmarks of suite '" + opts.suite +
@@ -329,9 +351,10 @@ int main(int argc, char** argv) {
     try {
       // Open-loop points offer a share of their model's measured capacity: measure it now, for
       // the points the filter keeps, so that they are registered under their real rates.
-      calibrate_open_points(points, run.base_url(), [&](const point& p) {
-        return filter->selects(internal_name(p, target));
-      });
+      const std::string base = run.base_url();  // reaches the server and starts its watch
+      calibrate_open_points(
+          points, base, [&](const point& p) { return filter->selects(internal_name(p, target)); },
+          run.progress());
     } catch (const std::exception& e) {
       std::cerr << "iobench: open loop: " << e.what() << "\n";
       return 1;

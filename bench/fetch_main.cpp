@@ -5,30 +5,31 @@
 // threads, descriptors or memory than there are is refused with one line (exit 2) instead of
 // failing minutes and gigabytes later.
 //
-// Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished, and
-// exits 128 + the signal (130): see fetch_watch.hpp.
+// Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished (an
+// open loop's in open-loop terms, and its .hgrm file), and exits 128 + the signal (130): see
+// fetch_watch.hpp.
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
-#include <cmath>
-#include <fstream>
-#include <optional>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/cli.hpp"
 #include "common/open_files.hpp"
 #include "common/units.hpp"
+#include "fetch_watch.hpp"
 #include "impls/fetcher.hpp"
 #include "impls/summary.hpp"
-#include "fetch_watch.hpp"
 #include "open_run.hpp"
 #include "preflight.hpp"
 
@@ -112,10 +113,11 @@ bool read_open_flag(cli::arg_reader& args, std::optional<open_step>& step, std::
                     bool& rate_given, bool& duration_given) {
   if (args.is("--hgrm")) {
     hgrm = args.value();
+    if (hgrm.empty()) throw cli::usage_error("--hgrm: expected a file name (got '')");
     return true;
   }
-  if (!args.is("--rate") && !args.is("--duration") && !args.is("--arrival") &&
-      !args.is("--seed") && !args.is("--grace")) {
+  if (!args.is("--rate") && !args.is("--duration") && !args.is("--arrival") && !args.is("--seed") &&
+      !args.is("--grace")) {
     return false;
   }
   auto& s = step ? *step : step.emplace();
@@ -161,7 +163,8 @@ void check_open(options& o, bool rate_given, bool duration_given) {
   if (o.requests_given) {
     throw cli::usage_error("-n: with --rate the schedule decides how many (rate x duration)");
   }
-  const double n = std::ceil(o.open->rate * std::chrono::duration<double>(o.open->duration).count());
+  const double n =
+      std::ceil(o.open->rate * std::chrono::duration<double>(o.open->duration).count());
   if (n > static_cast<double>(kMaxRequests)) {
     throw cli::usage_error("--rate x --duration schedules more than " +
                            std::to_string(kMaxRequests) + " requests");
@@ -290,7 +293,8 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
 
 // What the batch will take from the machine: descriptors for its connections, threads for a
 // thread-per-request model, and memory for the bookkeeping that grows with -n (the requests, the
-// outcomes, the summary's sorted latencies and the log an interrupted batch is summarised from).
+// outcomes, the summary's sorted latencies and the log an interrupted batch is summarised from;
+// an open loop's schedule).
 // A thread-per-request model's workers wait for a free descriptor instead of failing (thread_pool:
 // impls/src/thread_pool.cpp), so descriptors limit how many of its requests are in flight, not
 // whether the batch completes: it needs one worker's worth, and threads for all of them.
@@ -304,8 +308,10 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
       (model.thread_per_request ? kDescriptorsPerWorkerThread : connections) + kSpareDescriptors;
   // A URL longer than the small-string buffer lives on the heap, once per Request.
   const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
-  const std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
-                                    sizeof(double) + sizeof(Outcome);
+  std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
+                              sizeof(double) + sizeof(Outcome);
+  // An open loop adds its schedule and the log of its sends.
+  if (o.open) per_request += sizeof(Clock::time_point) + sizeof(send_record);
   n.memory = per_request * o.requests;
   return n;
 }
@@ -329,33 +335,59 @@ std::optional<std::string> descriptor_note(const options& o, const model_info& m
          std::to_string(wanted) + " descriptors at once, but " + tightest->name + " leaves " +
          std::to_string(tightest->left) +
          ": fewer requests will be in flight at a time (its workers wait for a free descriptor "
-         "instead of failing); " + tightest->raise;
+         "instead of failing); " +
+         tightest->raise;
 }
 
-// The open-loop run: summary, JSON and .hgrm; exit 0 only when every scheduled request succeeded.
-int run_open(const options& o, std::size_t concurrency, Fetcher& fetcher, batch_watch& watch) {
-  const auto r = run_open_step(fetcher, o.url, *o.open);
-  if (!watch.claim_summary()) pause();  // a signal is printing its summary and ending us
-  watch.finish();
+// An open-loop run's summary (or JSON) and its .hgrm file, whether the run ended or was
+// interrupted; false when the .hgrm file could not be written.
+bool report_open(const options& o, std::size_t concurrency, const open_loop_summary& s,
+                 bool interrupted) {
   if (o.json) {
-    auto doc = open_json(*o.open, r.summary);
+    auto doc = open_json(*o.open, s);
     doc["impl"] = o.impl;
     doc["concurrency"] = concurrency;
     doc["keep_alive"] = o.fetch.keep_alive;
+    doc["interrupted"] = interrupted;
     std::cout << boost::json::serialize(doc) << "\n";
   } else {
-    print_open(stdout, o.impl, concurrency, *o.open, r.summary);
+    print_open(stdout, o.impl, concurrency, *o.open, s);
   }
-  if (!o.hgrm.empty()) {
-    std::ofstream out(o.hgrm);
-    r.summary.latency_ns.write_hgrm(out, 1e6);  // nanoseconds -> milliseconds
-    out.close();
-    if (!out) {
-      std::cerr << "iobench-fetch: --hgrm: cannot write '" << o.hgrm << "'\n";
-      return 1;
-    }
+  std::cout.flush();
+  if (o.hgrm.empty()) return true;
+  std::ofstream out(o.hgrm);
+  s.latency_ns.write_hgrm(out, 1e6);  // nanoseconds -> milliseconds
+  out.close();
+  if (!out) {
+    std::cerr << "iobench-fetch: --hgrm: cannot write '" << o.hgrm << "'\n";
+    return false;
   }
+  return true;
+}
+
+// The open-loop run: exit 0 only when every scheduled request succeeded. `planned` is where the
+// watch finds the schedule should a signal end the run.
+int run_open(const options& o, std::size_t concurrency, Fetcher& fetcher, batch_watch& watch,
+             std::atomic<const open_plan*>& planned) {
+  const open_plan plan = plan_open_step(*o.open);
+  planned.store(&plan);
+  const auto r = run_open_step(fetcher, o.url, *o.open, plan);
+  if (!watch.claim_summary()) pause();  // a signal is printing its summary and ending us
+  watch.finish();
+  planned.store(nullptr);
+  if (!report_open(o, concurrency, r.summary, false)) return 1;
   return r.summary.succeeded == r.summary.scheduled ? 0 : 1;
+}
+
+// What a signal prints of an open-loop run: its summary so far (requests in flight and never sent
+// are incomplete), and its .hgrm.
+void report_open_so_far(const options& o, std::size_t concurrency, const finished_log& log,
+                        const open_plan* plan) {
+  // Not planned yet: nothing was sent, every request the schedule would hold is incomplete.
+  const std::vector<Clock::time_point> unplanned(plan == nullptr ? o.requests : 0);
+  const auto s = log.summarize_open_so_far(plan != nullptr ? plan->schedule : unplanned,
+                                           o.open->duration, o.open->rate);
+  report_open(o, concurrency, s, true);
 }
 
 }  // namespace
@@ -384,19 +416,28 @@ int main(int argc, char** argv) {
     if (const auto note = descriptor_note(o, model, concurrency, machine)) {
       std::cerr << "iobench-fetch: " << *note << "\n";
     }
-    batch_watch watch(o.requests, [&](const batch_summary& finished, std::size_t incomplete) {
-      if (o.json) {
-        print_json(o, concurrency, finished, incomplete, true);
-      } else {
-        print_human(o, concurrency, finished, incomplete);
-      }
-    });
+    std::atomic<const open_plan*> planned{nullptr};
+    batch_watch watch(
+        o.requests,
+        [&](const finished_log& log, Clock::duration wall) {
+          if (o.open) {
+            report_open_so_far(o, concurrency, log, planned.load());
+            return;
+          }
+          const auto finished = log.summarize_finished(wall);
+          if (o.json) {
+            print_json(o, concurrency, finished, o.requests - finished.requests, true);
+          } else {
+            print_human(o, concurrency, finished, o.requests - finished.requests);
+          }
+        },
+        o.open.has_value());
     watch.start(o.fetch);
     auto fetcher = make_fetcher(o.impl, o.fetch);
     const std::vector<Request> requests(o.requests, Request{o.url});
 
     watch.batch_started();
-    if (o.open) return run_open(o, concurrency, *fetcher, watch);
+    if (o.open) return run_open(o, concurrency, *fetcher, watch, planned);
     const auto t0 = Clock::now();
     const auto outcomes = fetcher->fetch_all(requests);
     const auto wall = Clock::now() - t0;

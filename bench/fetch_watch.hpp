@@ -1,5 +1,6 @@
 // iobench-fetch's watch over a running batch: Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a
-// summary of the requests that finished, and exits 128 + the signal (130). The fetchers are
+// summary of the requests that finished (an open loop's in open-loop terms, from what was sent
+// and what finished), and exits 128 + the signal (130). The fetchers are
 // synchronous, so the batch cannot be asked to stop; instead SIGINT and SIGTERM are blocked in
 // every thread (the fetchers' threads inherit the mask) and a watcher thread takes them with
 // sigtimedwait, where it may do anything a thread may: it summarises what the fetcher has
@@ -10,16 +11,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
 #include "impls/fetcher.hpp"
+#include "impls/open_loop.hpp"
 #include "impls/summary.hpp"
 
 namespace iobench::bench {
@@ -27,15 +31,16 @@ namespace iobench::bench {
 /// How often a terminal sees the progress line.
 inline constexpr std::chrono::seconds kProgressEvery{1};
 
-/// Prints the summary of an interrupted batch: what finished, and how many did not.
-using partial_printer = std::function<void(const batch_summary& finished, std::size_t incomplete)>;
-
-// Every finished request's Outcome (detail dropped), for the summary of an interrupted batch.
+// Every finished request's Outcome (detail dropped), and in an open loop every send, for the
+// summary of an interrupted batch.
 class finished_log final : public outcome_observer {
  public:
   // NOTE: reserves room for `n` (address space only until requests finish), so recording never
-  // reallocates inside the measurement.
-  explicit finished_log(std::size_t n) { outcomes_.reserve(n); }
+  // reallocates inside the measurement; `open_loop`: room for n sends too.
+  explicit finished_log(std::size_t n, bool open_loop = false) {
+    outcomes_.reserve(n);
+    if (open_loop) sends_.reserve(n);
+  }
 
   void finished(const Outcome& outcome) noexcept override {
     std::lock_guard lock(mutex_);
@@ -46,6 +51,21 @@ class finished_log final : public outcome_observer {
     o.start = outcome.start;
     o.end = outcome.end;
     o.error = outcome.error;
+    o.intended = outcome.intended;
+    o.sent = outcome.sent;
+    o.finished = outcome.finished;
+  }
+
+  void sent(Clock::time_point intended, Clock::time_point at) noexcept override {
+    std::lock_guard lock(mutex_);
+    if (sends_.size() < sends_.capacity()) sends_.push_back({intended, at});
+  }
+
+  /// Requests that finished so far (an open loop's cut-off ones are not finished).
+  std::size_t finished_count() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count_if(outcomes_.begin(), outcomes_.end(),
+                                                  [](const Outcome& o) { return o.finished; }));
   }
 
   /// The summary of what finished so far, over `wall`. Summarised in place: the log may be
@@ -55,10 +75,23 @@ class finished_log final : public outcome_observer {
     return summarize(outcomes_, wall);
   }
 
+  /// An open-loop run of `schedule` (offering `rate` for `duration`) as far as it went: what
+  /// finished, what is still in flight, what was never sent (rebuild_interrupted).
+  open_loop_summary summarize_open_so_far(std::span<const Clock::time_point> schedule,
+                                          std::chrono::nanoseconds duration, double rate) const {
+    std::lock_guard lock(mutex_);
+    return summarize_open(rebuild_interrupted(schedule, outcomes_, sends_), schedule, duration,
+                          rate);
+  }
+
  private:
   mutable std::mutex mutex_;
   std::vector<Outcome> outcomes_;
+  std::vector<send_record> sends_;
 };
+
+/// Prints the summary of an interrupted batch from its log, over `wall` (from the batch's start).
+using partial_printer = std::function<void(const finished_log& log, Clock::duration wall)>;
 
 // Takes SIGINT and SIGTERM for the whole process (see the file note), and shows progress on a
 // terminal. Exactly one summary is printed: by the batch's end or by the signal, whichever
@@ -67,8 +100,9 @@ class batch_watch {
  public:
   /// `requests`: how many the batch has; `print_partial` prints the summary of what finished
   /// (and how many did not) when a signal ends the batch.
-  batch_watch(std::size_t requests, partial_printer print_partial)
-      : requests_(requests), print_partial_(std::move(print_partial)), log_(requests) {}
+  /// `open_loop`: the batch is an open-loop run (its sends are logged too).
+  batch_watch(std::size_t requests, partial_printer print_partial, bool open_loop = false)
+      : requests_(requests), print_partial_(std::move(print_partial)), log_(requests, open_loop) {}
   ~batch_watch() { finish(); }
   batch_watch(const batch_watch&) = delete;
   batch_watch& operator=(const batch_watch&) = delete;
@@ -137,11 +171,10 @@ class batch_watch {
     const auto started = started_ns_.load();
     const auto wall =
         started == 0 ? Clock::duration{0} : now.time_since_epoch() - Clock::duration{started};
-    const auto s = log_.summarize_finished(wall);
     if (isatty(STDERR_FILENO) != 0) std::fprintf(stderr, "\r\033[K");
     std::fprintf(stderr, "iobench-fetch: interrupted (%s): %zu of %zu requests finished\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", s.requests, requests_);
-    print_partial_(s, requests_ - s.requests);
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", log_.finished_count(), requests_);
+    print_partial_(log_, wall);
     std::cout.flush();
     std::fflush(stdout);
     std::fflush(stderr);
@@ -158,6 +191,5 @@ class batch_watch {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
-
 
 }  // namespace iobench::bench

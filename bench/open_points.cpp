@@ -25,9 +25,11 @@ std::string url_for(const std::string& base, const point& p) {
 
 // Closed-loop throughput of the point's model at its delay and concurrency, after one warm-up
 // wave (connections opened, code paths warm).
-double closed_loop_rate(const point& p, const std::string& base) {
+double closed_loop_rate(const point& p, const std::string& base,
+                        std::atomic<std::size_t>* progress) {
   Options o;
   o.concurrency = p.effective_concurrency();
+  o.completed = progress;
   auto fetcher = make_fetcher(p.impl, o);
   const double delay_s = std::max(p.delay_ms(), 1) / 1000.0;
   const auto waves = std::max<std::size_t>(
@@ -39,9 +41,8 @@ double closed_loop_rate(const point& p, const std::string& base) {
   const auto t0 = Clock::now();
   const auto out = fetcher->fetch_all(batch);
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  const auto failed = std::count_if(out.begin(), out.end(), [](const Outcome& x) {
-    return !x.succeeded();
-  });
+  const auto failed =
+      std::count_if(out.begin(), out.end(), [](const Outcome& x) { return !x.succeeded(); });
   if (failed > 0) {
     throw std::runtime_error("calibrating " + p.impl + ": " + std::to_string(failed) + " of " +
                              std::to_string(n) + " requests failed");
@@ -61,26 +62,45 @@ void set(benchmark::UserCounters& c, const std::string& prefix, const histogram&
 }  // namespace
 
 void calibrate_open_points(std::vector<point>& points, const std::string& base,
-                           const std::function<bool(const point&)>& selected) {
-  std::map<std::tuple<std::string, int, std::size_t>, double> measured;
+                           const std::function<bool(const point&)>& selected,
+                           std::atomic<std::size_t>* progress) {
+  // Each measurement's rate, or why it failed.
+  struct measurement {
+    double rate = 0;
+    std::string error;
+  };
+  std::map<std::tuple<std::string, int, std::size_t>, measurement> measured;
   for (auto& p : points) {
     if (!p.open_loop() || p.rate > 0 || !selected(p)) continue;
     const auto key = std::make_tuple(p.impl, p.delay_ms(), p.effective_concurrency());
     auto it = measured.find(key);
     if (it == measured.end()) {
-      std::fprintf(stderr, "iobench: open loop: measuring %s's closed-loop throughput at %d ms, "
-                           "C = %zu\n",
+      std::fprintf(stderr,
+                   "iobench: open loop: measuring %s's closed-loop throughput at %d ms, "
+                   "C = %zu\n",
                    p.impl.c_str(), p.delay_ms(), p.effective_concurrency());
-      it = measured.emplace(key, closed_loop_rate(p, base)).first;
+      measurement m;
+      try {
+        m.rate = closed_loop_rate(p, base, progress);
+      } catch (const std::exception& e) {
+        m.error = std::string("measuring the closed-loop throughput failed: ") + e.what();
+        std::fprintf(stderr, "iobench: open loop: %s\n", m.error.c_str());
+      }
+      it = measured.emplace(key, std::move(m)).first;
     }
-    p.closed_loop_rate = it->second;
-    p.rate = std::max(1.0, std::round(p.rate_fraction * it->second));
+    if (!it->second.error.empty()) {
+      p.error = it->second.error;
+      continue;
+    }
+    p.closed_loop_rate = it->second.rate;
+    p.rate = std::max(1.0, std::round(p.rate_fraction * it->second.rate));
   }
 }
 
 void run_open_point(benchmark::State& state, const point& p, const placement& where) {
   Options o;
   o.concurrency = p.effective_concurrency();
+  o.completed = where.progress;
   auto fetcher = make_fetcher(p.impl, o);
   open_step step;
   step.rate = p.rate;

@@ -19,10 +19,12 @@ namespace iobench::bench {
 
 /// Sets the rate of every open point that `selected` accepts and that has only a fraction, from
 /// its model's closed-loop throughput measured now against `base` (one measurement per model,
-/// delay and concurrency; progress on stderr). Throws std::runtime_error when a measurement
-/// fails.
+/// delay and concurrency; progress on stderr). A measurement that fails leaves its points with
+/// their fraction and the reason in point::error, to be reported errored; the others still run.
+/// `progress`, when set, is bumped as each request finishes (server_watch::progress()).
 void calibrate_open_points(std::vector<point>& points, const std::string& base,
-                           const std::function<bool(const point&)>& selected);
+                           const std::function<bool(const point&)>& selected,
+                           std::atomic<std::size_t>* progress = nullptr);
 
 /// Runs an open point: one open-loop step per iteration against `where.base`, its counters named
 /// like iobench-fetch's JSON keys (target_rate, achieved_rate, goodput, scheduled, sent,

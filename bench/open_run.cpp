@@ -20,16 +20,27 @@ void print_percentiles(std::FILE* out, std::string_view what, const histogram& n
 
 }  // namespace
 
+open_plan plan_open_step(const open_step& step) {
+  open_plan p;
+  p.start = Clock::now() + kScheduleLead;
+  p.schedule = make_schedule(p.start, step.rate, step.duration, step.kind, step.seed);
+  return p;
+}
+
 open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_step& step) {
+  const auto plan = plan_open_step(step);
+  return run_open_step(fetcher, url, step, plan);
+}
+
+open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_step& step,
+                          const open_plan& plan) {
   open_result r;
-  const auto start = Clock::now() + kScheduleLead;
-  r.schedule = make_schedule(start, step.rate, step.duration, step.kind, step.seed);
-  const std::vector<Request> requests(r.schedule.size(), Request{url});
+  const std::vector<Request> requests(plan.schedule.size(), Request{url});
   schedule_limits limits;
-  limits.deadline = start + step.duration + step.grace;
+  limits.deadline = plan.start + step.duration + step.grace;
   limits.max_lag = kMaxSendLag;
-  r.run = fetcher.fetch_schedule(requests, r.schedule, limits);
-  r.summary = summarize_open(r.run, r.schedule, step.duration, step.rate);
+  r.run = fetcher.fetch_schedule(requests, plan.schedule, limits);
+  r.summary = summarize_open(r.run, plan.schedule, step.duration, step.rate);
   return r;
 }
 
@@ -69,7 +80,8 @@ void print_open(std::FILE* out, const std::string& impl, std::size_t concurrency
                s.goodput);
   std::fprintf(out, "  Scheduled:     %zu, sent %zu, succeeded %zu, failed %zu, incomplete %zu\n",
                s.scheduled, s.sent, s.succeeded, s.failed, s.incomplete);
-  std::fprintf(out, "  Late sends:    %zu (more than %lld ms behind the schedule), peak queue %zu\n",
+  std::fprintf(out,
+               "  Late sends:    %zu (more than %lld ms behind the schedule), peak queue %zu\n",
                s.late_sends, static_cast<long long>(kLateSend.count()), s.peak_queue);
   if (s.stopped_early) {
     std::fprintf(out, "  Stopped early: a send fell more than %lld s behind the schedule\n",
@@ -81,7 +93,8 @@ void print_open(std::FILE* out, const std::string& impl, std::size_t concurrency
   print_percentiles(out, "send lag", s.lag_ns);
   if (!s.statuses.empty()) {
     std::fprintf(out, "\nStatus code distribution:\n");
-    for (const auto& [status, n] : s.statuses) std::fprintf(out, "  [%d] %zu responses\n", status, n);
+    for (const auto& [status, n] : s.statuses)
+      std::fprintf(out, "  [%d] %zu responses\n", status, n);
   }
   bool any_error = false;
   for (const auto& [kind, n] : s.errors) any_error = any_error || n > 0;

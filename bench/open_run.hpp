@@ -29,18 +29,31 @@ struct open_step {
   double rate = 0;                    ///< requests per second
   std::chrono::nanoseconds duration;  ///< how long the schedule offers them
   arrival kind = arrival::constant;
-  std::uint64_t seed = 1;  ///< for poisson
+  std::uint64_t seed = 1;                          ///< for poisson
   std::chrono::nanoseconds grace = kDefaultGrace;  ///< after the schedule, before cutting off
 };
 
 /// A step's record.
 struct open_result {
-  std::vector<Clock::time_point> schedule;
   schedule_result run;
   open_loop_summary summary;
 };
 
-/// Runs `step` with `fetcher` against `url` (every request the same URL).
+/// A step's schedule, made before it runs: what an interrupted step is summarised against.
+struct open_plan {
+  Clock::time_point start;                  ///< when the schedule starts (the first send)
+  std::vector<Clock::time_point> schedule;  ///< every intended send time, ascending
+};
+
+/// The schedule of `step`, starting kScheduleLead from now.
+open_plan plan_open_step(const open_step& step);
+
+/// Runs `step` on `plan` (from plan_open_step, just before) with `fetcher` against `url` (every
+/// request the same URL).
+open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_step& step,
+                          const open_plan& plan);
+
+/// Plans `step` and runs it at once.
 open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_step& step);
 
 /// The step's numbers under the keys DESIGN.md names: mode "open", target_rate, achieved_rate,

@@ -16,30 +16,48 @@ void measured::add(std::span<const Outcome> outcomes) {
   }
 }
 
+void skip_run(benchmark::State& state, const std::string& why) {
+  std::string line;
+  for (const char c : why) {
+    if (c == '\n' || c == '\r') {
+      if (!line.empty() && !line.ends_with("; ")) line += "; ";
+    } else {
+      line += c;
+    }
+  }
+  while (line.ends_with(" ") || line.ends_with(";")) line.pop_back();
+  state.SkipWithError(line.c_str());
+  if (state.iterations() == 0) {  // 0 only before the loop started (an errored loop counts all)
+    for (auto _ : state) {
+    }
+  }
+}
+
 void run_model(benchmark::State& state, const point& p, std::span<const Request> requests,
                const Options& o, measured& m) {
   auto fetcher = make_fetcher(p.impl, o);
   reset_peak_rss();
   m.rss_base_mib = rss_mib();
-  m.threads = thread_count();
+  m.threads = thread_count() - m.own_threads;
   const double cpu_before = process_cpu_s();
   for (auto _ : state) {
     const auto t0 = Clock::now();
     const auto outcomes = fetcher->fetch_all(requests);
     m.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
     m.add(outcomes);
-    m.threads = std::max(m.threads, thread_count());
+    m.threads = std::max(m.threads, thread_count() - m.own_threads);
   }
   m.cpu_s = process_cpu_s() - cpu_before;
   m.peak_rss_mib = peak_rss_mib();
 }
 
 void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
-                const Options& o, measured& m) {
+                const Options& o, measured& m, std::atomic<std::size_t>* progress) {
   python_runner child(p.impl, o);
   bool first = true;
   for (auto _ : state) {
     const auto b = child.run(requests);
+    if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
     state.SetIterationTime(b.wall_s);
     m.wall_s += b.wall_s;
     m.cpu_s += b.cpu_s;
@@ -68,7 +86,6 @@ void server_evidence(benchmark::UserCounters& c, const placement& where,
   c["server_max_in_flight"] = after.max_in_flight;
   c["server_late_p99_ms"] = after.late_p99_ms;
 }
-
 
 void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where) {
   const auto iterations = static_cast<double>(state.iterations());
@@ -102,12 +119,12 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
                    std::chrono::seconds duration, const placement& where) {
   const auto wrk = find_wrk();
   if (!wrk) {
-    state.SkipWithError("wrk is not installed (apt-get install wrk): no ceiling rows");
+    skip_run(state, "wrk is not installed (apt-get install wrk): no ceiling rows");
     return;
   }
   // wrk needs a connection per thread.
-  const auto threads = static_cast<std::size_t>(
-      std::clamp(where.client_cpus, 1.0, static_cast<double>(std::max<std::size_t>(1, p.concurrency))));
+  const auto threads = static_cast<std::size_t>(std::clamp(
+      where.client_cpus, 1.0, static_cast<double>(std::max<std::size_t>(1, p.concurrency))));
   wrk_result r;
   for (auto _ : state) {
     r = run_wrk(*wrk, url, threads, p.concurrency, duration);
@@ -124,8 +141,8 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["peak_rss_mib"] = r.peak_rss_mib;
   c["client_cpu_util"] = r.seconds > 0 ? r.cpu_s / (r.seconds * where.client_cpus) : 0;
   server_evidence(c, where, read_server_stats(where.base));
-  state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) + " -d" +
-                 std::to_string(duration.count()) +
+  state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) +
+                 " -d" + std::to_string(duration.count()) +
                  "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");
 }
 

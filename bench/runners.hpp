@@ -4,6 +4,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <chrono>
 #include <span>
 #include <string>
@@ -24,6 +25,8 @@ struct measured {
   double peak_rss_mib = 0;
   double rss_base_mib = 0;
   double threads = 0;
+  /// Threads of the suite's own beside the model's (the server's watch): left out of `threads`.
+  double own_threads = 0;
 
   /// Adds one batch's latencies and failures.
   void add(std::span<const Outcome> outcomes);
@@ -32,10 +35,12 @@ struct measured {
 /// Where a benchmark ran: what the evidence that the server was not the bottleneck is computed
 /// from.
 struct placement {
-  std::string base;         ///< the server's base URL
-  server_counters before;   ///< its /stats when the benchmark started
-  double client_cpus = 1;   ///< CPUs the client side (this process and its children) may use
+  std::string base;        ///< the server's base URL
+  server_counters before;  ///< its /stats when the benchmark started
+  double client_cpus = 1;  ///< CPUs the client side (this process and its children) may use
   Clock::time_point since = Clock::now();  ///< when `before` was read
+  /// When set, bumped as requests finish (server_watch::progress()): pass as Options::completed.
+  std::atomic<std::size_t>* progress = nullptr;
 };
 
 /// The evidence that the server was not the bottleneck, from its /stats now against
@@ -43,13 +48,21 @@ struct placement {
 void server_evidence(benchmark::UserCounters& c, const placement& where,
                      const server_counters& after);
 
+/// Marks the run errored with `why`, on one line (line breaks become "; "). NOTE: Google
+/// Benchmark's statistics over repetitions CHECK (and abort) unless every repetition, errored or
+/// not, ran as many iterations as the first, and a run skipped before its loop started counts 0.
+/// So a run whose loop has not started runs it here, empty (an errored run does no iteration),
+/// and counts its fixed iterations like the repetitions that ran.
+void skip_run(benchmark::State& state, const std::string& why);
+
 /// A C++ model: wall time, CPU and memory are this process's.
 void run_model(benchmark::State& state, const point& p, std::span<const Request> requests,
                const Options& o, measured& m);
 
 /// A Python reference: the child times its batches and reports its own CPU, memory, threads.
+/// `progress`, when set, is bumped as each batch finishes.
 void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
-                const Options& o, measured& m);
+                const Options& o, measured& m, std::atomic<std::size_t>* progress = nullptr);
 
 /// The counters every model and Python row reports (names fixed by DESIGN.md), the server's
 /// /stats included.

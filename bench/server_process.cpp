@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -29,14 +30,15 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
 }
 
 // A control request with libcurl (the suite links it anyway): returns status and body.
-std::pair<long, std::string> request(const std::string& url, bool post) {
+std::pair<long, std::string> request(const std::string& url, bool post,
+                                     long timeout_ms = kControlTimeoutMs) {
   CURL* h = curl_easy_init();
   if (h == nullptr) throw std::runtime_error("curl_easy_init failed");
   std::string body;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROXY, "");  // the server is reached directly, as the models do
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kControlTimeoutMs);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   if (post) curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
@@ -133,7 +135,31 @@ void server_process::start(const std::filesystem::path& binary,
 
 server_process::~server_process() { stop(); }
 
+std::string server_process::ended() {
+  std::lock_guard lock(mutex_);
+  int status = 0;
+  if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    if (WIFEXITED(status)) {
+      ended_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      const char* name = sigabbrev_np(WTERMSIG(status));
+      ended_ = "was killed by " + (name != nullptr ? "SIG" + std::string(name)
+                                                   : "signal " + std::to_string(WTERMSIG(status)));
+    } else {
+      ended_ = "ended";
+    }
+  }
+  return ended_;
+}
+
+void server_process::kill_now() noexcept {
+  std::lock_guard lock(mutex_);
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
+}
+
 void server_process::stop() noexcept {
+  std::lock_guard lock(mutex_);
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);  // the server drains and prints its final stats
     reap_child(pid_, kStopTimeout);
@@ -148,6 +174,14 @@ void reset_server_stats(const std::string& base_url) {
   const auto [status, body] = request(base_url + "/stats/reset", true);
   if (status != 200)
     throw std::runtime_error("POST /stats/reset answered " + std::to_string(status));
+}
+
+bool server_answers(const std::string& base_url, std::chrono::milliseconds within) {
+  try {
+    return request(base_url + "/healthz", false, static_cast<long>(within.count())).first == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 server_counters read_server_stats(const std::string& base_url) {

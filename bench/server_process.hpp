@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,14 @@ class server_process {
 
   [[nodiscard]] const std::string& url() const { return url_; }
 
+  /// Why the child no longer runs ("exited with status 0", "was killed by SIGKILL"), reaping it
+  /// if it has ended; empty while it runs. Thread-safe (a watch thread asks while benchmarks run).
+  std::string ended();
+
+  /// Kills the child at once (SIGKILL): one that stopped answering, so that every connection to
+  /// it is reset and whatever waits on it fails now rather than at its timeout. Thread-safe.
+  void kill_now() noexcept;
+
  private:
   // Starts the child in dir_ and waits until it answers.
   void start(const std::filesystem::path& binary, const std::vector<std::string>& args,
@@ -43,7 +52,9 @@ class server_process {
   // Stops the child, removes dir_, forgets the interrupt registrations.
   void stop() noexcept;
 
+  std::mutex mutex_;  ///< guards pid_ and ended_ between the run and its watch thread
   pid_t pid_ = -1;
+  std::string ended_;  ///< why the child ended, once reaped by ended()
   std::filesystem::path dir_;
   std::string url_;
   std::vector<int> cleanup_;  ///< on_interrupt tokens for the child and the directory
@@ -62,6 +73,8 @@ struct server_counters {
 
 /// POST /stats/reset. Throws std::runtime_error if the server does not answer 200.
 void reset_server_stats(const std::string& base_url);
+/// GET /healthz: true when it answers 200 within `within`.
+bool server_answers(const std::string& base_url, std::chrono::milliseconds within);
 /// GET /stats. Throws std::runtime_error on failure.
 server_counters read_server_stats(const std::string& base_url);
 

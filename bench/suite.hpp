@@ -28,12 +28,13 @@ struct point {
   std::string label;  ///< what the point stands for, e.g. the claim it tests
   // Open loop (open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C>): requests on a schedule for
   // duration_s instead of a batch of `requests`.
-  double rate = 0;           ///< > 0: requests per second offered
-  double rate_fraction = 0;  ///< > 0 (rate 0): the rate is this fraction of the impl's
-                             ///< closed-loop throughput at the same delay and concurrency,
-                             ///< measured before the run (open_suite.hpp)
-  double duration_s = 0;     ///< how long the schedule offers requests
+  double rate = 0;              ///< > 0: requests per second offered
+  double rate_fraction = 0;     ///< > 0 (rate 0): the rate is this fraction of the impl's
+                                ///< closed-loop throughput at the same delay and concurrency,
+                                ///< measured before the run (open_suite.hpp)
+  double duration_s = 0;        ///< how long the schedule offers requests
   double closed_loop_rate = 0;  ///< the measured throughput rate_fraction was taken of
+  std::string error;  ///< why the point cannot run (its calibration failed): reported errored
 
   /// An open-loop point.
   [[nodiscard]] bool open_loop() const { return rate > 0 || rate_fraction > 0; }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <regex>
 #include <set>
 
@@ -238,14 +237,8 @@ TEST_P(Fetchers, RejectsZeroConcurrency) {
   EXPECT_THROW(make_fetcher(GetParam(), o), std::invalid_argument);
 }
 
-// gtest names allow letters, digits and '_' only; model names may also hold '.' and '-'.
-std::string test_name(const ::testing::TestParamInfo<std::string_view>& info) {
-  std::string name(info.param);
-  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names()), test_name);
+INSTANTIATE_TEST_SUITE_P(AllModels, Fetchers, ::testing::ValuesIn(fetcher_names()),
+                         test::model_test_name);
 
 TEST(Registry, HasTheFourModelsDesignNames) {
   for (const char* name : {"sequential", "thread_pool", "coroutine", "curl_multi"}) {

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -309,12 +308,7 @@ TEST(HostileServer, AnswersByScriptAndCountsConnections) {
   EXPECT_EQ(s.requests(), 3U);
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string_view>& info) {
-  std::string name(info.param);
-  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(fetcher_names()), test_name);
+INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(fetcher_names()),
+                         test::model_test_name);
 
 }  // namespace

@@ -127,4 +127,44 @@ TEST(OpenLoopSummary, SendsThatSpillPastTheScheduleStretchTheWindow) {
   EXPECT_GT(percentiles_ms::of(s.latency_ns).max, percentiles_ms::of(s.service_ns).max * 4);
 }
 
+TEST(OpenLoopInterrupted, RebuildsWhatWasSentFinishedAndStillInFlight) {
+  const auto t0 = Clock::now();
+  auto sched = make_schedule(t0, 10, 1s, arrival::constant);  // 10 requests, 100 ms apart
+  sched[5] = sched[4];  // two meant for the same instant are told apart
+  // Sent: 0..5, the last three each 150 ms late; ended: 0, 1, 3 and one of the twins.
+  std::vector<send_record> sends;
+  for (std::size_t i = 0; i < 6; ++i) sends.push_back({sched[i], sched[i] + (i < 3 ? 0ms : 150ms)});
+  std::reverse(sends.begin(), sends.end());  // as threads report them, in any order
+  std::vector<Outcome> ended{done(sched[3], 150ms, 10ms, 503), done(sched[0], 0s, 10ms),
+                             done(sched[1], 0s, 10ms), done(sched[4], 150ms, 10ms)};
+  const auto r = rebuild_interrupted(sched, ended, sends);
+  ASSERT_EQ(r.outcomes.size(), 10U);
+  const auto s = summarize_open(r, sched, 1s, 10);
+  EXPECT_EQ(s.scheduled, 10U);
+  EXPECT_EQ(s.sent, 6U);
+  EXPECT_EQ(s.succeeded, 3U);
+  EXPECT_EQ(s.failed, 1U);
+  EXPECT_EQ(s.incomplete, 6U) << "two in flight, four never sent";
+  EXPECT_EQ(s.statuses.at(503), 1U);
+  EXPECT_EQ(s.lag_ns.count(), 6U) << "every send has its lag, in flight or not";
+  EXPECT_EQ(s.late_sends, 3U);
+  EXPECT_EQ(s.latency_ns.count(), 4U);
+  EXPECT_NEAR(percentiles_ms::of(s.latency_ns).max, 160.0, 0.2) << "from the intended time";
+  EXPECT_NEAR(percentiles_ms::of(s.service_ns).max, 10.0, 0.02);
+  EXPECT_FALSE(r.outcomes[2].finished);
+  EXPECT_TRUE(r.outcomes[2].sent) << "sent, not ended: in flight";
+  EXPECT_FALSE(r.outcomes[6].sent);
+  // Request 3 went at 450 ms, when 0..4 and 5 (the twin) were due: 4 and 5 still waited.
+  EXPECT_EQ(r.peak_queue, 2U);
+}
+
+TEST(OpenLoopInterrupted, NothingSentIsAllIncomplete) {
+  const auto sched = make_schedule(Clock::now(), 100, 1s, arrival::poisson, 7);
+  const auto s = summarize_open(rebuild_interrupted(sched, {}, {}), sched, 1s, 100);
+  EXPECT_EQ(s.scheduled, sched.size());
+  EXPECT_EQ(s.sent, 0U);
+  EXPECT_EQ(s.incomplete, sched.size());
+  EXPECT_EQ(s.latency_ns.count(), 0U);
+}
+
 }  // namespace

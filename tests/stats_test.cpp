@@ -74,9 +74,9 @@ TEST(Stats, JsonHasEveryDocumentedKey) {
   s.on_response(503);
   s.on_late(120);
   const auto doc = boost::json::parse(s.snapshot().to_json()).as_object();
-  for (const char* key :
-       {"requests", "responses", "in_flight", "max_in_flight", "connections_accepted",
-        "connections_open", "bad_requests", "faults", "cancelled", "bytes_sent", "late_us"}) {
+  for (const char* key : {"requests", "responses", "in_flight", "max_in_flight",
+                          "connections_accepted", "connections_open", "bad_requests", "faults",
+                          "cancelled", "bytes_sent", "request_body_bytes", "late_us"}) {
     EXPECT_TRUE(doc.contains(key)) << key;
   }
   EXPECT_EQ(doc.at("requests").as_int64(), 1);

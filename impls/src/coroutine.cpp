@@ -21,10 +21,12 @@
 // Hostile responses (fetcher.hpp's table): the socket is read here and the bytes handed to
 // Beast's parser by hand, so that every status line is judged by status_line.hpp before Beast
 // consumes it (Beast takes "000", and waits for more where libcurl rejects bytes that cannot
-// start a response), interim 1xx responses are skipped, header bytes are counted as they are
-// consumed, and the read buffer has a hard size: Beast needs a whole chunk-size line, or the
-// whole trailer section, in the buffer at once, so capping the buffer caps both, where an
-// unbounded buffer grew to gigabytes on a chunk extension that never ends.
+// start a response), what Beast consumes is judged by response_framing.hpp too (Beast takes
+// "Transfer-Encoding: gzip", chunked twice, a 17-digit chunk size), interim 1xx responses are
+// skipped, header bytes are counted as they are consumed, and the read buffer has a hard size:
+// Beast needs a whole chunk-size line, or the whole trailer section, in the buffer at once, so
+// capping the buffer caps both, where an unbounded buffer grew to gigabytes on a chunk extension
+// that never ends.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -42,9 +44,10 @@
 #include <deque>
 #include <exception>
 
-#include "counting_body.hpp"
+#include "common/counting_body.hpp"
 #include "http_target.hpp"
 #include "models.hpp"
+#include "response_framing.hpp"
 #include "status_line.hpp"
 
 namespace iobench::detail {
@@ -145,7 +148,8 @@ class coroutine_fetcher final : public Fetcher {
     }
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
-    std::string peer;  // "host:port" it is connected to; empty when closed
+    std::string peer;          // "host:port" it is connected to; empty when closed
+    response_framing framing;  // judges what Beast consumes (kept: it reuses its line buffer)
     void close() {
       error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -216,6 +220,7 @@ class coroutine_fetcher final : public Fetcher {
       Outcome& out = r.result->outcomes[i];
       out.sent = true;
       out.start = now;
+      report_sent(options_, r.send_at[i], now);
       const auto deadline = std::min(now + options_.timeout, r.limits.deadline);
       co_await fetch_one(conn, r.requests[i].url, out, deadline);
       out.end = Clock::now();
@@ -293,6 +298,7 @@ class coroutine_fetcher final : public Fetcher {
                                            Outcome& out, bool& got_bytes) const {
     std::size_t header_bytes = 0;  // header sections so far, interim responses' included
     bool final_status = false;     // a final response's status line has arrived
+    conn.framing.reset();
     auto over_limit = [&out] {
       out.detail = "header section over " + std::to_string(kMaxHeaderBytes) + " bytes";
       return ErrorKind::bad_response;
@@ -323,7 +329,14 @@ class coroutine_fetcher final : public Fetcher {
           const bool in_header = !parser.is_header_done();
           error_code pec;
           const std::size_t used = parser.put(conn.buffer.data(), pec);
+          // What Beast takes, the judge takes too (response_framing.hpp): where Beast is more
+          // lenient than RFC 9112 (and than libcurl's side of the judge), the judge decides.
+          conn.framing.feed(buffered(conn.buffer).substr(0, used));
           conn.buffer.consume(used);
+          if (conn.framing.bad()) {
+            out.detail = conn.framing.violation();
+            co_return ErrorKind::bad_response;
+          }
           if (in_header) header_bytes += used;
           if (header_bytes > kMaxHeaderBytes) co_return over_limit();
           if (parser.is_header_done()) parser.eager(true);

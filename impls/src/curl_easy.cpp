@@ -25,6 +25,11 @@ bool timed_out_connecting(const char* message) {
 ErrorKind classify(CURLcode code, const char* message, const response_guard& guard,
                    bool request_sent) {
   if (code != CURLE_OK && !guard.violation().empty()) return ErrorKind::bad_response;
+  // libcurl takes a close before the empty line that ends a head for the end of the head, and
+  // reports what it has (an interim 1xx, a final status with part of its fields) as the answer.
+  if (code == CURLE_OK && !guard.complete()) {
+    return guard.started() ? ErrorKind::bad_response : ErrorKind::reset;
+  }
   switch (code) {
     case CURLE_OK:
       return ErrorKind::none;
@@ -98,9 +103,9 @@ void curl_easy::configure_new_handle() {
   curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &curl_easy::on_body);
   curl_easy_setopt(handle_, CURLOPT_WRITEDATA, this);
   // Responses are held to fetcher.hpp's table and limits (response_guard.hpp): the header
-  // callback judges status lines and counts header bytes; without transfer decoding the write
-  // callback sees chunked framing, to bound chunk extensions and trailers, which libcurl then
-  // does not store (it still decodes the chunks and counts the decoded bytes).
+  // callback hands each head line to the judge; without transfer decoding the write callback
+  // sees the body as sent, chunked framing and trailers included, which libcurl then does not
+  // store (it still decodes the chunks to find their end and counts the decoded bytes).
   curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &curl_easy::on_header);
   curl_easy_setopt(handle_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(handle_, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
@@ -192,8 +197,10 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
   out.status = out.error == ErrorKind::none ? static_cast<int>(status) : 0;
   if (out.error != ErrorKind::none) {
     out.detail = !guard_.violation().empty() ? guard_.violation()
-                 : error_[0] != '\0'         ? error_
-                                             : curl_easy_strerror(code);
+                 : code == CURLE_OK  ? (guard_.started() ? "the response was cut short by the close"
+                                                         : "closed before a final status line")
+                 : error_[0] != '\0' ? error_
+                                     : curl_easy_strerror(code);
     if (socket_errno_ != 0) {
       out.detail =
           std::string("socket(): ") + std::strerror(socket_errno_) + " (" + out.detail + ")";

@@ -307,8 +307,8 @@ class curl_multi_fetcher final : public Fetcher {
     if (stop_ || next_ == requests_.size()) return;
     const auto due = std::upper_bound(send_at_.begin() + static_cast<std::ptrdiff_t>(next_),
                                       send_at_.end(), now);
-    open_->peak_queue = std::max(
-        open_->peak_queue, static_cast<std::size_t>(due - send_at_.begin()) - next_);
+    open_->peak_queue =
+        std::max(open_->peak_queue, static_cast<std::size_t>(due - send_at_.begin()) - next_);
     if (send_at_[next_] > now && send_at_[next_] < limits_.deadline) {
       due_timer_.expires_at(send_at_[next_]);  // absolute: a late wake-up never moves it
       due_timer_.async_wait([this](const error_code& ec) {
@@ -334,6 +334,7 @@ class curl_multi_fetcher final : public Fetcher {
     Outcome& out = (*outcomes_)[i];
     out.start = now;
     out.sent = true;
+    if (open_ != nullptr) report_sent(options_, out.intended, now);
     curl_multi_add_handle(multi_, easy.handle());
   }
 

@@ -18,6 +18,12 @@ inline void report_finished(const Options& options, const Outcome& outcome) {
   if (options.observer != nullptr) options.observer->finished(outcome);
 }
 
+/// Tells the caller's observer, if any, that an open-loop request meant for `intended` was sent
+/// at `at`. Every model calls it once per request it sends in fetch_schedule.
+inline void report_sent(const Options& options, Clock::time_point intended, Clock::time_point at) {
+  if (options.observer != nullptr) options.observer->sent(intended, at);
+}
+
 /// The outcomes of an open-loop run before it starts: every request intended at its time, none
 /// sent or finished yet. Models mark each as they send and finish it; what the run never reached
 /// stays as it is, counted as incomplete.

@@ -43,6 +43,49 @@ std::vector<Clock::time_point> make_schedule(Clock::time_point start, double rat
   return times;
 }
 
+schedule_result rebuild_interrupted(std::span<const Clock::time_point> schedule,
+                                    std::span<const Outcome> ended,
+                                    std::span<const send_record> sends) {
+  schedule_result r;
+  r.outcomes.resize(schedule.size());
+  for (std::size_t i = 0; i < schedule.size(); ++i) {
+    r.outcomes[i].intended = schedule[i];
+    r.outcomes[i].sent = false;
+    r.outcomes[i].finished = false;
+  }
+  // The index of the first request meant for `t` not yet `taken`; schedule.size() if none.
+  const auto place = [&schedule](Clock::time_point t, std::vector<bool>& taken) {
+    auto i = static_cast<std::size_t>(std::lower_bound(schedule.begin(), schedule.end(), t) -
+                                      schedule.begin());
+    while (i < schedule.size() && schedule[i] == t && taken[i]) ++i;
+    if (i == schedule.size() || schedule[i] != t) return schedule.size();
+    taken[i] = true;
+    return i;
+  };
+  std::vector<bool> sent(schedule.size(), false);
+  std::vector<send_record> in_order(sends.begin(), sends.end());
+  std::sort(in_order.begin(), in_order.end(),
+            [](const send_record& a, const send_record& b) { return a.at < b.at; });
+  for (std::size_t k = 0; k < in_order.size(); ++k) {
+    const auto i = place(in_order[k].intended, sent);
+    if (i == schedule.size()) continue;
+    r.outcomes[i].sent = true;
+    r.outcomes[i].start = in_order[k].at;
+    // Due by now and not yet sent: this one and the k before it are gone.
+    const auto due = static_cast<std::size_t>(
+        std::upper_bound(schedule.begin(), schedule.end(), in_order[k].at) - schedule.begin());
+    r.peak_queue = std::max(r.peak_queue, due > k + 1 ? due - (k + 1) : 0);
+  }
+  std::vector<bool> done(schedule.size(), false);
+  for (const Outcome& o : ended) {
+    const auto i = place(o.intended, done);
+    if (i == schedule.size()) continue;
+    r.outcomes[i] = o;
+    r.outcomes[i].sent = true;
+  }
+  return r;
+}
+
 percentiles_ms percentiles_ms::of(const histogram& h) {
   return {ms(h.value_at_quantile(0.50)), ms(h.value_at_quantile(0.90)),
           ms(h.value_at_quantile(0.99)), ms(h.value_at_quantile(0.999)), ms(h.max())};
@@ -94,13 +137,13 @@ open_loop_summary summarize_open(const schedule_result& result,
   // The rate the sends really had: n sends span n - 1 gaps. A model that keeps pace (even a
   // constant lag behind) achieves the offered rate; one that falls further behind spreads its
   // sends over a longer span and achieves less.
-  const double span = s.sent >= 2 ? std::chrono::duration<double>(last_send - first_send).count()
-                                  : 0;
+  const double span =
+      s.sent >= 2 ? std::chrono::duration<double>(last_send - first_send).count() : 0;
   s.achieved_rate = span > 0 ? static_cast<double>(s.sent - 1) / span
                              : static_cast<double>(s.sent) / s.duration_s;
-  s.goodput = s.sent > 0 ? s.achieved_rate * static_cast<double>(s.succeeded) /
-                               static_cast<double>(s.sent)
-                         : 0;
+  s.goodput = s.sent > 0
+                  ? s.achieved_rate * static_cast<double>(s.succeeded) / static_cast<double>(s.sent)
+                  : 0;
   return s;
 }
 

@@ -1,58 +1,43 @@
-// Internal: what libcurl does not check for itself, checked from its header and write callbacks,
-// so that the libcurl models judge a response by fetcher.hpp's table as the coroutine model does.
+// Internal: the libcurl models' side of response_framing.hpp, fed from libcurl's header and write
+// callbacks, so that they judge a response by fetcher.hpp's table as the coroutine models do.
 //
-// libcurl 7.88 (Debian's) skips 1xx responses, caps one header line at 100 KiB, a header section
-// at 300 KiB and one trailer line at 64 KiB. It does not cap a chunk extension (it skips its
-// bytes one by one, forever), nor a trailer section (each trailer is kept for curl_easy_header():
-// memory grows without bound), and it takes status lines RFC 9112 does not (status_line.hpp). So
-// the header callback judges each status line and counts header bytes, and with
-// CURLOPT_HTTP_TRANSFER_DECODING off the write callback sees a chunked body as sent (libcurl
-// still decodes it and counts its decoded bytes) and measures its chunk-size lines and trailers,
-// which libcurl then no longer stores.
+// The header callback hands over each line of every head (interim ones included) as received;
+// with CURLOPT_HTTP_TRANSFER_DECODING off the write callback hands over the body as sent, chunked
+// framing and trailers included (libcurl still decodes the chunks to find the end and counts the
+// decoded bytes; past the end of the chunked body it may hand over bytes that are not the
+// response's, which the judge ignores). Between the two the judge sees the response as sent.
+// What libcurl takes that RFC 9112 does not (a chunk size "0x5", a trailer without a colon, a
+// Content-Length of 40 digits, a head cut short by the close, reported as a complete response)
+// aborts the transfer from a callback, or is caught when it ends: complete() is false.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "response_framing.hpp"
+
 namespace iobench::detail {
 
-/// One transfer's checks. Not thread-safe: one per easy handle.
+/// One transfer's judge. Not thread-safe: one per easy handle.
 class response_guard {
  public:
   /// Forgets the last response. Call before each transfer.
-  void reset();
+  void reset() { framing_.reset(); }
   /// Takes one header line as libcurl hands it over (CRLF included). False: abort the transfer.
   bool on_header(std::string_view line);
   /// Takes body bytes as received (with their chunked framing). False: abort the transfer.
   bool on_body(std::string_view bytes);
   /// Whether a final response's status line arrived complete: a failure after it is the
   /// response's (bad_response), before it the connection's (reset).
-  [[nodiscard]] bool started() const { return started_; }
+  [[nodiscard]] bool started() const { return framing_.final_status_seen(); }
+  /// Whether what arrived is a whole response: its head ended, and its body is complete or ends
+  /// with the close.
+  [[nodiscard]] bool complete() const { return framing_.done() || framing_.to_the_close(); }
   /// Why a callback aborted the transfer; empty when none did.
-  [[nodiscard]] const std::string& violation() const { return violation_; }
+  [[nodiscard]] const std::string& violation() const { return framing_.violation(); }
 
  private:
-  bool fail(std::string why);
-  void scan_chunked(std::string_view bytes);
-
-  std::string violation_;
-  std::size_t header_bytes_ = 0;  // every header section so far, interim ones included
-  bool at_status_line_ = true;    // the next header line starts a response
-  bool started_ = false;
-  bool chunked_ = false;
-  std::optional<std::string> content_length_;
-
-  // The chunked body as sent: where its framing is, and how big the parts a limit bounds are.
-  enum class chunk_state { size_line, data, data_end, trailers, done };
-  chunk_state chunk_ = chunk_state::size_line;
-  std::uint64_t chunk_left_ = 0;   // data bytes left in this chunk
-  std::size_t line_bytes_ = 0;     // bytes of the current chunk-size or trailer line
-  int size_digits_ = 0;            // hex digits of the current chunk size (-1: past them)
-  std::size_t trailer_bytes_ = 0;  // bytes of the trailer section
-  bool blank_line_ = true;         // the current trailer line has nothing but CR so far
+  response_framing framing_;
 };
 
 }  // namespace iobench::detail

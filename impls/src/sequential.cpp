@@ -51,9 +51,10 @@ class sequential_fetcher final : public Fetcher {
       // Due and waiting behind this one: the queue this model keeps without keeping one.
       const auto due = std::upper_bound(send_at.begin() + static_cast<std::ptrdiff_t>(i) + 1,
                                         send_at.end(), now);
-      result.peak_queue = std::max(
-          result.peak_queue, static_cast<std::size_t>(due - send_at.begin()) - (i + 1));
+      result.peak_queue =
+          std::max(result.peak_queue, static_cast<std::size_t>(due - send_at.begin()) - (i + 1));
       Outcome& out = result.outcomes[i];
+      report_sent(options_, send_at[i], now);
       out = easy_.perform(requests[i], limits.deadline);
       out.intended = send_at[i];
       out.sent = true;

@@ -14,13 +14,13 @@
 // - Descriptors: a worker's blocking transfers run on a multi handle of its own (curl_easy.cpp,
 //   as curl_easy_perform does it), and libcurl 7.88.1's multi handle holds a socketpair (for
 //   curl_multi_wakeup, which a blocking transfer never uses) for its life. So a worker holds 3
-//   descriptors while it fetches, 2 while idle: C = 8,000 needs 24,000, over a 20,000 limit. Without care, socket() fails with EMFILE
-//   and libcurl reports "Couldn't connect to server" after 0 ms: the connect errors seen at
-//   10,000. Here a worker whose socket() finds no descriptor waits (in libcurl's open-socket
-//   callback) for another worker to close a connection, up to the connect timeout, then tries
-//   again; nothing was sent yet, and the request's latency counts the wait. So a pool larger than
-//   the descriptors allow completes, with fewer requests in flight than C (the server's
-//   max_in_flight shows how many): at 20,000 descriptors, about 6,600.
+//   descriptors while it fetches, 2 while idle: C = 8,000 needs 24,000, over a 20,000 limit.
+//   Without care, socket() fails with EMFILE and libcurl reports "Couldn't connect to server" after
+//   0 ms: the connect errors seen at 10,000. Here a worker whose socket() finds no descriptor waits
+//   (in libcurl's open-socket callback) for another worker to close a connection, up to the connect
+//   timeout, then tries again; nothing was sent yet, and the request's latency counts the wait. So
+//   a pool larger than the descriptors allow completes, with fewer requests in flight than C (the
+//   server's max_in_flight shows how many): at 20,000 descriptors, about 6,600.
 // - Signals: libcurl ignores SIGPIPE around some clean-ups with sigaction(), and setting SIG_IGN
 //   makes the kernel walk every thread of the process under a lock; 10,000 workers doing it at
 //   once took seconds. Those clean-ups are a worker's multi handle (its connection cache), so a
@@ -189,6 +189,7 @@ class thread_pool_fetcher final : public Fetcher {
         easy.begin_batch();
         started = true;
       }
+      report_sent(options_, send_at_[i], Clock::now());
       Outcome out = easy.perform(requests_[i], limits_.deadline);
       out.intended = send_at_[i];
       out.sent = true;
@@ -268,7 +269,7 @@ class thread_pool_fetcher final : public Fetcher {
   schedule_result* open_ = nullptr;
   std::span<const Clock::time_point> send_at_;
   schedule_limits limits_;
-  std::mutex queue_mutex_;  // guards what follows
+  std::mutex queue_mutex_;           // guards what follows
   std::condition_variable queued_;   // workers: a request was queued, or the run is over
   std::condition_variable stopped_;  // the dispatcher: stop sending
   std::deque<std::size_t> queue_;    // due requests no worker has taken yet

@@ -29,10 +29,24 @@ read_failure chunk_ext_over_limit() {
   return {413, "request chunk extensions over " + std::to_string(kMaxChunkExtBytes) + " bytes"};
 }
 
-read_failure parse_failure(const boost::system::error_code& ec) {
-  if (ec == http::error::header_limit) {
-    return {431, "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"};
+read_failure head_over_limit() {
+  return {431, "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"};
+}
+
+std::optional<read_failure> check_line_ends(std::string_view pending) {
+  for (auto lf = pending.find('\n'); lf != std::string_view::npos;
+       lf = pending.find('\n', lf + 1)) {
+    if (lf == 0 || pending[lf - 1] != '\r') {
+      return read_failure{400,
+                          "malformed request: a bare LF ends a line of the chunked body's "
+                          "framing; its lines end with CRLF"};
+    }
   }
+  return std::nullopt;
+}
+
+read_failure parse_failure(const boost::system::error_code& ec) {
+  if (ec == http::error::header_limit) return head_over_limit();
   if (ec == http::error::body_limit) {
     return {413, "request body over " + std::to_string(kMaxBodyBytes) + " bytes"};
   }

@@ -41,6 +41,15 @@ struct chunk_ext_counter {
 /// The answer to chunk extensions over kMaxChunkExtBytes.
 read_failure chunk_ext_over_limit();
 
+/// The answer to a request head over kMaxHeaderBytes.
+read_failure head_over_limit();
+
+/// A bare LF among the bytes of chunked framing the parser waits on (`pending`: a chunk-size line,
+/// or the last chunk and its trailer section, each starting at a line): those lines end in CRLF
+/// (RFC 9112 7.1), and a parser that waited past a bare LF would wait for ever. The answer (400),
+/// or nullopt when every LF in `pending` ends a CRLF.
+std::optional<read_failure> check_line_ends(std::string_view pending);
+
 /// What Beast's parser reported, as the answer to the client.
 read_failure parse_failure(const boost::system::error_code& ec);
 

@@ -12,7 +12,14 @@
 // smuggled request). And it bounds what the parser leaves unconsumed: Beast waits for a whole
 // chunk line and for the whole trailer section before it consumes any of it, and neither counts
 // against the header or the body limit, so an endless chunk extension or trailer would otherwise
-// grow the read buffer without end.
+// grow the read buffer without end. It counts the head's bytes itself, since Beast applies its
+// header limit to what one put() sees and consumes complete field lines as it goes. And where a
+// line of chunked framing ends in a bare LF, it answers 400 rather than waiting, as Beast would,
+// for a CRLF that never comes.
+//
+// A request body is read as it arrives and dropped (counting_body): only its length is kept, for
+// /stats, so a thousand clients each sending a megabyte hold a thousand read buffers, not a
+// gigabyte.
 #include "session.hpp"
 
 #include <algorithm>
@@ -24,9 +31,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <span>
 
+#include "common/counting_body.hpp"
 #include "common/units.hpp"
 #include "mock_server/wire.hpp"
 #include "request_checks.hpp"
@@ -61,7 +68,7 @@ steady::time_point deadline_after(std::chrono::nanoseconds d) {
   return d > steady::time_point::max() - now ? steady::time_point::max() : now + d;
 }
 
-using request_parser = http::request_parser<http::string_body>;
+using request_parser = http::request_parser<counting_body>;
 
 // How one response is framed on the wire, decided once per request.
 struct framing {
@@ -93,7 +100,7 @@ class session {
 
   asio::awaitable<std::optional<read_failure>> read_request(request_parser& parser);
   std::optional<read_failure> check_unconsumed(const request_parser& parser) const;
-  asio::awaitable<next_step> serve(http::request<http::string_body>& req);
+  asio::awaitable<next_step> serve(http::request<counting_body>& req);
   asio::awaitable<next_step> serve_behaviour(const behaviour& b, framing f);
   asio::awaitable<next_step> deliver_fault(const behaviour& b, const wire::head_fields& f,
                                            bool head_only);
@@ -149,11 +156,25 @@ asio::awaitable<std::optional<read_failure>> session::read_request(request_parse
   parser.on_chunk_header(chunk_ext_);
   parser.eager(false);  // stop after the head: its framing is checked before the body is read
   bool head_checked = false;
+  // Beast consumes complete field lines as they come and applies its header limit to what each
+  // put() sees, so a head fed in pieces could grow past it: the head's bytes are counted here.
+  std::size_t head_bytes = 0;
+  // The body's bytes, counted into /stats as they arrive (and are dropped).
+  std::uint64_t body_counted = 0;
+  const auto count_body = [&] {
+    const std::uint64_t bytes = parser.get().body().bytes;
+    stats_.on_request_body(bytes - body_counted);
+    body_counted = bytes;
+  };
   for (;;) {
     while (buf_.size() > 0 && !parser.is_done()) {
       error_code ec;
+      const bool in_head = !parser.is_header_done();
       const std::size_t used = parser.put(buf_.data(), ec);
       buf_.consume(used);
+      count_body();
+      if (in_head) head_bytes += used;
+      if (head_bytes > kMaxHeaderBytes) co_return head_over_limit();
       if (chunk_ext_.bytes > kMaxChunkExtBytes) co_return chunk_ext_over_limit();
       if (ec == http::error::need_more) break;
       if (ec) co_return parse_failure(ec);
@@ -165,6 +186,10 @@ asio::awaitable<std::optional<read_failure>> session::read_request(request_parse
       if (used == 0) break;
     }
     if (parser.is_done()) co_return std::nullopt;
+    // What the parser left unconsumed is all head until the head is done.
+    if (!parser.is_header_done() && head_bytes + buf_.size() > kMaxHeaderBytes) {
+      co_return head_over_limit();
+    }
     if (auto bad = check_unconsumed(parser)) co_return bad;
     auto [ec, n] = co_await c_.socket.async_read_some(buf_.prepare(kReadChunk), kAwait);
     // EOF, a reset, or the socket closed by the idle sweeper or stop(): nothing to answer, even
@@ -179,6 +204,7 @@ std::optional<read_failure> session::check_unconsumed(const request_parser& pars
   // or the last chunk and its unfinished trailer section. (The head has Beast's header limit.)
   if (!parser.is_header_done() || !parser.chunked()) return std::nullopt;
   const std::string_view pending(static_cast<const char*>(buf_.data().data()), buf_.size());
+  if (auto bad = check_line_ends(pending)) return bad;
   if (chunk_ext_.bytes + pending.size() <= std::min(kMaxChunkExtBytes, kMaxTrailerBytes)) {
     return std::nullopt;
   }
@@ -193,7 +219,7 @@ std::optional<read_failure> session::check_unconsumed(const request_parser& pars
   return std::nullopt;
 }
 
-asio::awaitable<next_step> session::serve(http::request<http::string_body>& req) {
+asio::awaitable<next_step> session::serve(http::request<counting_body>& req) {
   const framing f{.keep_alive = req.keep_alive() && !stopping(), .http10 = req.version() < 11};
   const auto method = req.method();
   const bool is_get = method == http::verb::get;

@@ -95,6 +95,7 @@ stats_snapshot server_stats::snapshot() const {
   s.faults = faults_.load(std::memory_order_relaxed);
   s.cancelled = cancelled_.load(std::memory_order_relaxed);
   s.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
+  s.request_body_bytes = request_body_bytes_.load(std::memory_order_relaxed);
   s.late_p50_us = late_us_.quantile(0.50);
   s.late_p99_us = late_us_.quantile(0.99);
   s.late_max_us = late_us_.max();
@@ -138,6 +139,7 @@ void server_stats::reset() {
   faults_.store(0, std::memory_order_relaxed);
   cancelled_.store(0, std::memory_order_relaxed);
   bytes_sent_.store(0, std::memory_order_relaxed);
+  request_body_bytes_.store(0, std::memory_order_relaxed);
   late_us_.reset();
 }
 
@@ -157,6 +159,7 @@ std::string stats_snapshot::to_json() const {
   o["faults"] = faults;
   o["cancelled"] = cancelled;
   o["bytes_sent"] = bytes_sent;
+  o["request_body_bytes"] = request_body_bytes;
   o["late_us"] = json::object{
       {"p50", late_p50_us}, {"p99", late_p99_us}, {"max", late_max_us}, {"samples", late_samples}};
   o["threads"] = threads;

@@ -66,3 +66,28 @@ def mock_server(bins, tmp_path):
         if s.proc.poll() is None:
             s.proc.kill()
             s.proc.communicate()
+
+
+def children(pid):
+    """{pid: argv} of the processes whose parent is `pid`."""
+    found = {}
+    for d in pathlib.Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == pid:
+                found[int(d.name)] = (d / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def running(pid):
+    """True while `pid` exists and is not a zombie."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"

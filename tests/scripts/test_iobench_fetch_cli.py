@@ -184,16 +184,17 @@ def server_responses(url):
         return sum(json.load(f)["responses"].values())
 
 
-def interrupt_when_some_finished(bins, s, *args):
+def interrupt_when_some_finished(bins, s, *args, sig=signal.SIGINT):
     """Starts a long batch, waits until the server has answered a few of its requests, sends
-    SIGINT; returns the finished process."""
-    p = subprocess.Popen([str(bins / "iobench-fetch"), *args], stdout=subprocess.PIPE,
+    `sig`; returns (returncode, stdout, stderr)."""
+    before = server_responses(s.url)
+    p = subprocess.Popen([str(bins / "iobench-fetch"), *map(str, args)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while server_responses(s.url) < 4:
+    while server_responses(s.url) < before + 4:
         assert p.poll() is None and time.monotonic() < deadline, p.communicate()
         time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     out, err = p.communicate(timeout=60)
     return p.returncode, out, err
 

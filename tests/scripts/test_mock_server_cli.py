@@ -1,6 +1,7 @@
 """The mock_server executable: flags, --help, the port file, signals and final stats."""
 import json
 import pathlib
+import re
 import signal
 import subprocess
 import threading
@@ -8,6 +9,8 @@ import time
 import urllib.request
 
 import pytest
+
+from conftest import ROOT
 
 
 def run(bins, *args, timeout=10):
@@ -23,6 +26,16 @@ def test_help_lists_every_flag_and_endpoint(bins):
                  "/stats", "/stats/reset", "/healthz", "delay=", "jitter=", "dist=", "bytes=",
                  "status=", "chunked=", "drip=", "fail=", "seed="]:
         assert word in r.stdout, word
+
+
+def test_flag_table_lists_every_flag_of_help(bins):
+    """docs/mock_server.md's flag table and --help name the same flags."""
+    helped = set(re.findall(r"^  (--[a-z-]+)", run(bins, "--help").stdout, re.M)) - {"--help"}
+    page = (ROOT / "docs" / "mock_server.md").read_text()
+    section = page[page.index("## Flags"):]
+    section = section[:section.index("\n\n", section.index("|"))]
+    tabled = set(re.findall(r"^\| `(--[a-z-]+)", section, re.M))
+    assert helped and helped == tabled, (helped - tabled, tabled - helped)
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -5,9 +5,12 @@ HdrHistogram's plotters read it: skip the header and the '#' footer, four numeri
 import json
 import math
 import re
+import signal
 import subprocess
 
 import pytest
+
+from test_iobench_fetch_cli import interrupt_when_some_finished
 
 KEYS = {"mode", "impl", "concurrency", "target_rate", "achieved_rate", "goodput", "scheduled",
         "sent", "succeeded", "failed", "incomplete", "late_sends", "latency_ms", "service_ms",
@@ -103,6 +106,53 @@ def test_an_overloaded_schedule_exits_1_and_counts_what_it_could_not_do(bins, mo
     assert doc["achieved_rate"] < 0.5 * doc["target_rate"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_open_loop_reports_what_finished_in_open_loop_terms(
+        bins, mock_server, tmp_path, sig):
+    """Offered five times what C = 4 at 100 ms can serve, the requests queue: the summary printed
+    on a signal has the corrected latency (from each request's intended time), the service time
+    beside it, the in-flight and never-sent requests as incomplete, and a complete .hgrm."""
+    for impl in models(bins):
+        s = mock_server()
+        hgrm = tmp_path / f"{impl}.hgrm"
+        rc, out, err = interrupt_when_some_finished(
+            bins, s, "--impl", impl, "-c", "4", "--rate", "200", "--duration", "60s", "--json",
+            "--hgrm", hgrm, f"{s.url}/x?delay=100ms", sig=sig)
+        assert rc == 128 + sig, (impl, err)
+        doc = json.loads(out)
+        assert KEYS <= doc.keys(), (impl, KEYS - doc.keys())
+        assert doc["mode"] == "open" and doc["interrupted"] is True, impl
+        finished = doc["succeeded"] + doc["failed"]
+        assert doc["scheduled"] == 12000 and finished >= 4, (impl, doc)
+        assert doc["incomplete"] == doc["scheduled"] - finished, (impl, doc)
+        in_flight = 1 if impl == "sequential" else 4
+        assert finished <= doc["sent"] <= finished + in_flight, (impl, doc)
+        assert doc["late_sends"] >= 1 and doc["send_lag_ms"]["max"] > 0, (impl, doc)
+        assert doc["latency_ms"]["p99"] > doc["service_ms"]["p99"], (impl, doc)
+        assert doc["statuses"] == {"200": doc["succeeded"]}, (impl, doc)
+        name = signal.Signals(sig).name
+        assert f"interrupted ({name}): {finished} of 12000 requests finished" in err, (impl, err)
+        rows, footer = parse_hgrm(hgrm.read_text())
+        assert rows[-1][1] == 1.0 and rows[-1][2] == finished == footer["Total count"], impl
+        assert math.isclose(footer["Max"], doc["latency_ms"]["max"], rel_tol=0.002), impl
+
+
+def test_an_interrupted_open_loop_summary_reads_like_the_finished_one(bins, mock_server):
+    s = mock_server()
+    rc, out, _ = interrupt_when_some_finished(bins, s, "-c", "4", "--rate", "200", "--duration",
+                                              "60s", f"{s.url}/x?delay=100ms")
+    assert rc == 130
+    assert "Open loop:" in out and re.search(r"incomplete \d+", out), out
+    assert "from intended send" in out and "service (from send)" in out, out
+
+
+def test_an_open_loop_that_ran_to_its_end_says_so(bins, mock_server):
+    s = mock_server()
+    r = fetch(bins, "-c", "4", "--rate", "50", "--duration", "200ms", "--json", f"{s.url}/x")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["interrupted"] is False
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--rate", "5"], "--rate needs --duration"),
     (["--duration", "1s"], "--duration needs --rate"),
@@ -113,6 +163,7 @@ def test_an_overloaded_schedule_exits_1_and_counts_what_it_could_not_do(bins, mo
     (["--rate", "5", "--duration", "1s", "--arrival", "burst"], "--arrival: expected"),
     (["--hgrm", "x.hgrm"], "need --rate and --duration"),
     (["--rate", "5", "--duration", "1s", "--hgrm", "/no/such/dir/x"], "--hgrm: cannot write"),
+    (["--rate", "5", "--duration", "1s", "--hgrm", ""], "--hgrm: expected a file name"),
 ])
 def test_bad_open_loop_flags_exit_2_with_one_line(bins, args, needle):
     r = fetch(bins, *args, "http://127.0.0.1:9/x")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, children, running
 
 # The evidence that the server was not the bottleneck, on every row.
 SERVER_EVIDENCE = ["server_max_in_flight", "server_late_p99_ms", "server_cpu_util",
@@ -211,30 +211,6 @@ def test_a_suite_with_nothing_for_the_impls_exits_2(bins):
     r = subprocess.run([str(bins / "iobench"), "--suite", "ci", "--impls", "py_asyncio"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "suite 'ci' has no benchmark for these --impls" in r.stderr
-
-
-def children(pid):
-    """{pid: argv} of the processes whose parent is `pid`."""
-    found = {}
-    for d in pathlib.Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-            if ppid == pid:
-                found[int(d.name)] = (d / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def running(pid):
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rindex(")") + 2] != "Z"
 
 
 def test_sigint_leaves_no_temporary_files_and_no_server(bins, tmp_path):

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "hostile_sets.hpp"
+
 namespace iobench::test {
 namespace {
 
@@ -347,6 +349,17 @@ constexpr std::array kScripts{
     script{"endless-trailer-line", [](peer& p, std::size_t) {
       return endless(p, std::string(kChunkedHead) + "5\r\nhello\r\n0\r\nX-Long: ",
                      body(kStreamUnit)); }},
+
+    // A generated case (hostile_sets.hpp): its bytes, then a close or a reset. Nothing waits
+    // between the two: the client's kernel hands over what arrived before it reports the reset.
+    script{"case", [](peer& p, std::size_t n) {
+      const auto& cases = hostile_cases();
+      if (n >= cases.size()) {
+        p.send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        return then::next_request;
+      }
+      p.send(cases[n].bytes);
+      return cases[n].end == case_end::fin ? then::close : then::reset; }},
 
     // Endless input no limit stops: only the total timeout ends it.
     script{"huge-body-fast", [](peer& p, std::size_t) {

@@ -11,6 +11,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -216,6 +217,16 @@ std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::
     for (std::size_t i = first; i < last; ++i) results[i] = sockets[i - first].read_response();
   }
   return results;
+}
+
+std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& info) {
+  std::string name(info.param);
+  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
+  return name;
+}
+
+std::string get_request(std::string_view target) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n";
 }
 
 std::string expected_body(std::size_t bytes) {

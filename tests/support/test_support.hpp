@@ -3,6 +3,8 @@
 // instead of hanging it. Responses are parsed with Beast's parser, fed by hand.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -93,6 +95,13 @@ class client_socket {
 /// target order.
 std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::string>& targets,
                                      std::size_t connections);
+
+/// A test name for a model (fetcher_names()), for INSTANTIATE_TEST_SUITE_P: gtest names allow
+/// letters, digits and '_' only, model names '.' and '-' too.
+std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& info);
+
+/// The bytes of "GET target HTTP/1.1" with a Host and nothing else.
+std::string get_request(std::string_view target);
 
 /// The body the server sends for `bytes` bytes (its deterministic pattern).
 std::string expected_body(std::size_t bytes);

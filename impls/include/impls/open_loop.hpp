@@ -64,12 +64,29 @@ struct open_loop_summary {
   std::size_t late_sends = 0;  ///< sent more than kLateSend after their intended time
   std::size_t peak_queue = 0;
   bool stopped_early = false;
-  histogram latency_ns;  ///< e - t of every finished request (corrected)
-  histogram service_ns;  ///< e - s of every finished request (uncorrected)
-  histogram lag_ns;      ///< s - t of every sent request
+  histogram latency_ns;                       ///< e - t of every finished request (corrected)
+  histogram service_ns;                       ///< e - s of every finished request (uncorrected)
+  histogram lag_ns;                           ///< s - t of every sent request
   std::map<int, std::size_t> statuses;        ///< status -> finished responses
   std::map<std::string, std::size_t> errors;  ///< every ErrorKind but none -> count
 };
+
+/// One request as outcome_observer::sent saw it go.
+struct send_record {
+  Clock::time_point intended;  ///< when the schedule said to send it
+  Clock::time_point at;        ///< when it went
+};
+
+/// The record of a run of `schedule` stopped midway (iobench-fetch on Ctrl-C), rebuilt from what
+/// Options::observer saw of it: `ended`, each request reported finished (or cut off), and
+/// `sends`, each request reported sent. A sent request that has not ended is in flight (sent, not
+/// finished); a scheduled one never sent is unsent. Requests are placed by their intended time
+/// (the schedule is ascending; equal times are told apart in order). peak_queue is the most
+/// requests found due but not yet sent as each one went. Requests whose intended time is not in
+/// `schedule` are left out.
+schedule_result rebuild_interrupted(std::span<const Clock::time_point> schedule,
+                                    std::span<const Outcome> ended,
+                                    std::span<const send_record> sends);
 
 /// Summarises a run of `schedule`, which offered `rate` requests/s for `duration`.
 /// REQUIRES: result.outcomes.size() == schedule.size().

@@ -49,15 +49,16 @@ struct stats_snapshot {
   std::uint64_t faults = 0;
   std::uint64_t cancelled = 0;
   std::uint64_t bytes_sent = 0;
+  std::uint64_t request_body_bytes = 0;  ///< request body bytes read (and dropped), decoded
   std::uint64_t late_p50_us = 0;
   std::uint64_t late_p99_us = 0;
   std::uint64_t late_max_us = 0;
   std::uint64_t late_samples = 0;
   // What the server runs on, so a client can tell whether the server was the bottleneck. These
   // are not zeroed by reset(): clients take differences.
-  unsigned threads = 0;           ///< event-loop threads
-  unsigned cpus = 0;              ///< CPUs the server may run on (its affinity mask)
-  std::uint64_t cpu_us = 0;       ///< the server process's user + system CPU time so far
+  unsigned threads = 0;                ///< event-loop threads
+  unsigned cpus = 0;                   ///< CPUs the server may run on (its affinity mask)
+  std::uint64_t cpu_us = 0;            ///< the server process's user + system CPU time so far
   std::int64_t listen_overflows = -1;  ///< the kernel's TcpExtListenOverflows; -1: unreadable
 
   /// The /stats JSON document (keys as in DESIGN.md).
@@ -84,6 +85,9 @@ class server_stats {
   void on_fault() { faults_.fetch_add(1, std::memory_order_relaxed); }
   void on_cancel() { cancelled_.fetch_add(1, std::memory_order_relaxed); }
   void on_sent(std::uint64_t n) { bytes_sent_.fetch_add(n, std::memory_order_relaxed); }
+  void on_request_body(std::uint64_t n) {
+    request_body_bytes_.fetch_add(n, std::memory_order_relaxed);
+  }
   void on_late(std::uint64_t us) { late_us_.record(us); }
   [[nodiscard]] std::int64_t connections_open() const {
     return open_.load(std::memory_order_relaxed);
@@ -112,6 +116,7 @@ class server_stats {
   std::atomic<std::uint64_t> faults_{0};
   std::atomic<std::uint64_t> cancelled_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
+  std::atomic<std::uint64_t> request_body_bytes_{0};
   latency_histogram late_us_;
   std::atomic<unsigned> threads_{0};
   std::atomic<unsigned> cpus_{0};

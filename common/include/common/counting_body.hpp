@@ -1,5 +1,6 @@
-// Internal: a Beast body that counts what it is given (the coroutine models read responses into
-// it: the size is measured, nothing is kept).
+// A Beast body that counts what it is given and keeps none of it: the coroutine models read
+// responses into it (the size is measured), the mock server reads request bodies into it (they
+// are dropped, so a client's body costs the server nothing but its read buffer).
 #pragma once
 
 #include <boost/asio/buffer.hpp>
@@ -9,13 +10,13 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace iobench::detail {
+namespace iobench {
 
 /// A Beast body that counts bytes and keeps none: a 64 MiB response costs a counter, not a buffer.
 struct counting_body {
   // Beast calls reader::init only when a body follows, so the count needs its own zero.
   struct value_type {
-    std::size_t bytes = 0;
+    std::uint64_t bytes = 0;
   };
 
   class reader {
@@ -29,10 +30,10 @@ struct counting_body {
     }
     template <class Buffers>
     std::size_t put(const Buffers& buffers, boost::system::error_code& ec) {
-      const std::size_t n = boost::asio::buffer_size(buffers);
+      const std::uint64_t n = boost::asio::buffer_size(buffers);
       count_.bytes += n;
       ec = {};
-      return n;
+      return static_cast<std::size_t>(n);
     }
     void finish(boost::system::error_code& ec) { ec = {}; }
 
@@ -41,4 +42,4 @@ struct counting_body {
   };
 };
 
-}  // namespace iobench::detail
+}  // namespace iobench
