@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from iobench_gate.samples import METRICS, NAME_RE, OWN, TIMING
+from iobench_gate.samples import NAME_RE, OWN, TIMING, metrics_text
 
 
 def fmt_value(v: float | None) -> str:
@@ -91,23 +91,13 @@ def bound_why(b: dict) -> str:
     return "; ".join(f"{side}: {b[key]}" for key, side in sides if b[key])
 
 
-def _metrics_text(names) -> str:
-    """'makespan_ms, p50_ms at delay > 0; req_per_s at zero delay': metrics grouped by where
-    they apply."""
-    where = {"delayed": "at delay > 0", "zero": "at zero delay", "all": "on every benchmark"}
-    groups: dict[str, list[str]] = {}
-    for m in names:
-        groups.setdefault(METRICS[m][2], []).append(m)
-    return "; ".join(f"{', '.join(ms)} {where[scope]}" for scope, ms in groups.items())
-
-
 def _server_bound(result: dict) -> list[str]:
     bound = result.get("server_bound") or []
     if not bound:
         return []
     return ["", f"Server-bound: the server, not the model, set the pace, so their timings "
-            f"({_metrics_text(TIMING)}) are not judged; the client's own cost "
-            f"({_metrics_text(OWN)}) and failed requests are: {len(bound)} benchmark(s)", ""] + [
+            f"({metrics_text(TIMING)}) are not judged; the client's own cost "
+            f"({metrics_text(OWN)}) and failed requests are: {len(bound)} benchmark(s)", ""] + [
         f"- {b['benchmark']}: {bound_why(b)}" for b in bound]
 
 
@@ -128,8 +118,8 @@ def _judged_where(result: dict) -> list[str]:
     by_model = result.get("timing_by_model") or {}
     if not by_model:
         return []
-    lines = ["", f"Judged where: timings ({_metrics_text(TIMING)}) on the benchmarks the server "
-             f"kept up with; the client's own cost ({_metrics_text(OWN)}) and failed requests "
+    lines = ["", f"Judged where: timings ({metrics_text(TIMING)}) on the benchmarks the server "
+             f"kept up with; the client's own cost ({metrics_text(OWN)}) and failed requests "
              "on every benchmark both runs have.", "",
              "| model | timings judged | own cost only (server-bound) |", "|---|---|---|"]
     for model, timed in by_model.items():

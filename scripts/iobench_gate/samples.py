@@ -205,6 +205,16 @@ def judged_metrics(name: str, bound: bool) -> list[str]:
     return [m for m in METRICS if applies(m, name) and (m in OWN or not bound)]
 
 
+def metrics_text(names) -> str:
+    """'makespan_ms, p50_ms at delay > 0; req_per_s at zero delay': metrics grouped by where
+    they are judged, for a reader."""
+    where = {"delayed": "at delay > 0", "zero": "at zero delay", "all": "on every benchmark"}
+    groups: dict[str, list[str]] = {}
+    for m in names:
+        groups.setdefault(METRICS[m][2], []).append(m)
+    return "; ".join(f"{', '.join(ms)} {where[scope]}" for scope, ms in groups.items())
+
+
 # --- thresholds -----------------------------------------------------------------------------
 
 def _fraction(value, where: str) -> float:

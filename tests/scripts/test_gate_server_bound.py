@@ -102,8 +102,7 @@ def test_github_and_json_list_them(tmp_path, base):
                                     "current": "server CPU 96% busy (at least 90%)"}]
 
 
-def test_a_run_whose_every_benchmark_was_server_bound_is_judged_on_the_clients_cost(tmp_path,
-                                                                                   base):
+def test_a_run_whose_every_benchmark_was_server_bound_is_judged_on_its_own_cost(tmp_path, base):
     cur = with_evidence(base)
     for b in repetitions(cur):
         b["server_cpu_util"] = 0.99
