@@ -60,6 +60,9 @@ done
 mkdir -p "$out" 2>/dev/null && [[ -w $out ]] || die "--out: cannot write to '$out'"
 out=$(cd "$out" && pwd)
 
+# ab.sh's own stderr, kept on fd 3: an interrupt lands while a child's output is redirected to
+# its log, and the handler's words belong on the terminal.
+exec 3>&2
 child=""     # the running child's pid, which is also its process group
 building=""  # the worktree being built, removed if the build is cut short
 # How long a child has to stop after SIGTERM (iobench stops its mock_server within 2 s) before
@@ -68,7 +71,7 @@ kGraceSeconds=5
 
 # Runs a command as a job of its own and waits for it; an interrupt meanwhile stops it.
 run_child() {
-  "$@" &
+  "$@" 3>&- &
   child=$!
   local rc=0
   wait "$child" || rc=$?
@@ -91,11 +94,12 @@ stop_child() {
 
 on_signal() {
   trap '' INT TERM  # a second signal does not cut the clean-up short
+  exec 2>&3
   echo "ab.sh: interrupted by SIG$1: stopping the measurement" >&2
   stop_child
   if [[ -n $building ]]; then
     rm -rf "$building"
-    git worktree prune
+    git worktree prune >&2
     echo "ab.sh: removed the unfinished build of ${building##*/}" >&2
   fi
   exit "$2"
@@ -236,8 +240,10 @@ if names:
 PY
 )
   if [[ -n $filter ]]; then
-    echo "ab.sh: regressions flagged in $(tr '|' '\n' <<<"$filter" | wc -l) benchmark(s);" \
-      "re-measuring them in a confirming round" >&2
+    flagged=$("$py" -c 'import json, sys
+print(len({r["benchmark"] for r in json.load(open(sys.argv[1]))["regressions"]}))' "$out/first.json")
+    echo "ab.sh: regressions flagged in $flagged benchmark(s); re-measuring them in a" \
+      "confirming round" >&2
     measure base confirm "--benchmark_filter=$filter"
     measure head confirm "--benchmark_filter=$filter"
     final=(--confirm "$out/runs/base-confirm.json" "$out/runs/head-confirm.json")

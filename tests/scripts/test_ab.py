@@ -203,8 +203,12 @@ def test_a_slowed_fetcher_fails_and_is_named(repo, tmp_path):
     repo, base, slowed = repo
     r = ab(repo, base, slowed, "--out", str(tmp_path / "out"), *NARROW)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert re.search(rf"REGRESSION {re.escape(SLOWED)} \w+: .*confirmed", r.stderr), r.stderr
-    assert "confirming round" in r.stderr
+    # Confirmed, or left standing by a confirming round in which the server fell behind (a
+    # loaded machine): that round judges no timing of it, and nothing passes unmeasured.
+    assert re.search(rf"REGRESSION {re.escape(SLOWED)} \w+: .*(confirmed|not re-measured in "
+                     "the confirming round)", r.stderr), r.stderr
+    assert "regressions flagged in 1 benchmark(s); re-measuring them in a confirming round" \
+        in r.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert summary.startswith("**iobench: FAIL**") and SLOWED in summary.splitlines()[0]
     assert (tmp_path / "out" / "report" / "index.html").exists()
