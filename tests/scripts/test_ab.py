@@ -18,14 +18,14 @@ from conftest import ROOT
 pytestmark = pytest.mark.skipif(os.environ.get("IOBENCH_SANITIZED") == "1",
                                 reason="timing gate: not meaningful under ASan/UBSan")
 
-SLOWED = "fetch/coroutine/requests:200/delay_ms:50/concurrency:25/bytes:0"
+SLOWED = "fetch/coroutine/requests:100/delay_ms:100/concurrency:25/bytes:0"
 # Only the keep-alive latency-bound point of one model: seconds per round instead of a minute.
 NARROW = ["--impls", "coroutine", "--rounds", "1", "--",
-          "--benchmark_filter=delay_ms:50/concurrency:25/bytes:0/iterations"]
+          "--benchmark_filter=delay_ms:100/concurrency:25/bytes:0/iterations"]
 # The zero-delay point of the same model, where on 2 CPUs the server sets the pace, and the
 # CPU-only slowdown's cost per response: about the model's whole CPU per request there
-# (reports/baseline/ci.json: 12 us), so +100% where the gate allows 30%; at 50 ms it adds 3 ms
-# of CPU to a 400 ms batch of 200 requests, which no timing sees.
+# (reports/baseline/ci.json: 12 us), so +100% where the gate allows 30%; at 100 ms it adds
+# 1.2 ms of CPU to a 400 ms batch of 100 requests, which no timing sees.
 ZERO = "fetch/coroutine/requests:3000/delay_ms:0/concurrency:32/bytes:0"
 ZERO_ONLY = ["--impls", "coroutine", "--rounds", "1", "--",
              "--benchmark_filter=^fetch/coroutine/requests:3000/delay_ms:0/"]
@@ -43,15 +43,14 @@ def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("ab") / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True)
     base = git(repo, "rev-parse", "HEAD")
-    # The deliberate slowdown: every coroutine request first blocks the event loop for 3 ms, so
-    # the loop can start at most 333 requests per second where the batch needs 500 (25 every
-    # 50 ms): 200 requests take ~600 ms instead of the ideal 400 (smaller sleeps are absorbed
-    # once the requests drift apart in time).
+    # The deliberate slowdown: every coroutine request first blocks the event loop for 5 ms, so
+    # the loop starts the 25 requests of a wave over 125 ms where they are due at once, and each
+    # of the 4 waves drifts by as much: 100 requests take ~530 ms instead of the ideal 400.
     src = repo / "impls" / "src" / "coroutine.cpp"
     text = src.read_text()
     anchor = "co_await fetch_one("
     assert anchor in text, "the slowdown's anchor moved: update this test"
-    text = text.replace(anchor, "std::this_thread::sleep_for(std::chrono::milliseconds(3));\n"
+    text = text.replace(anchor, "std::this_thread::sleep_for(std::chrono::milliseconds(5));\n"
                         "      " + anchor, 1)
     src.write_text("#include <thread>\n" + text)
     git(repo, "commit", "--quiet", "-am", "a deliberate slowdown of the coroutine fetcher")
