@@ -17,18 +17,23 @@
 #   --summary   append the verdict in CI-summary form (compare.py --format github) to FILE,
 #               e.g. "$GITHUB_STEP_SUMMARY"
 #   --no-confirm  fail on the first judgement instead of re-measuring flagged benchmarks once
-#   --allow-missing  benchmarks of the base that the head lacks or that reported an error are
-#               listed instead of failing (compare.py --allow-missing)
+#   --allow-missing  benchmarks of the base that the head lacks are listed instead of failing
+#               (compare.py --allow-missing); one that reported an error fails all the same
 # Each commit is built once, in a git worktree under build/ab/<sha>/ (Release, only iobench and
 # mock_server; ccache when installed), and reused by later runs. A regression flagged by the
 # first judgement is re-measured in one more round of just those benchmarks, and fails only if that
 # round flags it again; the verdict says which were confirmed.
+# SIGINT or SIGTERM stops what runs (iobench and its mock_server, a build), removes a worktree
+# whose build it cut short, and exits 130 or 143.
 # Exit: 0 pass, 1 confirmed regression, 2 could not run (bad ref, build failure, no such suite).
 set -euo pipefail
+# Job control: each child runs in a process group of its own, so that an interrupt can stop its
+# whole tree (a build's compilers, iobench's mock_server) and nothing else.
+set -m
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "ab.sh: $*" >&2; exit 2; }
 need() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (see --help)"; }
 
@@ -55,6 +60,53 @@ done
 mkdir -p "$out" 2>/dev/null && [[ -w $out ]] || die "--out: cannot write to '$out'"
 out=$(cd "$out" && pwd)
 
+# ab.sh's own stderr, kept on fd 3: an interrupt lands while a child's output is redirected to
+# its log, and the handler's words belong on the terminal.
+exec 3>&2
+child=""     # the running child's pid, which is also its process group
+building=""  # the worktree being built, removed if the build is cut short
+# How long a child has to stop after SIGTERM (iobench stops its mock_server within 2 s) before
+# its process group is killed.
+kGraceSeconds=5
+
+# Runs a command as a job of its own and waits for it; an interrupt meanwhile stops it.
+run_child() {
+  "$@" 3>&- &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=""
+  return $rc
+}
+
+# Stops the child's process group: SIGTERM, then SIGKILL for what is left after the grace.
+stop_child() {
+  [[ -n $child ]] || return 0
+  kill -TERM -- "-$child" 2>/dev/null || true
+  (sleep "$kGraceSeconds"; kill -KILL -- "-$child" 2>/dev/null) &
+  local timer=$!
+  wait "$child" 2>/dev/null || true
+  kill -KILL -- "-$timer" 2>/dev/null || true
+  wait "$timer" 2>/dev/null || true
+  kill -KILL -- "-$child" 2>/dev/null || true  # whatever outlived its leader
+  child=""
+}
+
+on_signal() {
+  trap '' INT TERM  # a second signal does not cut the clean-up short
+  exec 2>&3
+  echo "ab.sh: interrupted by SIG$1: stopping the measurement" >&2
+  stop_child
+  if [[ -n $building ]]; then
+    rm -rf "$building"
+    git worktree prune >&2
+    echo "ab.sh: removed the unfinished build of ${building##*/}" >&2
+  fi
+  exit "$2"
+}
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+
 resolve() {
   git rev-parse --verify --quiet "$1^{commit}" ||
     die "'$1' is not a commit here (a shallow clone? fetch more history: git fetch --unshallow)"
@@ -71,14 +123,15 @@ fi
 
 scripts/install-deps.sh >/dev/null
 
-# Builds a commit in its own worktree (once; later runs reuse it) and prints its bin folder.
+# Builds a commit in its own worktree (once; later runs reuse it); sets built_bin to its bin folder.
 build_commit() {
   local sha=$1 dir=$root/build/ab/$1
-  if [[ -f $dir/built && -x $dir/src/build/bin/iobench ]]; then
-    echo "$dir/src/build/bin"
+  built_bin=$dir/src/build/bin
+  if [[ -f $dir/built && -x $built_bin/iobench ]]; then
     return
   fi
   echo "ab.sh: building ${sha:0:12} in build/ab/${sha:0:12}... (log: $dir/build.log)" >&2
+  building=$dir
   git worktree prune
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -88,26 +141,28 @@ build_commit() {
   # of every other build of the same sources (build/, other commits) instead of compiling again.
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  if ! { cmake -S "$dir/src" -B "$dir/src/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-           "${launcher[@]}" &&
-         CCACHE_BASEDIR=$dir/src CCACHE_NOHASHDIR=1 \
-           cmake --build "$dir/src/build" -j "$(nproc)" --target iobench mock_server; } \
-         >>"$dir/build.log" 2>&1; then
+  if ! run_child cmake -S "$dir/src" -B "$dir/src/build" -DCMAKE_BUILD_TYPE=Release \
+         -DBUILD_TESTING=OFF "${launcher[@]}" >>"$dir/build.log" 2>&1 ||
+     ! CCACHE_BASEDIR=$dir/src CCACHE_NOHASHDIR=1 run_child cmake --build "$dir/src/build" \
+         -j "$(nproc)" --target iobench mock_server >>"$dir/build.log" 2>&1; then
     tail -n 30 "$dir/build.log" >&2
     die "building ${sha:0:12} failed (whole log: $dir/build.log)"
   fi
   touch "$dir/built"
-  echo "$dir/src/build/bin"
+  building=""
 }
 
-base_bin=$(build_commit "$base_sha")
+build_commit "$base_sha"
+base_bin=$built_bin
 if [[ -n $head_sha ]]; then
-  head_bin=$(build_commit "$head_sha")
+  build_commit "$head_sha"
+  head_bin=$built_bin
   head_src=$(dirname "$(dirname "$head_bin")")
 else
   echo "ab.sh: building the working tree (build/, Release)" >&2
-  { cmake --preset release && cmake --build --preset release -j "$(nproc)" \
-      --target iobench mock_server; } >"$out/head-build.log" 2>&1 ||
+  { run_child cmake --preset release &&
+      run_child cmake --build --preset release -j "$(nproc)" --target iobench mock_server; } \
+    >"$out/head-build.log" 2>&1 ||
     { tail -n 30 "$out/head-build.log" >&2; die "building the working tree failed"; }
   head_bin=$root/build/bin
   head_src=$root
@@ -123,7 +178,9 @@ done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 args=(--suite "$suite" --benchmark_enable_random_interleaving=true)
 [[ -n $impls ]] && args+=(--impls "$impls")
-rm -rf "$out/runs"
+# What an earlier run left here must not pass for this run's verdict.
+rm -rf "$out/runs" "$out/report" "$out"/{base,head,first}.json "$out"/{first,compare,report}.err \
+  "$out"/{compare,summary}.md
 mkdir -p "$out/runs"
 
 # One measurement: the side's own iobench with its own mock_server child, the same flags for both.
@@ -134,7 +191,7 @@ measure() {
   bin=${!bin_var}
   sha=$([[ $side == base ]] && echo "$base_sha" || echo "${head_sha:-$(git rev-parse HEAD)}")
   local rc=0
-  IOBENCH_GIT_SHA=${sha:0:12} "$bin/iobench" "${args[@]}" "${extra[@]}" "$@" \
+  IOBENCH_GIT_SHA=${sha:0:12} run_child "$bin/iobench" "${args[@]}" "${extra[@]}" "$@" \
     --benchmark_out="$out/runs/$side-$tag.json" --benchmark_out_format=json \
     >"$out/runs/$side-$tag.txt" 2>"$out/runs/$side-$tag.err" || rc=$?
   # Exit 1: every result is written but some benchmark errored; compare.py fails those by name.
@@ -183,8 +240,10 @@ if names:
 PY
 )
   if [[ -n $filter ]]; then
-    echo "ab.sh: regressions flagged in $(tr '|' '\n' <<<"$filter" | wc -l) benchmark(s);" \
-      "re-measuring them in a confirming round" >&2
+    flagged=$("$py" -c 'import json, sys
+print(len({r["benchmark"] for r in json.load(open(sys.argv[1]))["regressions"]}))' "$out/first.json")
+    echo "ab.sh: regressions flagged in $flagged benchmark(s); re-measuring them in a" \
+      "confirming round" >&2
     measure base confirm "--benchmark_filter=$filter"
     measure head confirm "--benchmark_filter=$filter"
     final=(--confirm "$out/runs/base-confirm.json" "$out/runs/head-confirm.json")
@@ -198,7 +257,8 @@ judge "${final[@]}" --format github >"$out/summary.md" 2>/dev/null || true
 cat "$out/compare.md"
 cat "$out/compare.err" >&2
 [[ -n $summary ]] && cat "$out/summary.md" >>"$summary"
-"$py" scripts/report.py "$out/head.json" --out "$out/report" >/dev/null 2>"$out/report.err" ||
+run_child "$py" scripts/report.py "$out/head.json" --out "$out/report" >/dev/null \
+  2>"$out/report.err" ||
   echo "ab.sh: note: the head's report could not be drawn (see $out/report.err)" >&2
 echo "ab.sh: $( [[ $status -eq 0 ]] && echo PASS || echo FAIL ) in $(( $(date +%s) - start )) s;" \
   "verdict $out/compare.md, head's report $out/report/index.html" >&2

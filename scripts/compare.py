@@ -9,13 +9,17 @@ Correctness is judged before speed:
   - a benchmark whose requests failed (the `errors` counter) in this run where the baseline had
     no failed request fails the gate, whatever its timings (failed requests are fast: a broken
     I/O path looks like a speed-up), and its timings are not judged;
-  - a benchmark that reported an error (Google Benchmark's error_occurred), or that is in the
-    baseline but not in this run, fails the gate unless --allow-missing (then it is listed).
+  - a benchmark that reported an error in this run (Google Benchmark's error_occurred) fails the
+    gate; one that is in the baseline but not in this run fails it unless --allow-missing (then
+    it is listed).
 A benchmark that was server-bound in either run (gbench.server_bound: the server's CPUs at least
 90% busy, its timers late beyond max(1 ms, 5% of the delay) at p99, or listen-queue overflows;
-medians over the repetitions) has its timings left unjudged: the server, not the model, set the
-pace. It is listed with the reason (stdout, JSON "server_bound", a note on stderr); its failed
-requests are judged as above. Files without that evidence (older runs) judge everything.
+medians over the repetitions) has its timings (makespan, throughput, latency, efficiency,
+speedup) left unjudged: the server, not the model, set the pace. The client's own cost (CPU per
+request, peak memory, threads) and its failed requests are judged there as anywhere. It is listed
+with the reason (stdout, JSON "server_bound", a note on stderr), and the output says per model
+which benchmarks had their timings judged (JSON "timing_by_model", "judged"). Files without that
+evidence (older runs) judge everything.
 Then benchmarks are matched by name, and a metric regresses only when both hold:
   - a one-sided Mann-Whitney U test over the repetitions says the current run is worse
     (p < alpha), and
@@ -41,8 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fingerprint  # noqa: E402  (same folder: which machine a file is from)
 import gbench  # noqa: E402  (same folder: reading results files)
 from iobench_gate.judge import confirm, failed_requests, judge  # noqa: E402
-from iobench_gate.render import (_stderr_lines, bound_why, fmt_value, github,  # noqa: E402
-                                 markdown, to_json)
+from iobench_gate.render import _stderr_lines, fmt_value, github, markdown, to_json  # noqa: E402
 from iobench_gate.samples import (DEFAULT_ALPHA, METRICS, MIN_REPETITIONS,  # noqa: E402
                                   NOT_JUDGED, InputError, add_speedups, applies, load,
                                   load_thresholds)
@@ -68,8 +71,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--allow-other-machine", action="store_true",
                     help="judge files from different machines anyway (labelled as such)")
     ap.add_argument("--allow-missing", action="store_true",
-                    help="benchmarks of the baseline that this run lacks or that reported an "
-                         "error are listed instead of failing the gate")
+                    help="benchmarks of the baseline that this run lacks are listed instead of "
+                         "failing the gate (one that reported an error fails it all the same)")
     ap.add_argument("--confirm", nargs=2, type=Path, metavar=("BASELINE2", "CURRENT2"),
                     help="a second, independent measurement: a regression fails only if it is "
                          "flagged in both")
@@ -99,10 +102,9 @@ def main(argv: list[str]) -> int:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
     if not result["comparisons"] and result["verdict"] == "pass":
-        bound = result["server_bound"]
         print("compare.py: nothing to judge: " + (
-            f"every benchmark both runs have was server-bound ({len(bound)}, first "
-            f"{bound[0]['benchmark']}: {bound_why(bound[0])})" if bound else
+            f"no metric of the {len(result['judged'])} benchmark(s) both runs have was measured "
+            "in both" if result["judged"] else
             f"no benchmark ran in both {args.baseline} and {args.current}"), file=sys.stderr)
         return 2
     if args.confirm:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 IMPL_PATTERN = r"[A-Za-z0-9_.-]+"
+# The rule IMPL_PATTERN holds a model's name to, in words, for messages.
+IMPL_RULE = "ASCII letters, digits, '_', '.' and '-' (as in thread_pool)"
 # fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close] (DESIGN.md)
 NAME_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
@@ -67,7 +69,46 @@ def read(path: Path) -> dict:
         raise ResultsError(f"{path} is not JSON: {e.msg} at line {e.lineno}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise ResultsError(f"{path} is not a Google Benchmark results file (no 'benchmarks' list)")
+    _check_rows(doc, path)
     return doc
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _check_rows(doc: dict, path: Path) -> None:
+    """ResultsError on a row no consumer could read as it is meant: an iobench name (fetch/ or
+    open/) that breaks the pattern, which would be left out unseen; or one repetition of one
+    benchmark twice, which would be counted twice. A file merged by an older merge_runs.py (its
+    context says `merged_runs` but its rows carry no `merged_run`) may hold each repetition once
+    per run."""
+    ctx = doc.get("context")
+    runs = ctx.get("merged_runs") if isinstance(ctx, dict) else None
+    untagged_limit = int(runs) if is_number(runs) and runs >= 1 else 1
+    seen: dict[tuple, int] = {}
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
+            continue
+        name = str(b.get("run_name") or b.get("name", ""))
+        if name.startswith(("fetch/", "open/")) and not (NAME_RE.match(name)
+                                                         or OPEN_RE.match(name)):
+            raise ResultsError(
+                f"{path}: benchmark {_excerpt(name)} breaks the iobench name pattern "
+                "fetch/<model>/requests:N/delay_ms:L/concurrency:C/bytes:B[/close] (or "
+                f"open/<model>/rate:R/delay_ms:L/concurrency:C), a <model> being {IMPL_RULE}")
+        rep, run = b.get("repetition_index"), b.get("merged_run")
+        if not is_number(rep):
+            continue
+        key = (name, run, rep)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > (untagged_limit if run is None else 1):
+            where = f"repetition {int(rep) + 1}" + (
+                f" of merged run {int(run) + 1}" if is_number(run) else "")
+            raise ResultsError(
+                f"{path}: {name} has {where} twice: each repetition is one row, so the second "
+                "would be counted as another measurement (two files pasted together? "
+                "scripts/merge_runs.py merges runs and keeps them apart)")
 
 
 def _iterations(doc: dict, pattern: re.Pattern) -> Iterator[tuple[str, dict]]:
@@ -211,8 +252,15 @@ def parse_models(raw, names: Iterable[str] = ()) -> list[Model]:
         raise ResultsError("context 'models' is not a JSON array")
     out = []
     for e in entries:
-        if not isinstance(e, dict) or not re.fullmatch(IMPL_PATTERN, str(e.get("name", ""))):
-            raise ResultsError(f"context 'models': bad entry {json.dumps(e)[:80]}")
+        if not isinstance(e, dict):
+            raise ResultsError(f"context 'models': entry {len(out) + 1} is a "
+                               f"{type(e).__name__}, not an object with a name")
+        if "name" not in e:
+            raise ResultsError(f"context 'models': entry {len(out) + 1} has no name")
+        if not re.fullmatch(IMPL_PATTERN, str(e["name"])):
+            raise ResultsError(f"context 'models': entry {len(out) + 1} has the name "
+                               f"{_excerpt(str(e['name']), 60)}: a model's name is "
+                               f"{IMPL_RULE}")
         if e.get("kind", "model") not in ("model", "reference"):
             raise ResultsError(f"context 'models': {e['name']} has unknown kind {e['kind']!r}")
         out.append(Model(name=e["name"], kind=e.get("kind", "model"),

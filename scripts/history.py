@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gbench  # noqa: E402  (same folder: reading results files)
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
+# How long a reader or writer waits for another process's lock on the database before it gives
+# up (sqlite3's own default).
+BUSY_TIMEOUT_S = 5.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,9 +58,22 @@ def _has_models_column(con: sqlite3.Connection) -> bool:
     return any(row[1] == "models" for row in con.execute("PRAGMA table_info(runs)"))
 
 
+def _locked(e: sqlite3.Error) -> bool:
+    """Whether `e` says another connection holds the database (SQLITE_BUSY, SQLITE_LOCKED)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(e) or "busy" in str(e)
+
+
+def _locked_message(db: Path, e: sqlite3.Error) -> str:
+    return (f"{db} is locked: another process held it for more than {BUSY_TIMEOUT_S:g} s "
+            f"(sqlite: {e}); try again when it is done")
+
+
 def connect(db: Path) -> sqlite3.Connection:
     db.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(db, timeout=BUSY_TIMEOUT_S)
     con.executescript(SCHEMA)
     if not _has_models_column(con):
         con.execute("ALTER TABLE runs ADD COLUMN models TEXT")
@@ -109,7 +125,10 @@ def append(db: Path, results: Path) -> tuple[int, list[str]]:
             con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
                             [(run_id, *s) for s in samples])
         con.close()
-    except (OSError, sqlite3.Error) as e:
+    except sqlite3.Error as e:
+        raise HistoryError(f"cannot record the run: {_locked_message(db, e)}" if _locked(e)
+                           else f"cannot record the run in {db}: {e}") from e
+    except OSError as e:
         raise HistoryError(f"cannot record the run in {db}: {e}") from e
     return run_id, skipped
 
@@ -120,7 +139,7 @@ def runs(db: Path, suite: str | None = None) -> list[dict]:
     if not db.exists():
         raise HistoryError(f"no history at {db} (scripts/bench.sh creates it)")
     try:
-        con = sqlite3.connect(db)
+        con = sqlite3.connect(db, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as e:
         raise HistoryError(f"cannot open {db}: {e}") from e
     try:
@@ -141,7 +160,8 @@ def runs(db: Path, suite: str | None = None) -> list[dict]:
                         "models": gbench.parse_models(registry, names)})
         return out
     except sqlite3.DatabaseError as e:
-        raise HistoryError(f"{db} is not an iobench history database: {e}") from e
+        raise HistoryError(_locked_message(db, e) if _locked(e)
+                           else f"{db} is not an iobench history database: {e}") from e
     except gbench.ResultsError as e:
         raise HistoryError(f"{db}: {e}") from e
     finally:

@@ -5,7 +5,12 @@
 #   - reports/baseline/ci.json is the ci suite measured here, N runs merged (default 3), kept for
 #     history and for users who gate on a dedicated machine with scripts/compare.py.
 # Commit both files afterwards. The baseline commit must be one CI's clone has: a commit already
-# on main (usually the one that moved the numbers, i.e. HEAD once it is committed).
+# on main (usually the one that moved the numbers, i.e. HEAD once it is committed), and ci.json
+# must measure that commit, so the script refuses a working tree with uncommitted changes to what
+# it builds. One command does it all: sets the commit, builds Release, runs the ci suite N times,
+# merges them, prints their spread and, per model, which rows the gate judges on timing here
+# (the rest are server-bound on this machine: only the client's own cost is judged there). Run it
+# on an idle machine; it says so when the load average says otherwise.
 #
 # usage: scripts/update-baseline.sh [--commit REF] [--runs N] [--out FILE] [--commit-only]
 set -euo pipefail
@@ -20,12 +25,19 @@ while [[ $# -gt 0 ]]; do
     --out) need "$@"; out=$2; shift 2 ;;
     --commit) need "$@"; ref=$2; shift 2 ;;
     --commit-only) record=0; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
 sha=$(git rev-parse --verify --quiet "$ref^{commit}") || die "'$ref' is not a commit"
+
+# ci.json measures this working tree: it must be the baseline commit's.
+built=(bench impls mock_server common CMakeLists.txt CMakePresets.json)
+if [[ $record -eq 1 ]] && ! git diff --quiet "$sha" -- "${built[@]}"; then
+  die "the working tree's sources differ from ${sha:0:12}: ci.json would measure them, not the" \
+    "baseline commit (commit them first, or check out ${sha:0:12})"
+fi
 
 cat >reports/baseline/commit <<EOF
 # The commit the regression gate measures against: .ci/run builds it and the submitted tree on
@@ -35,9 +47,10 @@ EOF
 echo "update-baseline.sh: baseline commit ${sha:0:12} ($(git log -1 --format=%s "$sha"))"
 [[ $record -eq 1 ]] || exit 0
 
-if [[ -n $(git status --porcelain --untracked-files=no -- . ':!reports/baseline') ]]; then
-  echo "update-baseline.sh: note: the working tree has uncommitted changes; ci.json measures them," \
-    "not ${sha:0:12}" >&2
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l > 0.25 * n) }'; then
+  echo "update-baseline.sh: note: load average $load on $(nproc) CPUs: something else is" \
+    "running, so these numbers are provisional; rerun on an idle machine" >&2
 fi
 scripts/install-deps.sh
 cmake --preset release >/dev/null
@@ -49,7 +62,7 @@ trap 'rm -rf "$work"' EXIT
 files=()
 for i in $(seq "$runs"); do
   echo "update-baseline.sh: ci suite, run $i of $runs"
-  IOBENCH_GIT_SHA=$(git rev-parse --short=12 HEAD) \
+  IOBENCH_GIT_SHA=${sha:0:12} \
     build/bin/iobench --suite ci --benchmark_enable_random_interleaving=true \
     --benchmark_out="$work/run$i.json" --benchmark_out_format=json >/dev/null
   files+=("$work/run$i.json")
@@ -57,3 +70,6 @@ done
 mkdir -p "$(dirname "$out")"
 /usr/bin/python3 scripts/merge_runs.py "$out" "${files[@]}"
 if [[ $runs -ge 2 ]]; then /usr/bin/python3 scripts/spread.py "${files[@]}"; fi
+# The merged run judged against itself: which rows are server-bound here, per model.
+/usr/bin/python3 scripts/compare.py "$out" "$out" 2>/dev/null | sed -n '/^Judged where/,$p'
+echo "update-baseline.sh: now commit reports/baseline/commit and $out"

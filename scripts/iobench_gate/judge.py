@@ -7,8 +7,8 @@ import math
 import statistics
 
 from mannwhitney import mann_whitney_u
-from iobench_gate.samples import (METRICS, MIN_REPETITIONS, NOT_JUDGED, InputError, applies,
-                                  server_bound)
+from iobench_gate.samples import (METRICS, MIN_REPETITIONS, NAME_RE, NOT_JUDGED, InputError,
+                                  judged_metrics, server_bound)
 
 
 def _count(v: float) -> str:
@@ -101,14 +101,15 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
           allow_missing: bool = False) -> dict:
     """The verdict on `cur` against `base` (as load() gives them). Raises InputError when a
     benchmark cannot be judged (too few repetitions, a counter that vanished, a zero baseline).
-    A benchmark that was server-bound in either run has its timings left unjudged (listed under
-    "server_bound"); its failed requests are judged like any other's."""
+    A benchmark that was server-bound in either run (listed under "server_bound") has only the
+    client's own metrics judged (samples.OWN), not its timings; its failed requests are judged
+    like any other's. "judged" maps each benchmark both runs have to the metrics judged on it."""
     base_errored, cur_errored = getattr(base, "errored", {}), getattr(cur, "errored", {})
     base_names, cur_names = set(base) | set(base_errored), set(cur) | set(cur_errored)
     common = sorted(set(base) & set(cur))
     _check_comparable(base, cur, common)
     bound = bound_in_either(base, cur, common)
-    judged = [n for n in common if n not in {b["benchmark"] for b in bound}]
+    bound_names = {b["benchmark"] for b in bound}
     rows = []
     failing = set()
     for name in sorted(cur):
@@ -116,41 +117,16 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
         if row:
             rows.append(row)
             failing.add(name)
-    for name in judged:
-        for metric, (direction, _, _) in METRICS.items():
-            if not applies(metric, name):
-                continue
+    judged_on: dict[str, list[str]] = {}
+    for name in common:
+        judged_on[name] = []
+        for metric in judged_metrics(name, name in bound_names):
             b, c = base[name].get(metric), cur[name].get(metric)
             if not b or not c:
                 continue
-            bm, cm = statistics.median(b), statistics.median(c)
-            if bm == 0 and cm != 0:
-                raise InputError(f"{name}: {metric} is 0 in the baseline: no relative change "
-                                 "can be judged against it")
-            change = (cm - bm) / bm if bm else 0.0
-            if not all(map(math.isfinite, (bm, cm, change))):
-                raise InputError(f"{name}: {metric} medians {bm:g} (baseline) and {cm:g} (this "
-                                 "run) are beyond any measurement")
-            worse = change < 0 if direction == "higher" else change > 0
-            # One-sided: does the current run tend to be worse than the baseline?
-            alt = "less" if direction == "higher" else "greater"
-            _, p = mann_whitney_u(c, b, alt)
-            _, p_better = mann_whitney_u(c, b, "greater" if alt == "less" else "less")
-            limit = thresholds[metric]
-            if name in failing:
-                verdict = NOT_JUDGED  # failed requests are fast: their timings say nothing
-            elif worse and abs(change) > limit and p < alpha:
-                verdict = "REGRESSION"
-            elif not worse and abs(change) > limit and p_better < alpha:
-                verdict = "improved"
-            elif abs(change) > limit and min(p, p_better) >= alpha:
-                verdict = "ok (not significant)"
-            else:
-                verdict = "ok"
-            rows.append({"benchmark": name, "metric": metric, "direction": direction,
-                         "baseline_median": bm, "current_median": cm, "change": change,
-                         "threshold": limit, "p_value": p, "n_baseline": len(b),
-                         "n_current": len(c), "verdict": verdict})
+            judged_on[name].append(metric)
+            rows.append(_metric_row(name, metric, b, c, thresholds[metric], alpha,
+                                    name in failing))
     result = {"alpha": alpha, "thresholds": thresholds, "comparisons": rows,
               "regressions": [r for r in rows if r["verdict"] == "REGRESSION"],
               "missing_in_current": sorted(base_names - cur_names),
@@ -164,19 +140,69 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
               "open_loop": sorted(set(getattr(base, "open_loop", []))
                                   | set(getattr(cur, "open_loop", []))),
               "allow_missing": allow_missing,
-              # What this judgement measured, for a confirming round (confirm()): the
-              # benchmarks whose timings were judged on both sides (a server-bound one was not
-              # measured), and those whose failed requests were counted.
-              "compared": judged, "counted": sorted(cur)}
+              # What this judgement measured, for a confirming round (confirm()) and for the
+              # reader: the metrics judged on each benchmark, the benchmarks whose timings were
+              # judged (on both sides: a server-bound one's were not), per model, and those
+              # whose failed requests were counted.
+              "judged": judged_on,
+              "compared": [n for n in common if n not in bound_names],
+              "timing_by_model": timing_by_model(common, bound_names),
+              "counted": sorted(cur)}
     result["verdict"] = verdict_of(result)
     return result
 
 
+def _metric_row(name: str, metric: str, b: list[float], c: list[float], limit: float,
+                alpha: float, requests_failed: bool) -> dict:
+    """One metric of one benchmark judged: the medians' relative change against its threshold,
+    and a one-sided Mann-Whitney U test over the repetitions."""
+    direction = METRICS[metric][0]
+    bm, cm = statistics.median(b), statistics.median(c)
+    if bm == 0 and cm != 0:
+        raise InputError(f"{name}: {metric} is 0 in the baseline: no relative change can be "
+                         "judged against it")
+    change = (cm - bm) / bm if bm else 0.0
+    if not all(map(math.isfinite, (bm, cm, change))):
+        raise InputError(f"{name}: {metric} medians {bm:g} (baseline) and {cm:g} (this run) are "
+                         "beyond any measurement")
+    worse = change < 0 if direction == "higher" else change > 0
+    # One-sided: does the current run tend to be worse than the baseline?
+    alt = "less" if direction == "higher" else "greater"
+    _, p = mann_whitney_u(c, b, alt)
+    _, p_better = mann_whitney_u(c, b, "greater" if alt == "less" else "less")
+    if requests_failed:
+        verdict = NOT_JUDGED  # failed requests are fast: their timings say nothing
+    elif worse and abs(change) > limit and p < alpha:
+        verdict = "REGRESSION"
+    elif not worse and abs(change) > limit and p_better < alpha:
+        verdict = "improved"
+    elif abs(change) > limit and min(p, p_better) >= alpha:
+        verdict = "ok (not significant)"
+    else:
+        verdict = "ok"
+    return {"benchmark": name, "metric": metric, "direction": direction, "baseline_median": bm,
+            "current_median": cm, "change": change, "threshold": limit, "p_value": p,
+            "n_baseline": len(b), "n_current": len(c), "verdict": verdict}
+
+
+def timing_by_model(names: list[str], bound: set[str]) -> dict[str, list[str]]:
+    """model -> its benchmarks (of `names`) whose timings were judged; an empty list for a model
+    whose every benchmark was server-bound, so that the gate can say it saw only that model's
+    own cost."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(NAME_RE.match(name)["impl"], [])
+        if name not in bound:
+            out[NAME_RE.match(name)["impl"]].append(name)
+    return out
+
+
 def incomplete(result: dict) -> bool:
-    """Benchmarks of the baseline that this run lacks or that reported an error, and the gate
-    was not told to allow it."""
-    return not result.get("allow_missing") and bool(result["missing_in_current"]
-                                                    or result["errored_in_current"])
+    """Benchmarks that reported an error in this run (never forgiven: a broken benchmark is no
+    measurement of anything), or benchmarks of the baseline that this run lacks and the gate was
+    not told to allow it."""
+    return bool(result["errored_in_current"]) or (not result.get("allow_missing")
+                                                  and bool(result["missing_in_current"]))
 
 
 def verdict_of(result: dict) -> str:
@@ -187,18 +213,20 @@ def confirm(result: dict, again: dict) -> dict:
     """Keeps as regressions only those that a second, independent measurement flags again; the
     others are marked "flagged, not confirmed" (noise that one round of a shared machine made).
     A regression the second round did not measure stands (nothing passes unmeasured); failed
-    requests the second round found where the baseline had none fail as well."""
+    requests the second round found where the baseline had none fail as well, and so does a
+    benchmark that reported an error in it."""
     repeated = {(r["benchmark"], r["metric"]) for r in again["regressions"]}
-    compared, counted = set(again.get("compared", [])), set(again.get("counted", []))
+    judged_again, counted = again.get("judged", {}), set(again.get("counted", []))
     confirmed, unconfirmed = [], []
     for r in result["comparisons"]:
         if r["verdict"] != "REGRESSION":
             continue
-        measured = counted if r["metric"] == "errors" else compared
+        measured = (r["benchmark"] in counted if r["metric"] == "errors"
+                    else r["metric"] in judged_again.get(r["benchmark"], []))
         if (r["benchmark"], r["metric"]) in repeated:
             r["confirmed"] = True
             confirmed.append(r)
-        elif r["benchmark"] not in measured:
+        elif not measured:
             r["confirmed"] = False
             r["not_remeasured"] = True
             confirmed.append(r)
@@ -211,6 +239,10 @@ def confirm(result: dict, again: dict) -> dict:
             r = dict(r, confirmed=True, confirming_round_only=True)
             result["comparisons"].append(r)
             confirmed.append(r)
+    errored = {e["benchmark"] for e in result["errored_in_current"]}
+    result["errored_in_current"] += [
+        dict(e, message=f"{e['message']} (in the confirming round)")
+        for e in again.get("errored_in_current", []) if e["benchmark"] not in errored]
     result["regressions"] = confirmed
     result["unconfirmed"] = unconfirmed
     result["verdict"] = verdict_of(result)

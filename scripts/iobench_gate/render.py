@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from iobench_gate.samples import NAME_RE, OWN, TIMING, metrics_text
+
 
 def fmt_value(v: float | None) -> str:
     if v is None:
@@ -27,22 +29,19 @@ def _table(rows: list[dict]) -> list[str]:
 
 
 def _failures(result: dict) -> list[str]:
-    """Why the run fails beyond its timings, one bullet each: failed requests, then (unless
-    allowed) benchmarks that errored or are missing."""
+    """Why the run fails beyond its timings, one bullet each: failed requests, benchmarks that
+    reported an error, then (unless allowed) benchmarks that are missing."""
     lines = [f"- **Requests failed** in `{r['benchmark']}`: {r['message']} ({r['baseline']})"
              + (" in the confirming round" if r.get("confirming_round_only") else "") + "."
              for r in result["regressions"] if r["metric"] == "errors"]
-    if not result.get("allow_missing"):
-        errored = result["errored_in_current"]
-        if errored:
-            lines.append(f"- **Reported an error**: {len(errored)} benchmark(s) in this run, first "
-                         f"`{errored[0]['benchmark']}`: {errored[0]['message']} (listed below).")
-        if result["missing_in_current"]:
-            lines.append(f"- **Missing**: {len(result['missing_in_current'])} benchmark(s) of "
-                         "the baseline are not in this run (listed below).")
-        if result["errored_in_current"] or result["missing_in_current"]:
-            lines.append("- (`--allow-missing` judges the benchmarks both runs have and lists "
-                         "the others.)")
+    errored = result["errored_in_current"]
+    if errored:
+        lines.append(f"- **Reported an error**: {len(errored)} benchmark(s) in this run, first "
+                     f"`{errored[0]['benchmark']}`: {errored[0]['message']} (listed below).")
+    if result["missing_in_current"] and not result.get("allow_missing"):
+        lines.append(f"- **Missing**: {len(result['missing_in_current'])} benchmark(s) of the "
+                     "baseline are not in this run (listed below; `--allow-missing` judges the "
+                     "benchmarks both runs have and lists the others).")
     return ["Correctness, judged before speed:", ""] + lines + [""] if lines else []
 
 
@@ -53,7 +52,16 @@ def _header(result: dict) -> list[str]:
                   "differ between machines, so read this as a hint, not a verdict.", ""]
     if _confirmation(result):
         lines += [_confirmation(result), ""]
+    if untimed_models(result):
+        lines += [_untimed(result), ""]
     return lines + _failures(result)
+
+
+def _untimed(result: dict) -> str:
+    models = untimed_models(result)
+    return (f"**Not judged on timing**: {', '.join(models)}: every benchmark of "
+            f"{'it' if len(models) == 1 else 'each'} was server-bound in one of the runs, so only "
+            "the client's own cost and failed requests were judged.")
 
 
 def _confirmation(result: dict) -> str:
@@ -87,9 +95,39 @@ def _server_bound(result: dict) -> list[str]:
     bound = result.get("server_bound") or []
     if not bound:
         return []
-    return ["", f"Server-bound, so their timings are not judged (the server, not the model, set "
-            f"the pace; failed requests still count): {len(bound)} benchmark(s)", ""] + [
+    return ["", f"Server-bound: the server, not the model, set the pace, so their timings "
+            f"({metrics_text(TIMING)}) are not judged; the client's own cost "
+            f"({metrics_text(OWN)}) and failed requests are: {len(bound)} benchmark(s)", ""] + [
         f"- {b['benchmark']}: {bound_why(b)}" for b in bound]
+
+
+def _short(name: str) -> str:
+    """A benchmark's name without its fetch/<model>/ prefix."""
+    g = NAME_RE.match(name)
+    return name[len(f"fetch/{g['impl']}/"):] if g else name
+
+
+def untimed_models(result: dict) -> list[str]:
+    """The models none of whose benchmarks had its timings judged (every one server-bound)."""
+    return [m for m, names in (result.get("timing_by_model") or {}).items() if not names]
+
+
+def _judged_where(result: dict) -> list[str]:
+    """Per model, which benchmarks had their timings judged and which only the client's own
+    cost (server-bound)."""
+    by_model = result.get("timing_by_model") or {}
+    if not by_model:
+        return []
+    lines = ["", f"Judged where: timings ({metrics_text(TIMING)}) on the benchmarks the server "
+             f"kept up with; the client's own cost ({metrics_text(OWN)}) and failed requests "
+             "on every benchmark both runs have.", "",
+             "| model | timings judged | own cost only (server-bound) |", "|---|---|---|"]
+    for model, timed in by_model.items():
+        own = [n for n in result["judged"] if NAME_RE.match(n)["impl"] == model
+               and n not in timed]
+        lines.append(f"| {model} | {', '.join(map(_short, timed)) or '**none**'} "
+                     f"| {', '.join(map(_short, own)) or '–'} |")
+    return lines
 
 
 def _one_sided(result: dict) -> list[str]:
@@ -97,9 +135,7 @@ def _one_sided(result: dict) -> list[str]:
     missing = "In the baseline but not in this run" + (
         "" if result.get("allow_missing") else " (fails the gate unless --allow-missing)")
     for key, title in (("missing_in_current", missing),
-                       ("errored_in_current", "Reported an error in this run" + (
-                           "" if result.get("allow_missing")
-                           else " (fails the gate unless --allow-missing)")),
+                       ("errored_in_current", "Reported an error in this run (fails the gate)"),
                        ("errored_in_baseline", "Reported an error in the baseline (not judged)"),
                        ("new_in_current", "New in this run (no baseline)")):
         items = result.get(key) or []
@@ -115,14 +151,15 @@ def markdown(result: dict) -> str:
         f"{len(result['comparisons'])} comparisons, {len(result['regressions'])} regressions "
         f"(alpha {result['alpha']}, one-sided Mann-Whitney U on the repetitions, and a change "
         "beyond the metric's threshold)" + _not_judged(result) + ".", ""]
-    lines += _table(result["comparisons"]) + _one_sided(result)
+    lines += _table(result["comparisons"]) + _one_sided(result) + _judged_where(result)
     return "\n".join(lines) + "\n"
 
 
 def _not_judged(result: dict) -> str:
     n = len(result.get("server_bound") or [])
     steps = len(result.get("open_loop") or [])
-    return ((f"; {n} server-bound benchmark(s) not judged (listed below)" if n else "")
+    return ((f"; {n} server-bound benchmark(s) judged on the client's own cost only, not on "
+             "timings (listed below)" if n else "")
             + (f"; {steps} open-loop step(s) not judged: open loop (the gate judges "
                "closed-loop batches)" if steps else ""))
 
@@ -166,13 +203,15 @@ def github(result: dict) -> str:
     if result.get("other_machine"):
         lines += [f"Compared across machines ({result['other_machine']}): a hint, not a "
                   "verdict.", ""]
+    if untimed_models(result):
+        lines += [_untimed(result), ""]
     lines += _failures(result)
     shown = [r for r in result["comparisons"] if moved(r)]
     if shown:
         lines += ["What moved:", ""] + _table(shown)
     else:
         lines.append("Nothing moved by more than half its threshold.")
-    lines += _one_sided(result)
+    lines += _one_sided(result) + _judged_where(result)
     lines += ["", "<details><summary>Every comparison</summary>", ""]
     lines += _table(result["comparisons"]) + ["", "</details>"]
     return "\n".join(lines) + "\n"
@@ -195,9 +234,7 @@ def _stderr_lines(result: dict) -> list[str]:
                             else how))
     allowed = result.get("allow_missing")
     for e in result["errored_in_current"]:
-        lines.append(f"note: {e['benchmark']} reported an error in this run: {e['message']}"
-                     if allowed else f"ERRORED {e['benchmark']}: {e['message']} "
-                     "(--allow-missing judges the rest)")
+        lines.append(f"ERRORED {e['benchmark']}: {e['message']}")
     for n in result["missing_in_current"]:
         lines.append(f"note: {n} is in the baseline but not in this run" if allowed else
                      f"MISSING {n} is in the baseline but not in this run "
@@ -216,6 +253,9 @@ def _stderr_lines(result: dict) -> list[str]:
     for e in result["errored_in_baseline"]:
         lines.append(f"note: {e['benchmark']} reported an error in the baseline (not judged)")
     for b in result.get("server_bound") or []:
-        lines.append(f"note: {b['benchmark']} was server-bound, its timings not judged "
-                     f"({bound_why(b)})")
+        lines.append(f"note: {b['benchmark']} was server-bound, its timings not judged, its own "
+                     f"cost ({', '.join(OWN)}) judged ({bound_why(b)})")
+    for model in untimed_models(result):
+        lines.append(f"note: {model} was not judged on timing: every benchmark of it was "
+                     "server-bound")
     return [f"compare.py: {line}" for line in lines]

@@ -12,9 +12,9 @@ import gbench
 NAME_RE = gbench.NAME_RE
 
 # Which way is better, the default threshold (relative change of the medians), and which
-# benchmarks a metric is judged on: "delayed" (delay > 0: latency-bound, stable run to run) or
-# "zero" (delay 0: CPU-bound, noisier on a shared machine). reports/baseline/README.md records
-# the spread measured on this machine these come from.
+# benchmarks a metric is judged on: "delayed" (delay > 0: latency-bound, stable run to run),
+# "zero" (delay 0: CPU-bound, noisier on a shared machine) or "all". reports/baseline/README.md
+# records the spread measured on this machine these come from.
 METRICS = {
     "efficiency": ("higher", 0.06, "delayed"),
     "speedup_vs_sequential": ("higher", 0.08, "delayed"),
@@ -23,7 +23,14 @@ METRICS = {
     "p99_ms": ("lower", 0.20, "delayed"),
     "req_per_s": ("higher", 0.30, "zero"),
     "cpu_us_per_req": ("lower", 0.30, "zero"),
+    "peak_rss_mib": ("lower", 0.15, "all"),
+    "threads": ("lower", 0.05, "all"),
 }
+# The client's own cost: what the model spends on a request whoever sets the pace. These (and
+# the failed requests) are judged on a server-bound benchmark as on any other; the rest are
+# timings, which there the server's pace decides, so they are not judged.
+OWN = ("cpu_us_per_req", "peak_rss_mib", "threads")
+TIMING = tuple(m for m in METRICS if m not in OWN)
 DERIVED = {"makespan_ms", "speedup_vs_sequential"}  # computed here, not counters in the file
 # The counters read from each repetition: the gate's, and the failed requests.
 COUNTED = [m for m in METRICS if m not in DERIVED] + ["errors"]
@@ -187,9 +194,25 @@ def add_speedups(runs: dict[str, dict[str, list[float]]], baseline: str | None) 
 
 
 def applies(metric: str, name: str) -> bool:
-    delayed = int(NAME_RE.match(name)["l"]) > 0
+    """Whether `metric` is judged on benchmark `name` by its delay (METRICS' scope)."""
     scope = METRICS[metric][2]
-    return (scope == "delayed") == delayed
+    return scope == "all" or (scope == "delayed") == (int(NAME_RE.match(name)["l"]) > 0)
+
+
+def judged_metrics(name: str, bound: bool) -> list[str]:
+    """The metrics the gate judges on benchmark `name`: every one that applies to its delay, or,
+    where the server set the pace (`bound`), only the client's own."""
+    return [m for m in METRICS if applies(m, name) and (m in OWN or not bound)]
+
+
+def metrics_text(names) -> str:
+    """'makespan_ms, p50_ms at delay > 0; req_per_s at zero delay': metrics grouped by where
+    they are judged, for a reader."""
+    where = {"delayed": "at delay > 0", "zero": "at zero delay", "all": "on every benchmark"}
+    groups: dict[str, list[str]] = {}
+    for m in names:
+        groups.setdefault(METRICS[m][2], []).append(m)
+    return "; ".join(f"{', '.join(ms)} {where[scope]}" for scope, ms in groups.items())
 
 
 # --- thresholds -----------------------------------------------------------------------------

@@ -241,10 +241,11 @@ def test_a_renamed_model_is_judged_by_the_gate(tmp_path, registry):
 
 
 def repeated(doc: dict, times: int) -> dict:
-    """Every repetition of `doc` `times` times: the quick fixtures have one repetition, fewer than
-    the gate judges."""
+    """Every repetition of `doc` `times` times, each copy a repetition of its own: the quick
+    fixtures have one repetition, fewer than the gate judges."""
     doc = copy.deepcopy(doc)
-    doc["benchmarks"] = [copy.deepcopy(b) for b in doc["benchmarks"] for _ in range(times)]
+    doc["benchmarks"] = [dict(copy.deepcopy(b), repetition_index=i) for b in doc["benchmarks"]
+                         for i in range(times)]
     return doc
 
 

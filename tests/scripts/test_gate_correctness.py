@@ -166,18 +166,22 @@ def test_a_run_in_which_every_benchmark_errored_fails(tmp_path):
     assert len(flagged) == len(names)
     assert all("mock_server did not start" in line for line in flagged)
     allowed = gate(tmp_path, base_doc(), errored(base_doc()), "--allow-missing")
-    assert allowed.returncode == 2
-    assert "nothing to judge" in one_line(allowed)
+    assert allowed.returncode == 1, allowed.stdout + allowed.stderr
+    assert [line for line in allowed.stderr.splitlines()
+            if line.startswith("compare.py: ERRORED")] == flagged
 
 
-def test_an_errored_benchmark_fails_unless_allowed(tmp_path):
+@pytest.mark.parametrize("flags", [[], ["--allow-missing"]])
+def test_an_errored_benchmark_fails_even_with_allow_missing(tmp_path, flags):
+    """--allow-missing forgives a benchmark this run lacks, never one that broke."""
     cur = errored(base_doc(), {SLOW})
-    r = gate(tmp_path, base_doc(), cur)
-    assert r.returncode == 1
-    assert f"compare.py: ERRORED {SLOW}: mock_server did not start" in r.stderr
-    r = gate(tmp_path, base_doc(), cur, "--allow-missing")
-    assert r.returncode == 0, r.stderr
-    assert "Reported an error in this run" in r.stdout and SLOW in r.stdout
+    r = gate(tmp_path, base_doc(), cur, *flags)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"compare.py: ERRORED {SLOW}: mock_server did not start" in r.stderr.splitlines()
+    assert r.stdout.startswith("## iobench regression gate: FAIL")
+    assert f"- **Reported an error**: 1 benchmark(s) in this run, first `{SLOW}`" in r.stdout
+    github = gate(tmp_path, base_doc(), cur, "--format", "github", *flags)
+    assert github.stdout.startswith("**iobench: FAIL**, 1 benchmark(s) reported an error")
 
 
 def test_a_run_missing_most_of_the_baseline_fails_unless_allowed(tmp_path):

@@ -1,5 +1,5 @@
 """The regression gate end to end, on real runs of the ci suite: an unchanged build passes, a real
-slowdown (the server's --extra-delay: every request 10 ms slower, +20% on the 50 ms batches)
+slowdown (the server's --extra-delay: every request 20 ms slower, +20% on the 100 ms batches)
 fails. Skipped under sanitizers, whose overhead is not what the gate is for."""
 import os
 import subprocess
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("IOBENCH_SANITIZED") == "1",
 # A subset of the ci suite: the latency-bound benchmarks of one model and the sequential
 # reference. (The zero-delay sequential point would take minutes once slowed.)
 IMPLS = "coroutine,sequential"
-FILTER = "--benchmark_filter=delay_ms:50"
+FILTER = "--benchmark_filter=delay_ms:100"
 
 
 def ci_run(bins, out, *extra):
@@ -37,7 +37,7 @@ def test_unchanged_passes_and_a_real_slowdown_fails(bins, tmp_path):
     unchanged = gate(baseline, ci_run(bins, tmp_path / "unchanged.json"))
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
     slowed = gate(baseline, ci_run(bins, tmp_path / "slowed.json", "--server-args",
-                                   "--extra-delay 10ms"))
+                                   "--extra-delay 20ms"))
     assert slowed.returncode == 1, slowed.stdout
-    assert ("REGRESSION fetch/coroutine/requests:200/delay_ms:50/concurrency:25/bytes:0"
+    assert ("REGRESSION fetch/coroutine/requests:100/delay_ms:100/concurrency:25/bytes:0"
             in slowed.stderr)

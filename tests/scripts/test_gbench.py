@@ -72,8 +72,8 @@ def test_a_registry_without_baseline_has_none():
 @pytest.mark.parametrize("raw, needle", [
     ("{not json", "not JSON"),
     ('{"name": "x"}', "not a JSON array"),
-    ('[{"name": "a/b"}]', "bad entry"),
-    ('["x"]', "bad entry"),
+    ('[{"name": "a/b"}]', "entry 1 has the name 'a/b': a model's name is ASCII"),
+    ('["x"]', "entry 1 is a str, not an object with a name"),
     ('[{"name": "x", "kind": "gadget"}]', "unknown kind"),
     ('[{"name": "x"}, {"name": "x"}]', "twice"),
     ('[{"name": "x", "baseline": true}, {"name": "y", "baseline": true}]', "more than one"),
@@ -89,3 +89,49 @@ def test_an_already_parsed_registry_is_accepted():
     doc = doc_of(["x"])
     doc["context"]["models"] = [{"name": "x", "kind": "reference"}]
     assert gbench.models(doc) == [gbench.Model("x", kind="reference")]
+
+
+# --- rows no consumer may read as they stand ------------------------------------------------
+
+def results(tmp_path, doc: dict):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def ci_run() -> dict:
+    return json.loads((FIXTURES / "ci_run.json").read_text())
+
+
+def test_a_non_ascii_model_name_in_the_registry_is_refused_with_the_rule():
+    with pytest.raises(gbench.ResultsError) as e:
+        gbench.parse_models(json.dumps([{"name": "пример_" + "x" * 100, "kind": "model"}]))
+    text = str(e.value)
+    assert "context 'models': entry 1 has the name 'пример_xxx" in text
+    assert "a model's name is ASCII letters, digits, '_', '.' and '-'" in text
+    assert "\\u" not in text
+    with pytest.raises(gbench.ResultsError, match="entry 2 is a list, not an object"):
+        gbench.parse_models(json.dumps([{"name": "a"}, ["b"]]))
+    with pytest.raises(gbench.ResultsError, match="entry 1 has no name"):
+        gbench.parse_models(json.dumps([{"kind": "model"}]))
+
+
+def test_a_non_ascii_model_name_in_a_benchmark_is_refused_not_left_out(tmp_path):
+    doc = ci_run()
+    doc["benchmarks"][0]["name"] = doc["benchmarks"][0]["run_name"] = \
+        "fetch/пример/requests:10/delay_ms:0/concurrency:2/bytes:0"
+    with pytest.raises(gbench.ResultsError) as e:
+        gbench.read(results(tmp_path, doc))
+    assert "benchmark 'fetch/пример/requests:10/delay_ms:0/concurrency:2/bytes:0' breaks the " \
+        "iobench name pattern" in str(e.value)
+    assert "ASCII letters, digits" in str(e.value)
+
+
+def test_one_repetition_twice_is_refused_and_named(tmp_path):
+    doc = ci_run()
+    first = next(b for b in doc["benchmarks"] if b.get("run_type") == "iteration")
+    doc["benchmarks"].append(dict(first, real_time=first["real_time"] * 2))
+    with pytest.raises(gbench.ResultsError) as e:
+        gbench.read(results(tmp_path, doc))
+    assert f"{first['run_name']} has repetition {first['repetition_index'] + 1} twice" \
+        in str(e.value)

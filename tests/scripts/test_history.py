@@ -140,3 +140,27 @@ def test_an_open_loop_only_run_is_not_an_error_and_records_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "nothing to record" in r.stdout
     assert not db.exists() or history.runs(db, "open") == []
+
+
+def test_a_locked_database_is_said_to_be_locked(tmp_path, monkeypatch):
+    """Another process holding the database is a lock to wait out, not a broken database."""
+    db = tmp_path / "h.db"
+    history.append(db, FIXTURES / "ci_run.json")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(history, "BUSY_TIMEOUT_S", 0.1)
+    try:
+        for read in (lambda: history.runs(db),
+                     lambda: history.append(db, FIXTURES / "ci_run.json")):
+            try:
+                read()
+            except history.HistoryError as e:
+                text = str(e)
+            else:
+                raise AssertionError("a locked database was read")
+            assert f"{db} is locked: another process held it for more than 0.1 s" in text, text
+            assert "not an iobench history database" not in text
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(history.runs(db)) == 1

@@ -247,3 +247,32 @@ def test_every_consumer_survives_context_null(tmp_path):
                  [ROOT / "scripts" / "merge_runs.py", tmp_path / "m.json", f, f]):
         r = py(*args)
         assert r.returncode == 0, (args, r.stderr)
+
+
+def non_ascii_model(doc: dict) -> dict:
+    doc["context"]["models"] = json.dumps([{"name": "пример" * 20, "kind": "model"}])
+    return doc
+
+
+def repeated_repetition(doc: dict) -> dict:
+    first = repetitions(doc)[0]
+    doc["benchmarks"].append(dict(first, real_time=first["real_time"] * 2))
+    return doc
+
+
+@pytest.mark.parametrize("change, needle", [
+    (non_ascii_model, "a model's name is ASCII letters, digits, '_', '.' and '-'"),
+    (repeated_repetition, "has repetition 1 twice"),
+])
+def test_every_reader_says_the_rule_in_one_line(tmp_path, change, needle):
+    """A model name beyond the pattern gets the pattern in words (not a JSON excerpt cut at 80
+    characters); one repetition twice is refused by name, not averaged in."""
+    f = write(tmp_path, change(ci()))
+    for args in ([ROOT / "scripts" / "compare.py", f, f],
+                 [ROOT / "scripts" / "report.py", f, "--out", tmp_path / "report"],
+                 [ROOT / "scripts" / "history.py", "append", f, "--db", tmp_path / "h.db"],
+                 [ROOT / "scripts" / "merge_runs.py", tmp_path / "m.json", f, f]):
+        r = py(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        (line,) = r.stderr.strip().splitlines()
+        assert needle in line and "\\u" not in line, (args, line)

@@ -196,7 +196,22 @@ def test_zero_delay_points_bound_by_the_server_cpu_are_named_by_design(tmp_path)
     assert "The other 24 were not meant to load the server" in text
     table = server.section(run).first(document.Table)
     assert table.row(ZERO.format(impl="wrk", c=64))[1:] == [
-        "server CPU 97% busy (at least 90%)", "zero delay"]
+        "server CPU 97% busy (at least 90%)", "zero delay",
+        "cpu_us_per_req, peak_rss_mib, threads, errors"]
+
+
+def test_the_section_says_what_the_gate_judges_on_them(pinned):
+    """The gate leaves a server-bound row's timings unjudged and still judges the client's own
+    cost there; the report says which metrics, where."""
+    section = server.section(pinned)
+    text = section.first(document.Paragraph).text
+    assert ("leaves efficiency, speedup_vs_sequential, makespan_ms, p50_ms, p99_ms at delay > 0; "
+            "req_per_s at zero delay unjudged there") in text
+    assert ("(cpu_us_per_req at zero delay; peak_rss_mib, threads on every benchmark), and its "
+            "failed requests") in text
+    table = section.first(document.Table)
+    assert table.header[-1] == "the regression gate judges"
+    assert table.row(LATE)[-1] == "peak_rss_mib, threads, errors"
 
 
 def test_the_by_design_sentence_follows_the_context(tmp_path):
