@@ -142,6 +142,7 @@ say "copied the tree at $(git rev-parse --short=12 HEAD) (git archive HEAD)$([[ 
   echo "; $dirty uncommitted changes left out")"
 
 say "running in $suite: $commands"
+printf -v script 'cd %q || exit 1\n%s' "$src" "$commands"  # COMMANDS whole, after the cd
 start=$(date +%s)
 rc=0
 in_namespace bash -c '
@@ -154,6 +155,6 @@ in_namespace bash -c '
     "$@"
   status=$?  # not the last command, so bash does not exec it in place of this init
   exit "$status"' \
-  fresh-root "$root" bash -c "cd $src && $commands" || rc=$?
+  fresh-root "$root" bash -c "$script" || rc=$?
 say "$suite: exit $rc after $(( $(date +%s) - start )) s"
 exit "$rc"
