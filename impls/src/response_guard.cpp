@@ -52,6 +52,7 @@ bool response_guard::on_header(std::string_view line) {
     }
     if (s.code == 101) return fail("101 Switching Protocols, but no upgrade was asked for");
     at_status_line_ = false;
+    field_seen_ = false;
     started_ = started_ || s.kind == status_line_kind::final;
     content_length_.reset();
     chunked_ = false;
@@ -68,8 +69,14 @@ bool response_guard::on_header(std::string_view line) {
     }
     return true;
   }
+  if (line.front() == ' ' || line.front() == '\t') {  // obs-fold: libcurl unfolds it
+    if (!field_seen_)
+      return fail("continuation line with no field to continue " + quoted_line(line));
+    return true;
+  }
+  field_seen_ = true;
   const auto colon = line.find(':');
-  if (colon == std::string_view::npos) return true;  // libcurl rejects it (or folds it) itself
+  if (colon == std::string_view::npos) return true;  // libcurl rejects it itself
   const std::string_view name = line.substr(0, colon);
   const std::string_view value = trim(line.substr(colon + 1));
   if (iequals(name, "content-length")) {
@@ -89,7 +96,11 @@ bool response_guard::on_header(std::string_view line) {
 }
 
 bool response_guard::on_body(std::string_view bytes) {
-  if (chunked_) scan_chunked(bytes);
+  if (chunked_) {
+    scan_chunked(bytes);
+  } else {
+    body_bytes_ += bytes.size();
+  }
   return violation_.empty();
 }
 
@@ -132,6 +143,7 @@ void response_guard::scan_chunked(std::string_view bytes) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, bytes.size()));
         bytes.remove_prefix(n);
         chunk_left_ -= n;
+        body_bytes_ += n;
         if (chunk_left_ == 0) chunk_ = chunk_state::data_end;
         break;
       }

@@ -7,8 +7,12 @@
 // memory grows without bound), and it takes status lines RFC 9112 does not (status_line.hpp). So
 // the header callback judges each status line and counts header bytes, and with
 // CURLOPT_HTTP_TRANSFER_DECODING off the write callback sees a chunked body as sent (libcurl
-// still decodes it and counts its decoded bytes) and measures its chunk-size lines and trailers,
-// which libcurl then no longer stores.
+// still decodes it) and measures its chunk-size lines and trailers, which libcurl then no longer
+// stores. The guard also counts the body's bytes, chunked framing excluded: libcurl's own count
+// has the framing in it from 8.x on (8.14 in Debian 13) when it does not decode.
+//
+// A continuation line (starting with a space or a tab) with no field before it to continue is
+// refused here: libcurl 7.88 refuses it, 8.x drops the leading blanks and takes it as a field.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +37,8 @@ class response_guard {
   [[nodiscard]] bool started() const { return started_; }
   /// Why a callback aborted the transfer; empty when none did.
   [[nodiscard]] const std::string& violation() const { return violation_; }
+  /// The final response's body bytes received so far, without chunked framing.
+  [[nodiscard]] std::uint64_t body_bytes() const { return body_bytes_; }
 
  private:
   bool fail(std::string why);
@@ -42,7 +48,9 @@ class response_guard {
   std::size_t header_bytes_ = 0;  // every header section so far, interim ones included
   bool at_status_line_ = true;    // the next header line starts a response
   bool started_ = false;
+  bool field_seen_ = false;  // a field line since the last status line
   bool chunked_ = false;
+  std::uint64_t body_bytes_ = 0;
   std::optional<std::string> content_length_;
 
   // The chunked body as sent: where its framing is, and how big the parts a limit bounds are.
