@@ -7,15 +7,16 @@
 #     --refresh  debootstrap the root again instead of using the cached one
 # The minimal root (debootstrap --variant=minbase, from the mirror in this machine's apt sources)
 # is kept as a tarball in $IOBENCH_ROOT_CACHE (default /var/cache/iobench/roots). Each run unpacks
-# a fresh copy under ${TMPDIR:-/var/tmp}, copies in the tree at HEAD (git archive: uncommitted
-# changes are not), mounts /proc, /sys and /dev in a mount and PID namespace of its own (so they
-# and every process started there end with the run), and removes it all on exit, Ctrl-C or
-# SIGTERM. Needs root and debootstrap (scripts/install-deps.sh installs it).
-# Exit: the commands' status; 2 for bad usage or what is missing here; 3 if the root cannot be set up.
+# a fresh copy under ${TMPDIR:-/var/tmp}, clones HEAD into it as a newcomer's clone is (branch and
+# history, which scripts/ab.sh and its tests use; uncommitted changes are left out), mounts /proc,
+# /sys and /dev in a mount and PID namespace of its own (so they and every process started there
+# end with the run), and removes it all on exit, Ctrl-C or SIGTERM. Needs root and debootstrap
+# (scripts/install-deps.sh installs it). Exit: the commands' status; 2 for bad usage or what is
+# missing here; 3 if the root cannot be set up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 say() { echo "fresh-root: $*"; }
 die() { echo "fresh-root: $*" >&2; exit 2; }
 
@@ -37,10 +38,10 @@ case "$suite" in
   *) die "SUITE is bookworm or trixie (got '$suite')" ;;
 esac
 [[ -n ${commands//[[:space:]]/} ]] || die "COMMANDS is empty"
-[[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot and mounts): run it as root or with sudo"
+[[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot and mounts); use sudo"
 command -v debootstrap >/dev/null ||
   die "needs debootstrap (scripts/install-deps.sh installs it; or apt-get install debootstrap)"
-git rev-parse --verify --quiet HEAD >/dev/null || die "not a git checkout with a commit (git archive HEAD)"
+git rev-parse --verify --quiet HEAD >/dev/null || die "not a git checkout with a commit to copy"
 
 # The Debian mirror and the security mirror this machine's apt uses (deb822 or one-line sources).
 mirror=${IOBENCH_ROOT_MIRROR:-} security=""
@@ -52,9 +53,10 @@ for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/source
       */debian|*/debian/) mirror=${mirror:-${uri%/}} ;;
     esac
   done < <(sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
-                  -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([^[:space:]]*\).*/\2/p' "$f")
+             -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([^[:space:]]*\).*/\2/p' "$f")
 done
-[[ -n $mirror ]] || die "no Debian mirror in /etc/apt/sources* (set IOBENCH_ROOT_MIRROR=http://.../debian)"
+[[ -n $mirror ]] ||
+  die "no Debian mirror in /etc/apt/sources* (set IOBENCH_ROOT_MIRROR=http://.../debian)"
 
 cache=${IOBENCH_ROOT_CACHE:-/var/cache/iobench/roots}
 arch=$(dpkg --print-architecture)
@@ -108,19 +110,21 @@ if [[ $refresh -eq 1 || ! -s $tarball ]]; then
   start=$(date +%s)
   # debootstrap mounts /proc and /sys in the target while it installs: in a namespace of its own
   # those mounts cannot outlive it.
-  in_namespace debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-    tail -n 20 "$work/debootstrap.log" >&2
+  log=$work/debootstrap.log
+  in_namespace debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$log" 2>&1 || {
+    tail -n 20 "$log" >&2
     echo "fresh-root: debootstrap failed (above: the end of its log)" >&2
     exit 3
   }
   # What a newcomer's machine has beside the minimal root: its own security and updates suites
   # and a hosts file (minbase has none, and the tests resolve localhost).
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   {
-    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' "$mirror" "$suite" "$suite"
-    printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\n' "$mirror" "$suite" "$suite"
+    printf 'Components: main\nSigned-By: %s\n' "$keyring"
     if [[ -n $security ]]; then
-      printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' "$security" "$suite"
-      printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+      printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\n' "$security" "$suite"
+      printf 'Components: main\nSigned-By: %s\n' "$keyring"
     fi
   } >"$root/etc/apt/sources.list.d/debian.sources"
   rm -f "$root/etc/apt/sources.list"
@@ -135,11 +139,17 @@ say "unpacking $tarball into $root"
 tar -C "$root" -xzf "$tarball"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"  # apt resolves the mirror's name
 src=/root/iobench
-mkdir -p "$root$src"
-git archive --format=tar HEAD | tar -C "$root$src" -x
+sha=$(git rev-parse HEAD)
+branch=$(git symbolic-ref --quiet --short HEAD || true)
+on=(--detach)
+[[ -n $branch ]] && on=(-B "$branch")
+git clone --quiet --no-hardlinks --no-checkout "$PWD" "$root$src"
+git -C "$root$src" checkout --quiet "${on[@]}" "$sha"
+git -C "$root$src" remote remove origin  # a path on this machine, not there
 dirty=$(git status --porcelain --untracked-files=no | wc -l)
-say "copied the tree at $(git rev-parse --short=12 HEAD) (git archive HEAD)$([[ $dirty -eq 0 ]] ||
-  echo "; $dirty uncommitted changes left out")"
+left_out=""
+[[ $dirty -eq 0 ]] || left_out="; $dirty uncommitted changes left out"
+say "cloned ${branch:-HEAD} at ${sha:0:12}$left_out"
 
 say "running in $suite: $commands"
 printf -v script 'cd %q || exit 1\n%s' "$src" "$commands"  # COMMANDS whole, after the cd
@@ -147,12 +157,13 @@ start=$(date +%s)
 rc=0
 in_namespace bash -c '
   root=$1; shift
+  mount --bind "$root" "$root"  # / a mount point inside, as on a machine (mount --make-rslave /)
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
   mount --rbind /dev "$root/dev"
   chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-    TERM="${TERM:-dumb}" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    "$@"
+    TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
   status=$?  # not the last command, so bash does not exec it in place of this init
   exit "$status"' \
   fresh-root "$root" bash -c "$script" || rc=$?
