@@ -61,12 +61,15 @@ done
 cache=${IOBENCH_ROOT_CACHE:-/var/cache/iobench/roots}
 arch=$(dpkg --print-architecture)
 tarball=$cache/$suite-$arch-minbase.tar.gz
-mkdir -p "$cache" 2>/dev/null && [[ -w $cache ]] || die "cannot write the cache folder '$cache'"
+if ! mkdir -p "$cache" 2>/dev/null || [[ ! -w $cache ]]; then
+  die "cannot write the cache folder '$cache'"
+fi
 
 work="" child=""
 # Ends whatever still runs in the root, then removes every mount and file the run made. Mounts
 # live in the child's own mount namespace and end with it; any found here all the same (a child
 # that could not be ended) are detached before the folder goes.
+# shellcheck disable=SC2317  # reached through the traps
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
@@ -155,6 +158,7 @@ say "running in $suite: $commands"
 printf -v script 'cd %q || exit 1\n%s' "$src" "$commands"  # COMMANDS whole, after the cd
 start=$(date +%s)
 rc=0
+# shellcheck disable=SC2016  # expanded by the bash in the namespace
 in_namespace bash -c '
   root=$1; shift
   mount --bind "$root" "$root"  # / a mount point inside, as on a machine (mount --make-rslave /)
