@@ -133,7 +133,7 @@ if [[ $refresh -eq 1 || ! -s $tarball ]]; then
   rm -f "$root/etc/apt/sources.list"
   printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  tar -C "$root" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"  # whole or not at all
   say "cached $(du -h "$tarball" | cut -f1) in $(( $(date +%s) - start )) s"
   rm -rf --one-file-system "$root" && mkdir "$root"
 fi
