@@ -65,7 +65,7 @@ if ! mkdir -p "$cache" 2>/dev/null || [[ ! -w $cache ]]; then
   die "cannot write the cache folder '$cache'"
 fi
 
-work="" child=""
+work="" child="" partial=""
 # Ends whatever still runs in the root, then removes every mount and file the run made. Mounts
 # live in the child's own mount namespace and end with it; any found here all the same (a child
 # that could not be ended) are detached before the folder goes.
@@ -77,6 +77,7 @@ cleanup() {
     kill -KILL "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
   fi
+  [[ -z $partial ]] || rm -f "$partial"
   if [[ -n $work && -d $work ]]; then
     local m
     while read -r m; do
@@ -133,7 +134,9 @@ if [[ $refresh -eq 1 || ! -s $tarball ]]; then
   rm -f "$root/etc/apt/sources.list"
   printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"  # whole or not at all
+  partial=$tarball.$$.tmp  # the tarball is whole or not there
+  tar -C "$root" -czf "$partial" . && mv "$partial" "$tarball"
+  partial=""
   say "cached $(du -h "$tarball" | cut -f1) in $(( $(date +%s) - start )) s"
   rm -rf --one-file-system "$root" && mkdir "$root"
 fi
