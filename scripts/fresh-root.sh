@@ -168,8 +168,10 @@ in_namespace bash -c '
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
   mount --rbind /dev "$root/dev"
-  chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-    TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+  # Signals at their defaults: started in the background (see in_namespace), this whole tree
+  # inherited SIGINT and SIGQUIT ignored, which would make Ctrl-C, and tests of it, do nothing.
+  chroot "$root" /usr/bin/env --default-signal -i HOME=/root USER=root LOGNAME=root \
+    SHELL=/bin/bash TERM="${TERM:-dumb}" LANG=C.UTF-8 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
   status=$?  # not the last command, so bash does not exec it in place of this init
   exit "$status"' \

@@ -111,7 +111,9 @@ def test_commands_run_in_the_committed_tree_with_a_plain_environment(project):
     repo, work, env = project
     commands = ('cat a.txt; test -e b.txt && echo b-copied; echo "marker=${IOBENCH_MARKER:-unset}";'
                 ' echo "pwd=$PWD"; echo x >/dev/null && test -r /proc/self/status &&'
-                ' test -d /sys/kernel && echo mounted; exit 7')
+                ' test -d /sys/kernel && echo mounted;'
+                ' cat /proc/self/status;'
+                ' exit 7')
     r = subprocess.run(["bash", str(repo / "scripts/fresh-root.sh"), "trixie", commands],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 7, r.stdout + r.stderr
@@ -120,6 +122,10 @@ def test_commands_run_in_the_committed_tree_with_a_plain_environment(project):
     assert "b-copied" not in lines
     assert "marker=unset" in lines, "nothing from the caller's environment"
     assert "pwd=/root/iobench" in lines and "mounted" in lines
+    # What a command started there ignores (its shell keeps handlers of its own).
+    ignored = int(next(x for x in lines if x.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1) | 1 << (signal.SIGQUIT - 1)), \
+        "Ctrl-C works in the root (nothing inherited SIGINT ignored)"
     assert any("1 uncommitted changes left out" in line for line in lines)
     assert any(line.startswith("fresh-root: trixie: exit 7 after") for line in lines)
     assert leftovers(work) == []
