@@ -8,11 +8,13 @@
 // Ctrl-C (SIGINT, or SIGTERM) prints, as hey does, a summary of the requests that finished (an
 // open loop's in open-loop terms, and its .hgrm file), and exits 128 + the signal (130): see
 // fetch_watch.hpp.
+#include <curl/curl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -42,9 +44,6 @@ using namespace std::chrono_literals;
 constexpr std::size_t kMaxRequests = 100'000'000;
 // Descriptors beyond the connections themselves: stdio, the resolver, libcurl's wake-up pipes.
 constexpr std::uint64_t kSpareDescriptors = 64;
-// A thread-per-request model gives each worker a libcurl multi handle, which holds a wake-up
-// socket pair beside its connection (measured: 3 descriptors a worker).
-constexpr std::uint64_t kDescriptorsPerWorkerThread = 3;
 // Heap bytes behind an Outcome's detail string when a request fails (a short reason).
 constexpr std::uint64_t kDetailBytes = 48;
 // libstdc++ keeps strings up to 15 characters inside the object; longer ones cost a heap block
@@ -291,6 +290,28 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
   std::cout << json::serialize(doc) << "\n";
 }
 
+// A thread-per-request model gives each worker a libcurl multi handle, whose wake-up descriptors
+// it holds beside its connection: a socket pair in libcurl 7.88 (Debian 12; 3 a worker), an
+// eventfd in 8.14 (Debian 13; 2 a worker). Counted once, on a multi handle made for the purpose.
+std::uint64_t descriptors_per_worker_thread() {
+  static const std::uint64_t n = [] {
+    const auto open = [] {
+      std::error_code ec;
+      const auto fds = std::filesystem::directory_iterator("/proc/self/fd", ec);
+      return ec ? 0 : std::distance(begin(fds), end(fds));
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const auto before = open();
+    CURLM* multi = curl_multi_init();
+    const auto after = open();
+    curl_multi_cleanup(multi);
+    curl_global_cleanup();
+    const auto wake_up = after > before ? after - before : 2;  // /proc unreadable: 7.88's pair
+    return 1 + static_cast<std::uint64_t>(wake_up);
+  }();
+  return n;
+}
+
 // What the batch will take from the machine: descriptors for its connections, threads for a
 // thread-per-request model, and memory for the bookkeeping that grows with -n (the requests, the
 // outcomes, the summary's sorted latencies and the log an interrupted batch is summarised from;
@@ -305,7 +326,8 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
   const std::uint64_t connections = std::min(concurrency, o.requests);
   n.threads = model.thread_per_request ? concurrency : 0;
   n.descriptors =
-      (model.thread_per_request ? kDescriptorsPerWorkerThread : connections) + kSpareDescriptors;
+      (model.thread_per_request ? descriptors_per_worker_thread() : connections) +
+      kSpareDescriptors;
   // A URL longer than the small-string buffer lives on the heap, once per Request.
   const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
   std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +
@@ -318,14 +340,14 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
 
 // For a thread-per-request model whose workers would hold more descriptors than the machine
 // leaves: a word before the batch that fewer of its requests will be in flight than -c asks (how
-// many depends on timing: a worker that found no descriptor for its handle's wake-up pair holds
-// one instead of three; the server's max_in_flight shows it after).
+// many depends on timing: a worker that found no descriptor for its handle's wake-up holds only
+// its connection; the server's max_in_flight shows it after).
 std::optional<std::string> descriptor_note(const options& o, const model_info& model,
                                            std::size_t concurrency,
                                            const machine_headroom& machine) {
   if (!model.thread_per_request) return std::nullopt;
   const std::uint64_t connections = std::min(concurrency, o.requests);
-  const std::uint64_t wanted = connections * kDescriptorsPerWorkerThread + kSpareDescriptors;
+  const std::uint64_t wanted = connections * descriptors_per_worker_thread() + kSpareDescriptors;
   const headroom* tightest = nullptr;
   for (const auto& h : machine.descriptors) {
     if (tightest == nullptr || h.left < tightest->left) tightest = &h;

@@ -9,7 +9,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/version.hpp>
 #include <cstdio>
+#include <optional>
 #include <thread>
+#include <type_traits>
 
 #include "gbench_flags.hpp"
 #include "probes.hpp"
@@ -24,6 +26,20 @@
 
 namespace iobench::bench {
 namespace {
+
+// The message of a run that ended in SkipWithError. Google Benchmark 1.8 replaced
+// Run::error_occurred and error_message (1.7 in Debian 12) with skipped and skip_message (1.9 in
+// Debian 13); a template, so that only the branch of the installed version is compiled.
+template <class Run>
+std::optional<std::string> error_of(const Run& r) {
+  if constexpr (requires { r.skip_message; }) {
+    using skipped = std::remove_cvref_t<decltype(r.skipped)>;
+    if (r.skipped == skipped::SkippedWithError) return r.skip_message;
+  } else {
+    if (r.error_occurred) return r.error_message;
+  }
+  return std::nullopt;
+}
 
 // Google Benchmark appends "/iterations:N", "/repeats:N" and "/real_time" to a name whenever
 // those are set; the contract names (DESIGN.md) have none of that, so reporters clear them. The
@@ -43,8 +59,9 @@ class contract_names final : public Base {
       r.run_name.repetitions.clear();
       r.run_name.time_type.clear();
       const bool iteration = r.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration;
-      if (errors_ && r.error_occurred && iteration && errors_->count++ == 0) {
-        errors_->first = r.benchmark_name() + ": " + r.error_message;
+      const auto error = error_of(r);
+      if (errors_ && error && iteration && errors_->count++ == 0) {
+        errors_->first = r.benchmark_name() + ": " + *error;
       }
     }
     Base::ReportRuns(renamed);

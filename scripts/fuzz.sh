@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the fuzz preset: clang-14, ASan+UBSan) and runs each for a bounded
+# Builds the libFuzzer targets (the fuzz preset: clang, ASan+UBSan) and runs each for a bounded
 # time from its corpus in fuzz/corpus/<target>/. Exit 0: no finding; 1: a finding (the input is
 # saved under reports/fuzz/<target>/ and the command that reproduces it is printed); 2: usage.
 #   scripts/fuzz.sh [--seconds S] [--target server|fetchers|behaviour] [--keep-going]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the packages iobench needs, only those that are missing. Idempotent: when everything is
-# present it prints one line and changes nothing. Knows Debian 12 and Ubuntu 24.04; says what it
-# cannot do elsewhere (Ubuntu 22.04 packages Boost 1.74 only, and iobench needs Boost >= 1.81).
-#   IOBENCH_DEPS_DISTRO=ubuntu:24.04 scripts/install-deps.sh --print   the package list, no install
+# present it prints one line and changes nothing. Knows Debian 12 and 13 and Ubuntu 24.04; says what
+# it cannot do elsewhere (Ubuntu 22.04 packages Boost 1.74 only, and iobench needs Boost >= 1.81).
+#   IOBENCH_DEPS_DISTRO=debian:13 scripts/install-deps.sh --print   the package list, no install
+#   (debian:12, debian:13, ubuntu:24.04)
 set -euo pipefail
 
 print_only=0
@@ -31,10 +32,12 @@ common=(
   python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp python3-yaml
   python3-pyflakes python3-pycodestyle
   wrk time procps iproute2 util-linux
-  clang-14 libclang-rt-14-dev
+  clang libclang-rt-dev
+  debootstrap
 )
-# clang-14 and its runtimes (libFuzzer, the sanitizers; only recommended by clang-14, so named) are
-# for scripts/fuzz.sh alone: everything else builds with g++.
+# clang (the distribution's default: 14 on Debian 12, 19 on Debian 13, 18 on Ubuntu 24.04) and its
+# runtimes (libFuzzer, the sanitizers; only recommended by clang, so named) are for scripts/fuzz.sh
+# alone: everything else builds with g++. debootstrap is for scripts/fresh-root.sh alone.
 # python3-scipy is deliberately absent: on Debian 12 it depends on python3-pythran, which depends
 # on libboost-dev (1.74), and that conflicts with libboost1.81-dev. scripts/compare.py carries its
 # own Mann-Whitney U test instead.
@@ -42,7 +45,9 @@ case "$distro" in
   debian:12)
     packages=("${common[@]}" libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
               nginx-light) ;;
-  ubuntu:24.04)
+  # Debian 13 has Boost 1.83 (its default) and 1.88; 1.83 is the one Ubuntu 24.04 has too.
+  # nginx-light is only a transitional package there.
+  debian:13|ubuntu:24.04)
     packages=("${common[@]}" libboost1.83-dev libboost-json1.83-dev libboost-url1.83-dev nginx) ;;
   ubuntu:22.04)
     echo "install-deps: Ubuntu 22.04 packages Boost 1.74 only; iobench needs Boost >= 1.81" \
@@ -50,11 +55,12 @@ case "$distro" in
       "(its headers are enough), then: apt-get install ${common[*]} nginx" >&2
     exit 1 ;;
   *)
-    echo "install-deps: $pretty is not supported (known: Debian 12, Ubuntu 24.04). iobench" \
+    echo "install-deps: $pretty is not supported (known: Debian 12 and 13, Ubuntu 24.04). iobench" \
       "needs a C++20 compiler (g++ >= 12), CMake >= 3.25, Boost >= 1.81 (headers; URL and JSON" \
       "are built from them if their libraries are missing), libcurl, Google Benchmark," \
       "GoogleTest, Python 3 with matplotlib, numpy, pytest, aiohttp, yaml, pyflakes and" \
-      "pycodestyle; wrk, nginx and ccache are optional." >&2
+      "pycodestyle; wrk, nginx, ccache, clang (scripts/fuzz.sh) and debootstrap" \
+      "(scripts/fresh-root.sh) are optional." >&2
     exit 1 ;;
 esac
 

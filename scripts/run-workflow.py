@@ -5,7 +5,10 @@ workflow works without pushing it anywhere. .ci/run uses it for .github/workflow
     scripts/run-workflow.py WORKFLOW.yml [--job NAME] [--skip STEP]... [--summary FILE]
                             [--dry-run]
 
-`run:` steps run with bash -eo pipefail in the repository root, with the workflow's, the job's
+A job's `container:` (an image name, or `image:` alone) is not started: its steps run on this
+machine, and the runner says so (.ci/run proves the image's distribution separately, with
+scripts/fresh-root.sh). `run:` steps run with bash -eo pipefail in the repository root, with the
+workflow's, the job's
 and the step's `env`, plus GITHUB_STEP_SUMMARY (a local file, printed at the end),
 GITHUB_WORKSPACE and CI=true. Of `uses:` steps it knows two: actions/checkout (checks that this is
 a git checkout, with full history when fetch-depth is 0) and actions/upload-artifact (checks that
@@ -58,6 +61,36 @@ def pick_job(doc: dict, name: str | None) -> tuple[str, dict]:
     if not isinstance(job, dict) or not isinstance(job.get("steps"), list):
         raise WorkflowError(f"job '{name}' has no steps")
     return name, job
+
+
+def os_release() -> dict:
+    try:
+        lines = Path("/etc/os-release").read_text().splitlines()
+    except OSError:
+        return {}
+    return {k: v.strip('"') for k, _, v in (line.partition("=") for line in lines) if v}
+
+
+def container_note(name: str, job: dict) -> str | None:
+    """What this runner does with the job's container (it starts none); None without one."""
+    container = job.get("container")
+    if container is None:
+        return None
+    if isinstance(container, dict):
+        extra = sorted(set(container) - {"image"})
+        if extra:
+            raise WorkflowError(f"job '{name}': container {', '.join(extra)} cannot be honoured "
+                                "here (only image:)")
+        container = container.get("image")
+    if not isinstance(container, str) or not container or "${{" in container:
+        raise WorkflowError(f"job '{name}': container: needs an image name written out")
+    here = os_release()
+    distro = f"{here.get('ID', '?')}:{here.get('VERSION_ID', '?')}"
+    pretty = here.get("PRETTY_NAME", distro)
+    if container == distro:
+        return f"job '{name}' runs in container {container}: this machine is {pretty}"
+    return (f"job '{name}' runs in container {container} on GitHub; here its steps run on this "
+            f"machine ({pretty}), not in that image")
 
 
 def step_title(i: int, step: dict) -> str:
@@ -139,6 +172,7 @@ def main(argv: list[str]) -> int:
     try:
         doc = load(args.workflow)
         job_name, job = pick_job(doc, args.job)
+        note = container_note(job_name, job)
         steps = job["steps"]
         for i, step in enumerate(steps):
             check_step(i, step)
@@ -150,6 +184,8 @@ def main(argv: list[str]) -> int:
         print(f"run-workflow: {e}", file=sys.stderr)
         return 2
 
+    if note:
+        print(f"run-workflow: {note}")
     summary = args.summary or ROOT / "reports" / "workflow-summary.md"
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text("")

@@ -186,9 +186,7 @@ void curl_easy::set_reuse(bool search_cache, bool keep_connection) {
 }
 
 void curl_easy::finish(CURLcode code, Outcome& out) const {
-  curl_off_t body = 0;  // decoded body bytes, chunked framing excluded
-  curl_easy_getinfo(handle_, CURLINFO_SIZE_DOWNLOAD_T, &body);
-  out.body_bytes = static_cast<std::size_t>(body);
+  out.body_bytes = static_cast<std::size_t>(guard_.body_bytes());  // chunked framing excluded
   long status = 0;
   curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
   long request_bytes = 0;

@@ -129,7 +129,7 @@ void response_framing::reset() {
   last_field_ = field::other;
   framing_value_.clear();
   has_length_ = chunked_ = has_encoding_ = false;
-  length_ = length_left_ = chunk_left_ = 0;
+  length_ = length_left_ = chunk_left_ = body_bytes_ = 0;
   codings_ = 0;
 }
 
@@ -194,11 +194,13 @@ std::size_t response_framing::feed(std::string_view bytes) {
         bytes.remove_prefix(n);
         used += n;
         left -= n;
+        body_bytes_ += n;
         if (left == 0) state_ = state_ == state::length ? state::done : state::chunk_cr;
         break;
       }
       case state::to_close:
         used += bytes.size();
+        body_bytes_ += bytes.size();
         bytes = {};
         break;
       case state::chunk_cr:

@@ -57,6 +57,8 @@ class response_framing {
   [[nodiscard]] bool to_the_close() const { return state_ == state::to_close; }
   /// Why the response is bad; empty when it is not.
   [[nodiscard]] const std::string& violation() const { return violation_; }
+  /// The final response's body bytes so far, decoded: chunked framing and trailers excluded.
+  [[nodiscard]] std::uint64_t body_bytes() const { return body_bytes_; }
 
  private:
   enum class state {
@@ -105,6 +107,7 @@ class response_framing {
   bool has_encoding_ = false;
   std::uint64_t length_left_ = 0;
   std::uint64_t chunk_left_ = 0;
+  std::uint64_t body_bytes_ = 0;
 };
 
 }  // namespace iobench::detail

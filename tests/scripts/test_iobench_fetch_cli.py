@@ -156,19 +156,20 @@ def test_requests_the_memory_cannot_hold_are_refused_up_front(bins):
 # descriptor the pipe fails and the check reports "invalid vptr" on a sound object.
 @pytest.mark.skipif(SANITIZED, reason="UBSan's vptr check needs free descriptors of its own")
 def test_descriptors_of_every_worker_thread_are_counted(bins, mock_server):
-    # A thread_pool worker holds its connection and its libcurl multi handle's wake-up socket
-    # pair: 400 workers would hold about 1,200 descriptors, more than 1,024. Its workers wait for
-    # a free descriptor instead of failing, so the batch completes with fewer in flight, as the
-    # note says up front.
+    # A thread_pool worker holds its connection and its libcurl multi handle's wake-up
+    # descriptors (a socket pair in libcurl 7.88, an eventfd in 8.14): 600 workers would hold
+    # 1,800 or 1,200 descriptors, more than 1,024 either way. Its workers wait for a free
+    # descriptor instead of failing, so the batch completes with fewer in flight, as the note
+    # says up front.
     s = mock_server()
     r = fetch_limited(bins, resource.RLIMIT_NOFILE, 1024, 1024, "--impl", "thread_pool", "-n",
-                      "400", "-c", "400", "--json", s.url + "/x?delay=300ms")
+                      "600", "-c", "600", "--json", s.url + "/x?delay=300ms")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["succeeded"] == 400
+    assert json.loads(r.stdout)["succeeded"] == 600
     note = [line for line in r.stderr.splitlines() if "note:" in line]
-    assert len(note) == 1 and "-c 400" in note[0] and "fewer requests" in note[0], r.stderr
+    assert len(note) == 1 and "-c 600" in note[0] and "fewer requests" in note[0], r.stderr
     with urllib.request.urlopen(s.url + "/stats", timeout=5) as f:
-        assert json.load(f)["max_in_flight"] < 400
+        assert json.load(f)["max_in_flight"] < 600
 
 
 def test_descriptors_an_event_loop_model_cannot_have_are_refused_up_front(bins, mock_server):

@@ -19,7 +19,8 @@ GBENCH_ROW = {"name", "run_name", "run_type", "iterations", "real_time", "cpu_ti
               "label"}
 # Google Benchmark's own context keys.
 GBENCH_CONTEXT = {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
-                  "cpu_scaling_enabled", "caches", "load_avg", "library_build_type"}
+                  "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
+                  "library_version", "json_schema_version"}  # the last two from 1.8 on
 # Context keys written only in some runs (the page says when).
 OPTIONAL_CONTEXT = {"pinning"}
 

@@ -3,6 +3,7 @@
 .ci/run executes the real workflow's steps with the runner (the A/B gate included); these tests
 check the workflow's shape and that the runner behaves like GitHub's: steps in order, a failure
 stops what follows except `if: always()`, the job summary file, artifacts that must exist."""
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -25,16 +26,33 @@ def test_the_workflow_is_valid_yaml_for_pull_requests():
     triggers = doc.get("on", doc.get(True))  # YAML 1.1 reads `on` as true
     assert "pull_request" in triggers
     steps = doc["jobs"]["ab"]["steps"]
-    assert steps[0]["uses"].startswith("actions/checkout@")
-    assert steps[0]["with"]["fetch-depth"] == 0, "ab.sh builds the merge base from history"
+    assert steps[1]["uses"].startswith("actions/checkout@")
+    assert steps[1]["with"]["fetch-depth"] == 0, "ab.sh builds the merge base from history"
     assert steps[-1]["uses"].startswith("actions/upload-artifact@")
     assert steps[-1]["if"] == "always()"
+
+
+def test_the_workflow_runs_in_the_debian_that_ci_proves_from_a_fresh_root():
+    """The job's container is a distribution install-deps.sh knows, and .ci/run runs the README's
+    test command in a fresh root of that same release: the environment is one we have proven."""
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["ab"]
+    assert job["container"] == "debian:13"
+    deps = subprocess.run(["bash", str(ROOT / "scripts/install-deps.sh"), "--print"],
+                          env=dict(os.environ, IOBENCH_DEPS_DISTRO=job["container"]),
+                          capture_output=True, text=True, timeout=60)
+    assert deps.returncode == 0 and "libboost1.83-dev" in deps.stdout.split(), deps.stderr
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^[^#]*scripts/fresh-root\.sh trixie .*scripts/test\.sh", ci, re.M), \
+        ".ci/run runs scripts/test.sh in a fresh Debian 13 (trixie) root"
+    # Only git goes in before the checkout (the image has none): everything else is the project's.
+    first = job["steps"][0]
+    assert "uses" not in first and "git ca-certificates" in first["run"]
 
 
 def test_the_workflow_runs_only_the_projects_scripts():
     doc = yaml.safe_load(WORKFLOW.read_text())
     commands = []
-    for step in doc["jobs"]["ab"]["steps"]:
+    for step in doc["jobs"]["ab"]["steps"][1:]:  # [0] installs git for the checkout
         for line in str(step.get("run", "")).splitlines():
             # `x=$(scripts/...)` or `scripts/... args`
             line = re.sub(r"^\w+=\$\((.*)\)$", r"\1", line.strip())
@@ -56,16 +74,36 @@ def test_dry_run_lists_the_real_steps_in_order():
     assert r.returncode == 0, r.stderr
     order = [line.split(": ", 1)[1].split(")")[0] for line in r.stdout.splitlines()
              if line.startswith("run-workflow: step")]
-    assert order == ["step 1 (Check out with history", "step 2 (Install dependencies",
-                     "step 3 (Tests", "step 4 (A/B gate against the merge base",
-                     "step 5 (Upload results and report"]
+    assert order == ["step 1 (Git for the checkout", "step 2 (Check out with history",
+                     "step 3 (Install dependencies", "step 4 (Tests",
+                     "step 5 (A/B gate against the merge base", "step 6 (Upload results and report"]
+    assert "runs in container debian:13" in r.stdout
 
 
-def write(tmp_path: Path, steps: str, name="w.yml") -> Path:
+def write(tmp_path: Path, steps: str, name="w.yml", job_extra="") -> Path:
     f = tmp_path / name
     f.write_text("name: t\non: [pull_request]\njobs:\n  j:\n    runs-on: ubuntu-24.04\n"
-                 "    steps:\n" + steps)
+                 + job_extra + "    steps:\n" + steps)
     return f
+
+
+def test_a_container_job_runs_its_steps_here_and_says_so(tmp_path):
+    log = tmp_path / "log"
+    for container in ("    container: debian:13\n", "    container:\n      image: debian:13\n"):
+        log.unlink(missing_ok=True)
+        wf = write(tmp_path, f"      - run: echo ran >> {log}\n", job_extra=container)
+        r = runner(wf, "--summary", tmp_path / "s.md")
+        assert r.returncode == 0, r.stderr
+        assert log.read_text() == "ran\n"
+        assert "runs in container debian:13" in r.stdout
+    # What a container job asks beyond its image (ports, volumes, options) cannot be given.
+    for container in ("    container:\n      image: debian:13\n      options: --cpus 2\n",
+                      "    container: ${{ matrix.image }}\n"):
+        log.unlink(missing_ok=True)
+        wf = write(tmp_path, f"      - run: echo ran >> {log}\n", job_extra=container)
+        r = runner(wf, "--summary", tmp_path / "s.md")
+        assert r.returncode == 2 and "container" in r.stderr, r.stderr
+        assert not log.exists()
 
 
 def test_steps_run_in_order_and_a_failure_skips_all_but_always(tmp_path):
