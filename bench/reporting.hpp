@@ -1,5 +1,5 @@
 // What iobench writes besides the measurements: reporters that print the contract names
-// (DESIGN.md) and the results' context, the registry's `models` table included.
+// (docs/results.md) and the results' context, the registry's `models` table included.
 #pragma once
 
 #include <benchmark/benchmark.h>

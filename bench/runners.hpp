@@ -64,7 +64,7 @@ void run_model(benchmark::State& state, const point& p, std::span<const Request>
 void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
                 const Options& o, measured& m, std::atomic<std::size_t>* progress = nullptr);
 
-/// The counters every model and Python row reports (names fixed by DESIGN.md), the server's
+/// The counters every model and Python row reports (names fixed by docs/results.md), the server's
 /// /stats included.
 void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where);
 

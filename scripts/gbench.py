@@ -13,22 +13,22 @@ from typing import Iterable, Iterator
 IMPL_PATTERN = r"[A-Za-z0-9_.-]+"
 # The rule IMPL_PATTERN holds a model's name to, in words, for messages.
 IMPL_RULE = "ASCII letters, digits, '_', '.' and '-' (as in thread_pool)"
-# fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close] (DESIGN.md)
+# fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close] (docs/results.md)
 NAME_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
-# open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (DESIGN.md): one open-loop step, R requests
+# open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (docs/results.md): one open-loop step, R requests
 # per second sent on a schedule whether or not the earlier ones are done. These rows are no batch:
 # entries() and runs() skip them (so does the gate); open_entries() reads them.
 OPEN_RE = re.compile(
     rf"^open/(?P<impl>{IMPL_PATTERN})/rate:(?P<rate>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)$")
 
-# The counters every benchmark reports (DESIGN.md, "Counters (exact names)").
+# The counters every benchmark reports (docs/results.md, "Counters of a batch row").
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
 
-# The counters of an open-loop row (DESIGN.md; named like iobench-fetch's JSON keys): latency is
+# The counters of an open-loop row (docs/results.md; named like iobench-fetch's JSON keys): latency is
 # corrected (from the intended send time), service time is not (from the actual send).
 PERCENTILES = ["p50", "p90", "p99", "p999", "max"]
 OPEN_COUNTERS = (["target_rate", "achieved_rate", "goodput", "scheduled", "sent", "succeeded",
@@ -300,10 +300,10 @@ def baseline(registry: list[Model]) -> str | None:
 
 # --- was the server the bottleneck? -----------------------------------------------------------
 
-# The evidence each row carries since the CPU partition (DESIGN.md, "Names added by the second
-# round of issues"); older results files lack them.
+# The evidence each row carries since the CPU partition (docs/results.md,
+# "Counters of a batch row"); older results files lack them.
 EVIDENCE = ["server_cpu_util", "client_cpu_util", "listen_overflows"]
-# A row is server-bound when one of these holds (DESIGN.md): the server's CPUs were this busy,
+# A row is server-bound when one of these holds (docs/results.md): the server's CPUs were this busy,
 SERVER_CPU_BOUND = 0.9
 # its timers fired later at p99 than max(this floor, this fraction of the delay),
 SERVER_LATE_FLOOR_MS = 1.0

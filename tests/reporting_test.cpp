@@ -1,4 +1,4 @@
-// The results' `models` context: the registry, then the references, as DESIGN.md spells it.
+// The results' `models` context: the registry, then the references, as docs/results.md spells it.
 #include "reporting.hpp"
 
 #include <gtest/gtest.h>

@@ -3,6 +3,7 @@ an anchor, the target has a heading with that anchor (GitHub's slugs). The READM
 front door: short, with the manual in docs/."""
 import pathlib
 import re
+import subprocess
 
 import pytest
 
@@ -53,3 +54,23 @@ def test_readme_is_the_front_door():
     assert lines <= 220, f"README.md is {lines} lines: the manual belongs in docs/"
     for command in ("scripts/bench.sh", "scripts/test.sh"):
         assert command in (ROOT / "README.md").read_text()
+
+
+def test_nothing_cites_a_document_outside_the_repository():
+    # A contributor who clones the project has docs/ and nothing beside it: a comment that sends
+    # them to a design file outside the repository sends them nowhere.
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    outside = re.compile(r"DESIGN\.md|\.\./shared/")
+    cited = []
+    for name in filter(None, files):
+        path = ROOT / name
+        if name.startswith("boost_src/") or not path.is_file() or path.stat().st_size > 1 << 20:
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        cited += [f"{name}:{n}" for n, line in enumerate(text.splitlines(), 1)
+                  if outside.search(line) and "test_docs_links.py" not in name]
+    assert not cited, "cites a document outside the repository: " + ", ".join(cited)

@@ -2,7 +2,7 @@
 // Outcome per request, in request order; how it overlaps the waiting is the model. The registry
 // (impls/CMakeLists.txt, one iobench_model() line per model) names every model with a one-line
 // summary, and models() serves that table to every test, suite, help text and report. The four
-// models DESIGN.md names:
+// models docs/models.md describes first:
 //
 //   sequential   One libcurl easy handle on the caller's thread, one blocking request after
 //                another over a reused keep-alive connection. Makespan = sum of latencies;
@@ -91,7 +91,7 @@
 // connection only when the peer has closed it), so they normally make that request a
 // bad_response.
 //
-// NOTE: the contract types keep the names DESIGN.md fixes (Request, Outcome, ...); everything
+// NOTE: the contract types keep the names of the results contract (Request, Outcome, ...); everything
 // else in the project is snake_case.
 #pragma once
 

@@ -61,7 +61,7 @@ struct stats_snapshot {
   std::uint64_t cpu_us = 0;            ///< the server process's user + system CPU time so far
   std::int64_t listen_overflows = -1;  ///< the kernel's TcpExtListenOverflows; -1: unreadable
 
-  /// The /stats JSON document (keys as in DESIGN.md).
+  /// The /stats JSON document (keys as docs/mock_server.md lists them).
   [[nodiscard]] std::string to_json() const;
 };
 
