@@ -39,3 +39,26 @@ def test_open_points_offer_a_share_of_the_measured_capacity(bins, tmp_path):
     by = {(OPEN.match(b["name"])["impl"], b["rate_fraction"]): b for b in rows}
     over = by[("sequential", 1.2)]
     assert over["latency_p99_ms"] > over["service_p99_ms"], "over capacity, queueing shows"
+
+
+def test_a_filter_naming_a_share_keeps_its_points_after_calibration(bins, tmp_path):
+    # The points are listed as "rate:0.5x" and run under their calibrated rate: a filter written
+    # against the listing must run what it chose, not match nothing and write an empty file.
+    out = tmp_path / "open.json"
+    listed = subprocess.run([str(bins / "iobench"), "--suite", "quick", "--impls", "coroutine",
+                             "--benchmark_filter=^open/", "--benchmark_list_tests"],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    shares = sorted({re.search(r"rate:([\d.]+x)", n)[1] for n in listed.stdout.split()})
+    assert len(shares) >= 2, listed.stdout
+    r = subprocess.run([str(bins / "iobench"), "--suite", "quick", "--impls", "coroutine",
+                        f"--benchmark_filter=^open/coroutine/rate:{shares[0]}/",
+                        f"--benchmark_out={out}", "--benchmark_out_format=json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.loads(out.read_text())["benchmarks"]
+    chosen = [n for n in listed.stdout.split() if f"/rate:{shares[0]}/" in n]
+    assert len(rows) == len(chosen) >= 1, [b["name"] for b in rows]
+    for b in rows:
+        assert OPEN.match(b["name"]), b["name"]
+        assert b["rate_fraction"] == float(shares[0].rstrip("x"))
