@@ -41,15 +41,14 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fingerprint  # noqa: E402  (same folder: which machine a file is from)
-import gbench  # noqa: E402  (same folder: reading results files)
-from iobench_gate.judge import confirm, failed_requests, judge  # noqa: E402
-from iobench_gate.render import _stderr_lines, fmt_value, github, markdown, to_json  # noqa: E402
-from iobench_gate.samples import (DEFAULT_ALPHA, METRICS, MIN_REPETITIONS,  # noqa: E402
+import fingerprint  # which machine a file is from
+import gbench  # reading results files
+from iobench_gate.judge import confirm, failed_requests, judge
+from iobench_gate.render import _stderr_lines, fmt_value, github, markdown, to_json
+from iobench_gate.samples import (DEFAULT_ALPHA, METRICS, MIN_REPETITIONS,
                                   NOT_JUDGED, InputError, add_speedups, applies, load,
                                   load_thresholds)
-from mannwhitney import mann_whitney_u  # noqa: E402  (same folder: the test itself)
+from mannwhitney import mann_whitney_u  # the test itself
 
 # The gate's parts live in iobench_gate/; these are its API for tests and other scripts.
 __all__ = ["DEFAULT_ALPHA", "METRICS", "MIN_REPETITIONS", "NOT_JUDGED", "InputError",

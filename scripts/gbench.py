@@ -17,9 +17,9 @@ IMPL_RULE = "ASCII letters, digits, '_', '.' and '-' (as in thread_pool)"
 NAME_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
-# open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (docs/results.md): one open-loop step, R requests
-# per second sent on a schedule whether or not the earlier ones are done. These rows are no batch:
-# entries() and runs() skip them (so does the gate); open_entries() reads them.
+# open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (docs/results.md): one open-loop step, R
+# requests per second sent on a schedule whether or not the earlier ones are done. These rows are
+# no batch: entries() and runs() skip them (so does the gate); open_entries() reads them.
 OPEN_RE = re.compile(
     rf"^open/(?P<impl>{IMPL_PATTERN})/rate:(?P<rate>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)$")
@@ -28,8 +28,8 @@ OPEN_RE = re.compile(
 COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "efficiency", "cpu_us_per_req",
             "peak_rss_mib", "threads", "errors", "server_max_in_flight", "server_late_p99_ms"]
 
-# The counters of an open-loop row (docs/results.md; named like iobench-fetch's JSON keys): latency is
-# corrected (from the intended send time), service time is not (from the actual send).
+# The counters of an open-loop row (docs/results.md; named like iobench-fetch's JSON keys):
+# latency is corrected (from the intended send time), service time is not (from the actual send).
 PERCENTILES = ["p50", "p90", "p99", "p999", "max"]
 OPEN_COUNTERS = (["target_rate", "achieved_rate", "goodput", "scheduled", "sent", "succeeded",
                   "failed", "incomplete", "late_sends", "peak_queue", "stopped_early", "errors",

@@ -17,8 +17,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gbench  # noqa: E402  (same folder: reading results files)
+import gbench  # reading results files
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
 # How long a reader or writer waits for another process's lock on the database before it gives

@@ -18,9 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fingerprint  # noqa: E402  (same folder: which machine a file is from)
-import gbench  # noqa: E402  (same folder: reading results files)
+import fingerprint  # which machine a file is from
+import gbench  # reading results files
 
 
 def _context(doc: dict) -> dict:

@@ -24,8 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from iobench_report import charts, document, open_loop, rows, sections  # noqa: E402
+from iobench_report import charts, document, open_loop, rows, sections
 
 
 def main(argv: list[str]) -> int:

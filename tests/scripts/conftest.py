@@ -1,16 +1,23 @@
 """Shared fixtures: where the built binaries are, and a real mock_server child on port 0; the
-checked-in results files; scripts/ importable for in-process tests."""
+checked-in results files. scripts/ is importable through pyproject.toml's pythonpath. A test that
+runs the built binaries (it asks for `bins` or `mock_server`) or a module that says
+`pytestmark = pytest.mark.e2e` is end-to-end: `pytest -m "not e2e"` runs the rest in about a
+minute."""
 import os
 import pathlib
 import subprocess
-import sys
 import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
-sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if {"bins", "mock_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 def bin_dir() -> pathlib.Path:

@@ -15,8 +15,9 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.skipif(os.environ.get("IOBENCH_SANITIZED") == "1",
-                                reason="timing gate: not meaningful under ASan/UBSan")
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(os.environ.get("IOBENCH_SANITIZED") == "1",
+                                 reason="timing gate: not meaningful under ASan/UBSan")]
 
 SLOWED = "fetch/coroutine/requests:100/delay_ms:100/concurrency:25/bytes:0"
 # Only the keep-alive latency-bound point of one model: seconds per round instead of a minute.

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.e2e  # runs the project's shell scripts
+
 BENCH_SH = ROOT / "scripts" / "bench.sh"
 
 

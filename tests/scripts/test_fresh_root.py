@@ -19,6 +19,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.e2e  # runs the project's shell scripts
+
 SCRIPT = ROOT / "scripts" / "fresh-root.sh"
 TOOLS = ["bash", "env", "sleep", "cat"]
 

@@ -4,16 +4,14 @@ format and the confirming round."""
 import copy
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import compare  # noqa: E402
-import fingerprint  # noqa: E402
+import compare
+import fingerprint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SLOW = "fetch/coroutine/requests:200/delay_ms:20/concurrency:50/bytes:0"

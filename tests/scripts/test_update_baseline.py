@@ -2,7 +2,11 @@
 commit's (it would pass off their numbers as the commit's), before it writes anything."""
 import subprocess
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.e2e  # runs the project's shell scripts
 
 
 def test_sources_other_than_the_baseline_commits_are_refused_before_anything_is_written(
