@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -39,8 +39,9 @@ cpu_list parse_cpu_list(std::string_view text) {
     const auto dash = item.find('-');
     const int lo = parse_cpu(item.substr(0, dash), text);
     const int hi = dash == std::string_view::npos ? lo : parse_cpu(item.substr(dash + 1), text);
-    if (hi < lo) throw std::invalid_argument("bad CPU list '" + std::string(text) + "': " +
-                                             std::string(item) + " runs backwards");
+    if (hi < lo)
+      throw std::invalid_argument("bad CPU list '" + std::string(text) + "': " + std::string(item) +
+                                  " runs backwards");
     for (int c = lo; c <= hi; ++c) cpus.push_back(c);
   }
   if (cpus.empty()) throw std::invalid_argument("empty CPU list");

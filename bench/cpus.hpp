@@ -27,8 +27,8 @@ cpu_list allowed_cpus();
 
 /// Who runs where, and why.
 struct partition {
-  cpu_list server;  ///< the mock_server child's CPUs; empty: not pinned (or not ours)
-  cpu_list client;  ///< this process's CPUs and its children's; empty: not pinned
+  cpu_list server;   ///< the mock_server child's CPUs; empty: not pinned (or not ours)
+  cpu_list client;   ///< this process's CPUs and its children's; empty: not pinned
   std::string note;  ///< when pinning is off or impossible, the reason, for the log
 };
 

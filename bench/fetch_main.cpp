@@ -14,12 +14,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -325,9 +325,8 @@ batch_needs needs_of(const options& o, const model_info& model, std::size_t conc
               o.impl + (model.thread_per_request ? ": a thread per request in flight)" : ")");
   const std::uint64_t connections = std::min(concurrency, o.requests);
   n.threads = model.thread_per_request ? concurrency : 0;
-  n.descriptors =
-      (model.thread_per_request ? descriptors_per_worker_thread() : connections) +
-      kSpareDescriptors;
+  n.descriptors = (model.thread_per_request ? descriptors_per_worker_thread() : connections) +
+                  kSpareDescriptors;
   // A URL longer than the small-string buffer lives on the heap, once per Request.
   const std::uint64_t url_heap = o.url.size() > kInlineString ? o.url.size() + kMallocOverhead : 0;
   std::uint64_t per_request = sizeof(Request) + url_heap + sizeof(Outcome) + kDetailBytes +

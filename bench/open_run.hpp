@@ -56,10 +56,10 @@ open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_s
 /// Plans `step` and runs it at once.
 open_result run_open_step(Fetcher& fetcher, const std::string& url, const open_step& step);
 
-/// The step's numbers under the keys docs/results.md names: mode "open", target_rate, achieved_rate,
-/// goodput, scheduled, sent, succeeded, failed, incomplete, late_sends, latency_ms (corrected),
-/// service_ms, send_lag_ms (each {p50, p90, p99, p999, max}), plus duration_s, arrival,
-/// peak_queue, stopped_early, statuses and errors.
+/// The step's numbers under the keys docs/results.md names: mode "open", target_rate,
+/// achieved_rate, goodput, scheduled, sent, succeeded, failed, incomplete, late_sends, latency_ms
+/// (corrected), service_ms, send_lag_ms (each {p50, p90, p99, p999, max}), plus duration_s,
+/// arrival, peak_queue, stopped_early, statuses and errors.
 boost::json::object open_json(const open_step& step, const open_loop_summary& s);
 
 /// A summary like hey's, for a terminal.

@@ -42,8 +42,8 @@ std::optional<std::string> error_of(const Run& r) {
 }
 
 // Google Benchmark appends "/iterations:N", "/repeats:N" and "/real_time" to a name whenever
-// those are set; the contract names (docs/results.md) have none of that, so reporters clear them. The
-// display reporter also counts the errored runs, for iobench's exit status.
+// those are set; the contract names (docs/results.md) have none of that, so reporters clear them.
+// The display reporter also counts the errored runs, for iobench's exit status.
 template <class Base>
 class contract_names final : public Base {
  public:

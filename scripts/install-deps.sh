@@ -33,11 +33,13 @@ common=(
   python3-pyflakes python3-pycodestyle
   wrk time procps iproute2 util-linux
   clang libclang-rt-dev
+  clang-format
   debootstrap
 )
 # clang (the distribution's default: 14 on Debian 12, 19 on Debian 13, 18 on Ubuntu 24.04) and its
 # runtimes (libFuzzer, the sanitizers; only recommended by clang, so named) are for scripts/fuzz.sh
-# alone: everything else builds with g++. debootstrap is for scripts/fresh-root.sh alone.
+# alone: everything else builds with g++. clang-format checks the C++'s layout (tests/scripts/
+# test_lint.py, with Debian 12's 14 only). debootstrap is for scripts/fresh-root.sh alone.
 # python3-scipy is deliberately absent: on Debian 12 it depends on python3-pythran, which depends
 # on libboost-dev (1.74), and that conflicts with libboost1.81-dev. scripts/compare.py carries its
 # own Mann-Whitney U test instead.

@@ -145,10 +145,12 @@ TEST(Histogram, WritesHdrHistogramsPercentileDistribution) {
   }
   EXPECT_TRUE(saw_last);
   EXPECT_GT(rows, 50) << "ticks halve the distance to 100% five at a time";
-  EXPECT_TRUE(std::regex_match(line, std::regex(R"(^#\[Mean    = \s*\d+\.\d{3}, StdDeviation   = \s*\d+\.\d{3}\]$)")))
+  EXPECT_TRUE(std::regex_match(
+      line, std::regex(R"(^#\[Mean    = \s*\d+\.\d{3}, StdDeviation   = \s*\d+\.\d{3}\]$)")))
       << line;
   std::getline(in, line);
-  EXPECT_TRUE(std::regex_match(line, std::regex(R"(^#\[Max     = \s*\d+\.\d{3}, Total count    = \s*100000\]$)")))
+  EXPECT_TRUE(std::regex_match(
+      line, std::regex(R"(^#\[Max     = \s*\d+\.\d{3}, Total count    = \s*100000\]$)")))
       << line;
   std::getline(in, line);
   EXPECT_TRUE(line.starts_with("#[Buckets = ")) << line;

@@ -100,9 +100,9 @@ class coroutine_mt_fetcher final : public Fetcher {
     loop(std::unique_ptr<Fetcher> f, std::size_t c) : fetcher(std::move(f)), concurrency(c) {}
     std::unique_ptr<Fetcher> fetcher;
     std::size_t concurrency;
-    std::vector<Request> shard;                // this loop's requests, in batch order
-    std::vector<Clock::time_point> send_at;    // open loop: their send times
-    std::vector<std::size_t> index;            // where each goes back in the batch
+    std::vector<Request> shard;              // this loop's requests, in batch order
+    std::vector<Clock::time_point> send_at;  // open loop: their send times
+    std::vector<std::size_t> index;          // where each goes back in the batch
     schedule_result result;
     std::exception_ptr failure;
   };
@@ -185,7 +185,7 @@ class coroutine_mt_fetcher final : public Fetcher {
   }
 
   Options options_;
-  bool open_loop_ = false;   // what the loops run next: fetch_schedule, or fetch_all
+  bool open_loop_ = false;  // what the loops run next: fetch_schedule, or fetch_all
   schedule_limits limits_;  // the open-loop run's; set before the loops start it
   std::vector<std::unique_ptr<loop>> loops_;
   std::mutex mutex_;

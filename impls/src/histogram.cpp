@@ -113,16 +113,15 @@ void histogram::write_hgrm(std::ostream& out, double unit_ratio, int ticks_per_h
   const std::string row_fmt = value_fmt + " %2.12f %10llu %14.2f\n";
   const std::string last_fmt = value_fmt + " %2.12f %10llu\n";
   auto scaled = [&](double v) { return v / unit_ratio; };
-  out << format("%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount",
-                "1/(1-Percentile)");
+  out << format("%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
   if (count_ > 0) {
     double level = 0;  // the percentile to report next
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts_.size(); ++i) {
       if (counts_[i] == 0) continue;
       seen += counts_[i];
-      const double value = scaled(static_cast<double>(
-          std::clamp(highest_equivalent(value_at_index(i)), min(), max_)));
+      const double value = scaled(
+          static_cast<double>(std::clamp(highest_equivalent(value_at_index(i)), min(), max_)));
       const double reached = 100.0 * static_cast<double>(seen) / static_cast<double>(count_);
       while (reached >= level) {
         out << format(row_fmt.c_str(), value, level / 100, static_cast<unsigned long long>(seen),

@@ -223,7 +223,8 @@ int main(int argc, char** argv) {
     server& srv = *srv_ptr;
     srv.start();
     std::cout << "listening on " << srv.url() << std::endl;
-    std::cerr << "mock_server: " << srv.threads() << " event-loop thread(s), each with its own "
+    std::cerr << "mock_server: " << srv.threads()
+              << " event-loop thread(s), each with its own "
                  "listening socket\n";
     if (!opts.port_file.empty()) write_port_file(opts.port_file, srv.url());
 

@@ -91,8 +91,8 @@
 // connection only when the peer has closed it), so they normally make that request a
 // bad_response.
 //
-// NOTE: the contract types keep the names of the results contract (Request, Outcome, ...); everything
-// else in the project is snake_case.
+// NOTE: the contract types keep the names of the results contract (Request, Outcome, ...);
+// everything else in the project is snake_case.
 #pragma once
 
 #include <atomic>
