@@ -63,17 +63,6 @@ std::string format_cpu_list(std::span<const int> cpus) {
   return out;
 }
 
-cpu_list allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  cpu_list cpus;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
-  return cpus;
-}
-
 partition plan_partition(const cpu_list& allowed, const std::optional<cpu_list>& server,
                          const std::optional<cpu_list>& client, bool no_pin, bool own_server) {
   const std::string all = format_cpu_list(allowed);

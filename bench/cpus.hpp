@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/machine.hpp"  // allowed_cpus(), usable_cpus()
+
 namespace iobench::bench {
 
 /// CPU numbers, ascending, no duplicates.
@@ -21,9 +23,6 @@ cpu_list parse_cpu_list(std::string_view text);
 
 /// The cpu-list text of `cpus`, ranges folded ("0-3,8"); "" for none.
 std::string format_cpu_list(std::span<const int> cpus);
-
-/// The CPUs this process may run on (its affinity mask).
-cpu_list allowed_cpus();
 
 /// Who runs where, and why.
 struct partition {

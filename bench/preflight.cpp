@@ -221,6 +221,7 @@ std::string human_bytes(std::uint64_t bytes) {
 machine_headroom read_machine_headroom() {
   machine_headroom m;
   m.stack_bytes = default_stack_bytes();
+  // glibc sizes its arenas by the CPUs online, not by this process's affinity mask.
   m.cpus = std::max(1U, std::thread::hardware_concurrency());
 
   // Threads. RLIMIT_NPROC counts all of the user's tasks, which one process cannot see; this

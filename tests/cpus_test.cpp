@@ -8,6 +8,7 @@
 namespace {
 
 using namespace iobench::bench;
+using iobench::allowed_cpus;
 
 TEST(CpuList, ParsesLinuxSyntaxAndFoldsItBack) {
   EXPECT_EQ(parse_cpu_list("0-3,8,10-11"), (cpu_list{0, 1, 2, 3, 8, 10, 11}));

@@ -14,7 +14,6 @@
 // coroutine model plus a thread. Open loop: the schedule is dealt out the same way, and each
 // loop sends its share on time; a loop's queue is its own, so a request waits for a slot of its
 // loop even when another loop has one free (peak_queue adds the loops' peaks: an upper bound).
-#include <sched.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -23,24 +22,16 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/machine.hpp"
 #include "models.hpp"
 
 namespace iobench::detail {
 namespace {
 
-unsigned default_loops() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
-  }
-  return std::max(1U, std::thread::hardware_concurrency());
-}
-
 class coroutine_mt_fetcher final : public Fetcher {
  public:
   explicit coroutine_mt_fetcher(const Options& options) : options_(options) {
-    const std::size_t k = options.loops > 0 ? options.loops : default_loops();
+    const std::size_t k = options.loops > 0 ? options.loops : usable_cpus();
     // C < K: a loop without a share of the concurrency would only be a thread to wake.
     const std::size_t used = std::min(k, options.concurrency);
     for (std::size_t i = 0; i < used; ++i) {

@@ -12,7 +12,6 @@
 //   step runs on the loop that owns the connections, so no connection is touched by two threads.
 #include "mock_server/server.hpp"
 
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -26,6 +25,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/machine.hpp"
 #include "common/open_files.hpp"
 #include "session.hpp"
 
@@ -251,15 +251,6 @@ void server::stop(std::chrono::nanoseconds grace) {
 }
 
 unsigned server::threads() const { return static_cast<unsigned>(impl_->loops.size()); }
-
-unsigned usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) {
-    return std::max(1U, std::thread::hardware_concurrency());
-  }
-  return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
-}
 
 std::uint16_t server::port() const { return impl_->bound.port(); }
 

@@ -70,7 +70,4 @@ class server {
   std::unique_ptr<impl> impl_;
 };
 
-/// CPUs this process may run on (its affinity mask), at least 1: what `threads = 0` means.
-unsigned usable_cpus();
-
 }  // namespace iobench::mock
