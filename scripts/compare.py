@@ -12,7 +12,7 @@ Correctness is judged before speed:
   - a benchmark that reported an error in this run (Google Benchmark's error_occurred) fails the
     gate; one that is in the baseline but not in this run fails it unless --allow-missing (then
     it is listed).
-A benchmark that was server-bound in either run (gbench.server_bound: the server's CPUs at least
+A benchmark that was server-bound in either run (results.server_bound: the server's CPUs at least
 90% busy, its timers late beyond max(1 ms, 5% of the delay) at p99, or listen-queue overflows;
 medians over the repetitions) has its timings (makespan, throughput, latency, efficiency,
 speedup) left unjudged: the server, not the model, set the pace. The client's own cost (CPU per
@@ -42,7 +42,7 @@ import sys
 from pathlib import Path
 
 import fingerprint  # which machine a file is from
-import gbench  # reading results files
+import results  # reading results files
 from iobench_gate.judge import confirm, failed_requests, judge
 from iobench_gate.render import _stderr_lines, fmt_value, github, markdown, to_json
 from iobench_gate.samples import (DEFAULT_ALPHA, METRICS, MIN_REPETITIONS,
@@ -83,8 +83,8 @@ def main(argv: list[str]) -> int:
     try:
         thresholds, alpha = load_thresholds(args, args.baseline)
         base, cur = load(args.baseline), load(args.current)
-        contexts = [gbench.read(p).get("context") for p in (args.baseline, args.current)]
-    except (InputError, gbench.ResultsError) as e:
+        contexts = [results.read(p).get("context") for p in (args.baseline, args.current)]
+    except (InputError, results.ResultsError) as e:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
     other = fingerprint.differences(*(c if isinstance(c, dict) else None for c in contexts))

@@ -17,7 +17,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import gbench  # reading results files
+import results  # reading results files
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "reports" / "history.db"
 # How long a reader or writer waits for another process's lock on the database before it gives
@@ -79,19 +79,19 @@ def connect(db: Path) -> sqlite3.Connection:
     return con
 
 
-def append(db: Path, results: Path) -> tuple[int, list[str]]:
+def append(db: Path, results_file: Path) -> tuple[int, list[str]]:
     """Adds one run; returns its id and what was left out (values that are not finite numbers,
     which are no measurement: "benchmark metric (repetition)")."""
     try:
-        doc = gbench.read(results)
-        entries = list(gbench.runs(doc, results))
-        registry = gbench.models(doc)
-    except gbench.OpenLoopOnly as e:
+        doc = results.read(results_file)
+        entries = list(results.runs(doc, results_file))
+        registry = results.models(doc)
+    except results.OpenLoopOnly as e:
         raise OpenLoopOnly(str(e)) from e
-    except gbench.ResultsError as e:
+    except results.ResultsError as e:
         raise HistoryError(str(e)) from e
     if not entries:
-        raise HistoryError(f"{results}: every benchmark reported an error: nothing to record")
+        raise HistoryError(f"{results_file}: every benchmark reported an error: nothing to record")
     ctx = doc.get("context")
     ctx = ctx if isinstance(ctx, dict) else {}
     machine = (f"{ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, "
@@ -102,11 +102,11 @@ def append(db: Path, results: Path) -> tuple[int, list[str]]:
     reps: dict[str, int] = {}
     for name, b in entries:
         rep = reps[name] = reps.get(name, -1) + 1
-        makespan = gbench.makespan_ms(b)
+        makespan = results.makespan_ms(b)
         if makespan is not None:
             samples.append((name, "makespan_ms", rep, makespan))
-        for m in gbench.COUNTERS:
-            if not gbench.is_number(b.get(m)):
+        for m in results.COUNTERS:
+            if not results.is_number(b.get(m)):
                 continue
             if math.isfinite(b[m]):
                 samples.append((name, m, rep, float(b[m])))
@@ -118,7 +118,7 @@ def append(db: Path, results: Path) -> tuple[int, list[str]]:
             cur = con.execute("INSERT INTO runs(date, git_sha, suite, machine, source, models) "
                               "VALUES (?,?,?,?,?,?)",
                               (str(ctx.get("date", "?")), str(ctx.get("git_sha", "unknown")),
-                               str(ctx.get("iobench_suite", "?")), machine, str(results),
+                               str(ctx.get("iobench_suite", "?")), machine, str(results_file),
                                models))
             run_id = cur.lastrowid
             con.executemany("INSERT INTO samples VALUES (?,?,?,?,?)",
@@ -134,7 +134,7 @@ def append(db: Path, results: Path) -> tuple[int, list[str]]:
 
 def runs(db: Path, suite: str | None = None) -> list[dict]:
     """Every run (of one suite), oldest first, each with its samples as the shape compare.py
-    loads (benchmark -> metric -> values) and its model registry (gbench.Model list)."""
+    loads (benchmark -> metric -> values) and its model registry (results.Model list)."""
     if not db.exists():
         raise HistoryError(f"no history at {db} (scripts/bench.sh creates it)")
     try:
@@ -153,15 +153,15 @@ def runs(db: Path, suite: str | None = None) -> list[dict]:
                     "SELECT benchmark, metric, value FROM samples WHERE run_id = ? "
                     "ORDER BY benchmark, metric, repetition", (run_id,)):
                 data.setdefault(bench, {}).setdefault(metric, []).append(value)
-            names = [g["impl"] for g in map(gbench.NAME_RE.match, data) if g]
+            names = [g["impl"] for g in map(results.NAME_RE.match, data) if g]
             out.append({"id": run_id, "date": date, "git_sha": sha, "suite": s,
                         "machine": machine, "data": data,
-                        "models": gbench.parse_models(registry, names)})
+                        "models": results.parse_models(registry, names)})
         return out
     except sqlite3.DatabaseError as e:
         raise HistoryError(_locked_message(db, e) if _locked(e)
                            else f"{db} is not an iobench history database: {e}") from e
-    except gbench.ResultsError as e:
+    except results.ResultsError as e:
         raise HistoryError(f"{db}: {e}") from e
     finally:
         con.close()

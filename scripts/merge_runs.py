@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import fingerprint  # which machine a file is from
-import gbench  # reading results files
+import results  # reading results files
 
 
 def _context(doc: dict) -> dict:
@@ -30,7 +30,7 @@ def _context(doc: dict) -> dict:
 def _runs_in(doc: dict) -> int:
     """How many runs a file holds: 1, or what an earlier merge recorded."""
     n = _context(doc).get("merged_runs")
-    return int(n) if gbench.is_number(n) and n >= 1 else 1
+    return int(n) if results.is_number(n) and n >= 1 else 1
 
 
 def mismatch(files: list[Path], docs: list[dict]) -> str | None:
@@ -61,7 +61,7 @@ def merge(docs: list[dict]) -> dict:
             if not isinstance(b, dict) or b.get("run_type") != "iteration":
                 continue
             run = b.get("merged_run")
-            if not gbench.is_number(run):
+            if not results.is_number(run):
                 key = (b.get("run_name") or b.get("name"), b.get("repetition_index"))
                 run = seen[key] = seen.get(key, -1) + 1
             merged["benchmarks"].append(dict(b, merged_run=offset + int(run)))
@@ -76,14 +76,14 @@ def main(argv: list[str]) -> int:
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     out, files = Path(argv[0]), [Path(a) for a in argv[1:]]
     try:
-        docs = [gbench.read(f) for f in files]
+        docs = [results.read(f) for f in files]
         for f, d in zip(files, docs):
-            next(gbench.entries(d, f))  # ResultsError when it has no iobench benchmark
+            next(results.entries(d, f))  # ResultsError when it has no iobench benchmark
             try:
-                gbench.models(d)  # or a registry its readers would refuse
-            except gbench.ResultsError as e:
-                raise gbench.ResultsError(f"{f}: {e}") from e
-    except gbench.ResultsError as e:
+                results.models(d)  # or a registry its readers would refuse
+            except results.ResultsError as e:
+                raise results.ResultsError(f"{f}: {e}") from e
+    except results.ResultsError as e:
         print(f"merge_runs.py: {e}", file=sys.stderr)
         return 2
     why = mismatch(files, docs)

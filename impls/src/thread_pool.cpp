@@ -6,7 +6,7 @@
 // touched pages resident), and descriptors. Threads and handles are created once per fetcher and
 // reused for every batch, so a batch measures I/O, not thread creation.
 //
-// What it costs at thousands of workers (2-core VM, N = C, 100 ms; measured, see issue 13):
+// What it costs at thousands of workers (2-core VM, N = C, 100 ms; measured):
 // - Waking the workers: every worker waits on one futex word that fetch_all bumps, so a batch
 //   starts with one wake-all (10,000 threads: about 135 ms here) instead of a condition variable
 //   whose mutex every woken worker takes in turn (230-360 ms), during which the early workers

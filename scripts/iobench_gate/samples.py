@@ -7,9 +7,9 @@ import math
 import statistics
 from pathlib import Path
 
-import gbench
+import results
 
-NAME_RE = gbench.NAME_RE
+NAME_RE = results.NAME_RE
 
 # Which way is better, the default threshold (relative change of the medians), and which
 # benchmarks a metric is judged on: "delayed" (delay > 0: latency-bound, stable run to run),
@@ -40,7 +40,7 @@ MIN_REPETITIONS = 4  # below this even a perfect separation cannot reach p < 0.0
 # (fast) can do. This much above 1 is left to timer and rounding slack.
 EFFICIENCY_SLACK = 1.02
 NOT_JUDGED = "not judged (requests failed)"
-# The evidence of a server-bound benchmark (gbench.server_bound), read beside the counters: a
+# The evidence of a server-bound benchmark (results.server_bound), read beside the counters: a
 # benchmark whose server set the pace, in either run, has its timings left unjudged.
 EVIDENCE = ["server_cpu_util", "server_late_p99_ms", "listen_overflows"]
 
@@ -54,7 +54,7 @@ class Samples(dict):
     metrics each benchmark has "errors" (failed requests, per repetition) and "requests" (requests
     per repetition, None where unknown). `errored` maps each benchmark with a repetition that
     reported an error (Google Benchmark's error_occurred) to its message; those have no samples.
-    `open_loop` names the file's open-loop steps (gbench.OPEN_RE): no batch, so not judged."""
+    `open_loop` names the file's open-loop steps (results.OPEN_RE): no batch, so not judged."""
 
     def __init__(self, *args, errored: dict[str, str] | None = None,
                  open_loop: list[str] | None = None):
@@ -97,23 +97,23 @@ def _check_repetition(name: str, rep: int, b: dict, problems: _Problems) -> None
     """What one repetition's entry cannot be: NaN or infinite, a counter that is no number or
     below 0, no batch time, an efficiency no working batch reaches."""
     where = f"{name}: repetition {rep}"
-    for key in gbench.nonfinite(b):
+    for key in results.nonfinite(b):
         problems.add("nonfinite", f"{where}: {key} is {_number_text(b[key])}, not a measurement")
     for key in COUNTED + ["real_time"]:
         v = b.get(key)
-        if key not in b or (gbench.is_number(v) and not math.isfinite(v)):
+        if key not in b or (results.is_number(v) and not math.isfinite(v)):
             continue
-        if not gbench.is_number(v) or v < 0:
+        if not results.is_number(v) or v < 0:
             problems.add("value", f"{where}: {key} is {_number_text(v)}, not a count or a time")
     rt = b.get("real_time")
     if "real_time" not in b:
         problems.add("time", f"{where}: no real_time, so no batch time")
-    elif gbench.is_number(rt) and math.isfinite(rt) and gbench.ms_per_unit(b) is None:
+    elif results.is_number(rt) and math.isfinite(rt) and results.ms_per_unit(b) is None:
         problems.add("time", f"{where}: time_unit {_number_text(b.get('time_unit'))} is not one "
-                     f"of {', '.join(gbench.MS_PER_UNIT)}, so its batch time cannot be read")
+                     f"of {', '.join(results.MS_PER_UNIT)}, so its batch time cannot be read")
     eff, errors = b.get("efficiency"), b.get("errors", 0)
-    if gbench.is_number(eff) and math.isfinite(eff) and eff > EFFICIENCY_SLACK \
-            and gbench.is_number(errors) and errors == 0:
+    if results.is_number(eff) and math.isfinite(eff) and eff > EFFICIENCY_SLACK \
+            and results.is_number(errors) and errors == 0:
         problems.add("efficiency", f"{where}: efficiency {eff:.3g} with no failed request: "
                      "efficiency is ideal / measured and cannot exceed 1 (beyond "
                      f"{EFFICIENCY_SLACK} of measurement slack), so the measurement is broken")
@@ -124,16 +124,16 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
     a measurement). allow_empty: a file with no iobench benchmark (an empty file, as a run whose
     filter matched nothing writes) gives no samples instead of an error."""
     try:
-        doc = gbench.read(path)
+        doc = results.read(path)
         # Open-loop steps are rates, not batches: the gate leaves them out, by name.
-        open_loop = sorted({name for name, _ in gbench.open_entries(doc)})
-        reps = list(gbench.entries(doc, path))
-        base = gbench.baseline(gbench.models(doc))
-    except gbench.NoBenchmarks as e:
+        open_loop = sorted({name for name, _ in results.open_entries(doc)})
+        reps = list(results.entries(doc, path))
+        base = results.baseline(results.models(doc))
+    except results.NoBenchmarks as e:
         if allow_empty:
             return Samples()
         raise InputError(str(e)) from e
-    except gbench.ResultsError as e:
+    except results.ResultsError as e:
         raise InputError(str(e)) from e
     out = Samples(errored={}, open_loop=open_loop)
     problems = _Problems(path)
@@ -145,15 +145,15 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
         rep = count[name] = count.get(name, 0) + 1
         _check_repetition(name, rep, b, problems)
         samples = out.setdefault(name, {})
-        makespan = gbench.makespan_ms(b)
+        makespan = results.makespan_ms(b)
         if makespan is not None:
             samples.setdefault("makespan_ms", []).append(makespan)
         for key in COUNTED:
-            if gbench.is_number(b.get(key)):
+            if results.is_number(b.get(key)):
                 samples.setdefault(key, []).append(float(b[key]))
-        samples.setdefault("requests", []).append(gbench.requests_per_repetition(name, b))
+        samples.setdefault("requests", []).append(results.requests_per_repetition(name, b))
         for key in EVIDENCE:
-            if gbench.is_number(b.get(key)):
+            if results.is_number(b.get(key)):
                 samples.setdefault("evidence", {}).setdefault(key, []).append(float(b[key]))
     for name, samples in out.items():
         for key, values in samples.items():
@@ -167,11 +167,11 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
     return out
 
 
-def server_bound(name: str, samples: dict) -> gbench.ServerBound:
+def server_bound(name: str, samples: dict) -> results.ServerBound:
     """Whether the server set the pace of benchmark `name` (its evidence's medians over the
     repetitions); not judged where the file has no evidence."""
     evidence = {k: statistics.median(v) for k, v in samples.get("evidence", {}).items() if v}
-    return gbench.server_bound(int(NAME_RE.match(name)["l"]), evidence)
+    return results.server_bound(int(NAME_RE.match(name)["l"]), evidence)
 
 
 def add_speedups(runs: dict[str, dict[str, list[float]]], baseline: str | None) -> None:
@@ -219,14 +219,14 @@ def metrics_text(names) -> str:
 
 def _fraction(value, where: str) -> float:
     """A threshold: a finite number above 0."""
-    if not gbench.is_number(value) or not math.isfinite(value) or value <= 0:
+    if not results.is_number(value) or not math.isfinite(value) or value <= 0:
         raise InputError(f"{where}: a threshold is a finite fraction above 0, e.g. 0.05 "
                          f"(got {_number_text(value)})")
     return float(value)
 
 
 def _alpha(value, where: str) -> float:
-    if not gbench.is_number(value) or not 0 < value < 1:  # NaN fails both comparisons
+    if not results.is_number(value) or not 0 < value < 1:  # NaN fails both comparisons
         raise InputError(f"{where}: alpha must be a number between 0 and 1, e.g. 0.05 "
                          f"(got {_number_text(value)})")
     return float(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import gbench
+import results
 
 from . import machine, open_loop, server
 from .rows import (CEILING, CLAIM_TOLERANCE, HEADLINE_DELAY, SERVER_LATE_WARN_MS, Row, Run,
@@ -290,4 +290,4 @@ def gap(run: Run) -> Gap | None:
              for (name, c), f in fraction.items() if f > 1}
     rps = {(r.impl, r.concurrency): r.m("req_per_s") for r in rest + list(top.values())}
     return Gap(sorted(top), fraction, rps, [m.name for m in run.present(rest)], bound,
-               {c: gbench.wrk_threads(r.label) for c, r in top.items()}, above)
+               {c: results.wrk_threads(r.label) for c, r in top.items()}, above)

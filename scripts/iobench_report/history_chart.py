@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.lines
 
 import compare
-import gbench
+import results
 import history
 
 from .document import Figure
@@ -20,10 +20,10 @@ HISTORY_METRICS = [("efficiency", "efficiency (delay > 0)", True),
                    ("req_per_s", "throughput, req/s (zero delay)", False)]
 
 
-def registry(runs: list[dict]) -> list[gbench.Model]:
+def registry(runs: list[dict]) -> list[results.Model]:
     """The newest run's registry, completed with the models only older runs had."""
-    names = [g["impl"] for r in reversed(runs) for g in map(gbench.NAME_RE.match, r["data"]) if g]
-    return gbench.complete(runs[-1]["models"], names)
+    names = [g["impl"] for r in reversed(runs) for g in map(results.NAME_RE.match, r["data"]) if g]
+    return results.complete(runs[-1]["models"], names)
 
 
 def chart_history(db: Path, suite: str, out: Path) -> Figure | None:
@@ -31,7 +31,7 @@ def chart_history(db: Path, suite: str, out: Path) -> Figure | None:
     if len(runs) < 2:
         return None
     for r in runs:
-        compare.add_speedups(r["data"], gbench.baseline(r["models"]))
+        compare.add_speedups(r["data"], results.baseline(r["models"]))
     models = registry(runs)
     st = styles(models)
     fig, axes = figure(len(HISTORY_METRICS), (6 * len(HISTORY_METRICS), 5.2), sharey=True)
@@ -39,8 +39,8 @@ def chart_history(db: Path, suite: str, out: Path) -> Figure | None:
     seen = set()
     for ax, (metric, title, delayed) in zip(axes, HISTORY_METRICS):
         names = sorted({n for r in runs for n, m in r["data"].items()
-                        if metric in m and gbench.NAME_RE.match(n)
-                        and (int(gbench.NAME_RE.match(n)["l"]) > 0) == delayed})
+                        if metric in m and results.NAME_RE.match(n)
+                        and (int(results.NAME_RE.match(n)["l"]) > 0) == delayed})
         for n in names:
             ys = [statistics.median(r["data"][n][metric]) if metric in r["data"].get(n, {})
                   else math.nan for r in runs]
@@ -50,13 +50,13 @@ def chart_history(db: Path, suite: str, out: Path) -> Figure | None:
                 continue
             # Each benchmark against its own median over these runs: drift reads the same on
             # every line, whatever its absolute value.
-            impl = gbench.NAME_RE.match(n)["impl"]
+            impl = results.NAME_RE.match(n)["impl"]
             seen.add(impl)
             kw = st[impl].kw()
             kw["linestyle"] = ":" if n.endswith("/close") else "-"
             ax.plot(xs, [y / mid for y in ys], alpha=0.8, **kw)
         ax.axhline(1.0, color=REFERENCE_COLOR, linewidth=0.8)
-        ax.set_title(title.format(baseline=gbench.baseline(models) or "the baseline"))
+        ax.set_title(title.format(baseline=results.baseline(models) or "the baseline"))
         ax.set_xticks(xs, [f"{r['git_sha'][:7]}\n{r['date'][5:16]}" for r in runs],
                       fontsize=7, rotation=45, ha="right")
         ax.grid(True, alpha=0.3)

@@ -3,7 +3,7 @@ how many threads each model could run on them, how busy the machine was, and the
 report says about it. Nothing here is assumed: what the context does not give is not said."""
 from __future__ import annotations
 
-import gbench
+import results
 
 from .rows import Row, finite, join_names
 
@@ -17,17 +17,17 @@ def plural(n, noun: str) -> str:
 
 def cpus_named(cpu_list: str) -> str:
     """'CPU 1', 'CPUs 0-7' for a cpu-list string."""
-    return f"CPU {cpu_list}" if gbench.cpu_count(cpu_list) == 1 else f"CPUs {cpu_list}"
+    return f"CPU {cpu_list}" if results.cpu_count(cpu_list) == 1 else f"CPUs {cpu_list}"
 
 
 def num_cpus(ctx: dict) -> int | None:
     n = ctx.get("num_cpus")
-    return int(n) if gbench.is_number(n) and n >= 1 else None
+    return int(n) if results.is_number(n) and n >= 1 else None
 
 
 def _side(ctx: dict, key: str) -> int | None:
     value = ctx.get(key)
-    n = gbench.cpu_count(value)
+    n = results.cpu_count(value)
     if n is None and isinstance(value, str) and value.startswith(UNPINNED):
         return num_cpus(ctx)
     return n
@@ -70,7 +70,7 @@ def machine_phrase(ctx: dict) -> str:
 def server_phrase(ctx: dict) -> str:
     """'the server's 1 event-loop thread on CPU 0' ('' when the context does not say)."""
     threads = server_threads(ctx)
-    where = ("" if external(ctx) or gbench.cpu_count(ctx.get("server_cpus")) is None
+    where = ("" if external(ctx) or results.cpu_count(ctx.get("server_cpus")) is None
              else f" on {cpus_named(ctx['server_cpus'])}")
     if not threads:
         return f"the server{where}" if where else ""
@@ -119,7 +119,7 @@ def partition(ctx: dict) -> list[str]:
 
 def row_threads(r: Row) -> int | None:
     """The threads a row ran on: wrk's -t, else the `threads` counter."""
-    t = gbench.wrk_threads(r.label)
+    t = results.wrk_threads(r.label)
     if t is None and finite(r.m("threads")) and r.m("threads") >= 1:
         t = int(r.m("threads"))
     return t
@@ -140,7 +140,7 @@ def core_count(ctx: dict, ranked: list[Row]) -> str:
     known = {name: n for name, n in cpus.items() if n}
     if not c or len(known) < 2:
         return ""
-    listed = gbench.cpu_count(ctx.get("client_cpus"))
+    listed = results.cpu_count(ctx.get("client_cpus"))
     on = (f"the client's {plural(c, 'CPU')}" if not listed
           else f"the client's {cpus_named(ctx['client_cpus'])}" if c == 1
           else f"the client's {c} CPUs ({ctx['client_cpus']})")

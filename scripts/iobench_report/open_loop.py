@@ -1,4 +1,4 @@
-"""The open loop as data (issue 14 item 5): each model's steps at each delay, the SLO, which steps
+"""The open loop as data: each model's steps at each delay, the SLO, which steps
 were sustainable and the highest of them (the maximum sustainable rate), the gap between corrected
 and uncorrected latency in one sentence, and the server-bound steps counted and explained. No model
 is named here: everything is picked from the rows and the registry."""
@@ -8,12 +8,12 @@ import dataclasses
 import re
 import statistics
 
-import gbench
+import results
 
 from . import machine
 from .rows import OpenRow, Run, finite, join_names, positive
 
-SLO_FACTOR = 5          # the default SLO: 5 x the step's delay (issue 14)
+SLO_FACTOR = 5          # the default SLO: 5 x the step's delay
 SLO_FLOOR_MS = 1.0      # and never below this (a zero-delay step would otherwise get 0 ms)
 GOODPUT_SHARE = 0.99    # goodput of at least this share of the offered rate
 FAILURE_SHARE = 0.001   # failed + incomplete requests: at most this share of those scheduled
@@ -75,7 +75,7 @@ def misses(r: OpenRow, slo: float) -> list[str]:
 class Line:
     """One model's steps at one delay and concurrency, by offered rate, with the verdicts."""
     delay_ms: int
-    model: gbench.Model
+    model: results.Model
     concurrency: int
     steps: list[OpenRow]
     slo_ms: float
@@ -257,9 +257,9 @@ def bound_sentences(run: Run) -> list[str]:
             text += (f";{who} the server's timers fired "
                      f"{_span(lateness)} late at p99 (median "
                      f"{fmt_ms(statistics.median(lateness))} ms), over the limit of "
-                     f"max({gbench.SERVER_LATE_FLOOR_MS:g} ms, "
-                     f"{gbench.SERVER_LATE_FRACTION:.0%} of {delay} ms) = "
-                     f"{gbench.late_limit_ms(delay):g} ms")
+                     f"max({results.SERVER_LATE_FLOOR_MS:g} ms, "
+                     f"{results.SERVER_LATE_FRACTION:.0%} of {delay} ms) = "
+                     f"{results.late_limit_ms(delay):g} ms")
         others = [c for c in ("cpu", "overflows") if any(c in r.server.causes for r in bound)]
         if others:
             text += "; " + ", ".join(
@@ -268,7 +268,7 @@ def bound_sentences(run: Run) -> list[str]:
                    else "listen-queue overflows") for c in others)
         text += "."
         cpu = [r.m("server_cpu_util") for r in late if finite(r.m("server_cpu_util"))]
-        if late and cpu and max(cpu) < gbench.SERVER_CPU_BOUND:
+        if late and cpu and max(cpu) < results.SERVER_CPU_BOUND:
             server = machine.server_phrase(run.context) or "the server"
             n = machine.num_cpus(run.context)
             on = f" of a {n}-CPU machine" if n else ""

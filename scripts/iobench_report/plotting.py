@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-import gbench  # noqa: E402
+import results  # noqa: E402
 
 MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*", "<", ">", "h", "p"]
 DPI = 130
@@ -33,7 +33,7 @@ class Style:
         return {"color": self.color, "marker": self.marker, "linestyle": self.linestyle}
 
 
-def styles(models: list[gbench.Model]) -> dict[str, Style]:
+def styles(models: list[results.Model]) -> dict[str, Style]:
     """One style per registry entry, by its position in the registry: colours from a qualitative
     colormap (tab10, or tab20 past ten entries), markers cycled, references dashed. A model keeps
     its style in every chart, and across runs of the same registry."""

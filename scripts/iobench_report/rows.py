@@ -7,7 +7,7 @@ import math
 import statistics
 from pathlib import Path
 
-import gbench
+import results
 
 HEADLINE_DELAY = 100         # ms: the blog posts' scenario, drawn in the headline and cost charts
 LATENCY_LOAD = (10, 64)      # delay ms, concurrency of the latency chart
@@ -16,7 +16,7 @@ CLAIM_TOLERANCE = 0.15
 # wrk is not a model but the measuring stick: the gap table divides by it and the claims leave
 # its rows out (their labels are its command lines, not claims).
 CEILING = "wrk"
-EXTRA_METRICS = ["rss_base_mib", "ideal_s"] + gbench.EVIDENCE
+EXTRA_METRICS = ["rss_base_mib", "ideal_s"] + results.EVIDENCE
 
 
 class InputError(Exception):
@@ -26,7 +26,7 @@ class InputError(Exception):
 class Measured:
     """What a row of either kind (a batch, an open-loop step) offers: its model's name, its
     metrics (medians over the repetitions), whether the server set its pace."""
-    model: gbench.Model
+    model: results.Model
     delay_ms: int
     metrics: dict
 
@@ -38,9 +38,9 @@ class Measured:
         return self.metrics.get(key, float("nan"))
 
     @property
-    def server(self) -> gbench.ServerBound:
-        """Whether the server was this row's bottleneck (gbench.server_bound on the medians)."""
-        return gbench.server_bound(self.delay_ms, self.metrics)
+    def server(self) -> results.ServerBound:
+        """Whether the server was this row's bottleneck (results.server_bound on the medians)."""
+        return results.server_bound(self.delay_ms, self.metrics)
 
     @property
     def server_bound(self) -> bool:
@@ -50,7 +50,7 @@ class Measured:
 @dataclasses.dataclass
 class Row(Measured):
     name: str
-    model: gbench.Model
+    model: results.Model
     requests: int
     delay_ms: int
     concurrency: int
@@ -73,10 +73,10 @@ class Row(Measured):
 
 @dataclasses.dataclass
 class OpenRow(Measured):
-    """One open-loop step (gbench.OPEN_RE): `rate` requests per second offered for a duration,
+    """One open-loop step (results.OPEN_RE): `rate` requests per second offered for a duration,
     on a schedule; repetitions summarised by their median."""
     name: str
-    model: gbench.Model
+    model: results.Model
     rate: int          # R of the name: requests per second offered
     delay_ms: int
     concurrency: int
@@ -93,7 +93,7 @@ class OpenRow(Measured):
 @dataclasses.dataclass
 class Run:
     context: dict
-    models: list[gbench.Model]   # the whole registry, in registry order
+    models: list[results.Model]   # the whole registry, in registry order
     rows: list[Row]
     source: Path | None = None
     # What the file lacks or holds that is no measurement, one sentence each, for the findings:
@@ -107,7 +107,7 @@ class Run:
     def rank(self, name: str) -> int:
         return next(i for i, m in enumerate(self.models) if m.name == name)
 
-    def present(self, rows: list | None = None) -> list[gbench.Model]:
+    def present(self, rows: list | None = None) -> list[results.Model]:
         """The models with rows (among `rows`, default all, the open-loop steps included), in
         registry order."""
         names = {r.impl for r in (self.rows + self.open_rows if rows is None else rows)}
@@ -124,7 +124,7 @@ class Run:
 
 def finite(v) -> bool:
     """A number that is a measurement: not NaN, not infinite, not a boolean or a string."""
-    return gbench.is_number(v) and math.isfinite(v)
+    return results.is_number(v) and math.isfinite(v)
 
 
 def examples(items: list[str]) -> str:
@@ -147,23 +147,23 @@ def _medians(name: str, reps: list[dict], keys: list[str], dropped: list[str]) -
 
 def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
     by_name: dict[str, list[dict]] = {}
-    for name, b in gbench.open_entries(doc):
+    for name, b in results.open_entries(doc):
         if not b.get("error_occurred"):
             by_name.setdefault(name, []).append(b)
     out = []
     for name, ok in by_name.items():
-        g = gbench.OPEN_RE.match(name)
+        g = results.OPEN_RE.match(name)
         out.append(OpenRow(name=name, model=model[g["impl"]], rate=int(g["rate"]),
                            delay_ms=int(g["l"]), concurrency=int(g["c"]), repetitions=len(ok),
                            label=str(ok[0].get("label", "")),
-                           metrics=_medians(name, ok, gbench.OPEN_COUNTERS + gbench.EVIDENCE,
+                           metrics=_medians(name, ok, results.OPEN_COUNTERS + results.EVIDENCE,
                                             dropped)))
     return out
 
 
 def _errored_open(doc: dict) -> dict[str, str]:
     out: dict[str, str] = {}
-    for name, b in gbench.open_entries(doc):
+    for name, b in results.open_entries(doc):
         if b.get("error_occurred"):
             out.setdefault(name, str(b.get("error_message") or "no message"))
     return out
@@ -173,30 +173,30 @@ def load(path: Path) -> Run:
     """The rows of a results file: its closed-loop batches and its open-loop steps (a file may
     hold either or both)."""
     try:
-        doc = gbench.read(path)
-        has_open = any(True for _ in gbench.open_entries(doc))
+        doc = results.read(path)
+        has_open = any(True for _ in results.open_entries(doc))
         by_name: dict[str, list[dict]] = {}
         errored = {}
         try:
-            for name, b in gbench.runs(doc, path):
+            for name, b in results.runs(doc, path):
                 by_name.setdefault(name, []).append(b)
-            errored = gbench.errored(doc, path)
-        except gbench.NoBenchmarks:
+            errored = results.errored(doc, path)
+        except results.NoBenchmarks:
             if not has_open:
                 raise
         errored.update(_errored_open(doc))
-        registry = gbench.models(doc)
-    except gbench.ResultsError as e:
+        registry = results.models(doc)
+    except results.ResultsError as e:
         raise InputError(str(e)) from e
     model = {m.name: m for m in registry}
     rows = []
     dropped, untimed, bare, idle = [], [], [], []
     for name, ok in by_name.items():
-        g = gbench.NAME_RE.match(name)
-        metrics = _medians(name, ok, gbench.COUNTERS + EXTRA_METRICS, dropped)
-        if not any(key in r for r in ok for key in gbench.COUNTERS):
+        g = results.NAME_RE.match(name)
+        metrics = _medians(name, ok, results.COUNTERS + EXTRA_METRICS, dropped)
+        if not any(key in r for r in ok for key in results.COUNTERS):
             bare.append(name)
-        makespans = [m / 1000 for m in map(gbench.makespan_ms, ok) if m is not None]
+        makespans = [m / 1000 for m in map(results.makespan_ms, ok) if m is not None]
         if len(makespans) < len(ok):
             untimed.append(name)
         elif not any(makespans) or metrics.get("req_per_s") == 0:
@@ -267,7 +267,7 @@ def zero_delay(rows: list[Row]) -> list[Row]:
     return [r for r in rows if r.delay_ms == 0 and r.plain]
 
 
-def one_at_a_time_names(models: list[gbench.Model]) -> str:
+def one_at_a_time_names(models: list[results.Model]) -> str:
     """'sequential and py_sequential' (for captions), '' when there is none."""
     return join_names([m.name for m in models if m.one_at_a_time])
 

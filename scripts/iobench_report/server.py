@@ -1,9 +1,9 @@
-"""Was the server the bottleneck? The rows that were server-bound (gbench.server_bound, the one
+"""Was the server the bottleneck? The rows that were server-bound (results.server_bound, the one
 definition), which of them are server-heavy by design and why, in sentences computed from the
 context, and why a model may read above the ceiling."""
 from __future__ import annotations
 
-import gbench
+import results
 from iobench_gate.samples import OWN, TIMING, judged_metrics, metrics_text
 
 from . import machine
@@ -15,8 +15,8 @@ from .scale import BURST  # connections opened at once (N = C) from which a batc
 def rule() -> str:
     """The definition, in words, from the constants that implement it."""
     return (f"A benchmark is server-bound when the server's CPUs were at least "
-            f"{gbench.SERVER_CPU_BOUND:.0%} busy (`server_cpu_util`), its timers fired more than "
-            f"max({gbench.SERVER_LATE_FLOOR_MS:g} ms, {gbench.SERVER_LATE_FRACTION:.0%} of the "
+            f"{results.SERVER_CPU_BOUND:.0%} busy (`server_cpu_util`), its timers fired more than "
+            f"max({results.SERVER_LATE_FLOOR_MS:g} ms, {results.SERVER_LATE_FRACTION:.0%} of the "
             "delay) late at p99 (`server_late_p99_ms`), or the kernel dropped connections from a "
             "full listen queue (`listen_overflows` > 0): there the server, not the model, set "
             "the pace.")
@@ -89,7 +89,7 @@ def summary(run: Run) -> tuple[str, dict] | None:
                f"{_names(unjudged)}." if unjudged else "")
     if not bound:
         return (f"No benchmark of {len(run.rows)} was server-bound: the server's CPUs stayed "
-                f"under {gbench.SERVER_CPU_BOUND:.0%} busy, its timers on time and its listen "
+                f"under {results.SERVER_CPU_BOUND:.0%} busy, its timers on time and its listen "
                 "queues never overflowed." + missing, facts)
     causes = {"cpu": "the server's CPU busy", "late": "the server's timers late",
               "overflows": "listen-queue overflows"}
@@ -144,7 +144,7 @@ def above_ceiling(run: Run, r: Row, wrk: Row, ceilings: list[Row]) -> str:
     wrk had fewer threads than the CPUs the model could use, wrk did more at a lower concurrency,
     wrk saturated neither itself nor the server. Never empty."""
     reasons = []
-    t, cpus = gbench.wrk_threads(wrk.label), machine.row_cpus(r, run.context)
+    t, cpus = results.wrk_threads(wrk.label), machine.row_cpus(r, run.context)
     if t and cpus and cpus > t:
         reasons.append(f"wrk ran `-t{t}`, {machine.plural(t, 'thread')}, where {r.impl}'s "
                        f"{machine.row_threads(r)} threads could keep {cpus} client CPUs busy")
@@ -155,7 +155,7 @@ def above_ceiling(run: Run, r: Row, wrk: Row, ceilings: list[Row]) -> str:
         reasons.append(f"{CEILING} itself did {fmt(best.m('req_per_s'), 0)} req/s at "
                        f"C = {best.concurrency}, more than here, so this measurement of it is low")
     busy = _busy(run.context, wrk)
-    if busy and max(busy) < gbench.SERVER_CPU_BOUND:
+    if busy and max(busy) < results.SERVER_CPU_BOUND:
         threads = machine.plural(machine.row_threads(wrk), "thread")
         reasons.append(f"{CEILING} kept neither its {threads} ({busy[0]:.0%} busy) nor the "
                        f"server ({busy[1]:.0%}) saturated, so it was no ceiling here: it "

@@ -1,4 +1,4 @@
-"""scripts/compare.py judges correctness before speed (issue 11): failed requests, benchmarks that
+"""scripts/compare.py judges correctness before speed: failed requests, benchmarks that
 errored or are missing, values that are no measurement, too few repetitions and malformed
 thresholds. Each run here is ci_run.json, copied and broken the way the issue's reproductions
 broke it."""
@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 import compare
-import gbench
+import results
 from test_compare import base_doc, run as gate  # the ci run, and compare.py on two documents
 
 COMPARE = ROOT / "scripts" / "compare.py"
@@ -110,11 +110,10 @@ def test_the_failed_requests_are_worded_with_what_is_known(errors, requests, tex
 
 def test_requests_per_repetition_from_the_name_the_iterations_or_wrk_label():
     name = "fetch/wrk/requests:2000/delay_ms:0/concurrency:64/bytes:0"
-    assert gbench.requests_per_repetition(SLOW, {"iterations": 6}) == 1200
-    assert gbench.requests_per_repetition(SLOW, {}) is None
-    assert gbench.requests_per_repetition(name, {"iterations": 1,
-                                                 "label": "wrk -t1 -c64 -d2s: 172000 requests"}) \
-        == 172000
+    assert results.requests_per_repetition(SLOW, {"iterations": 6}) == 1200
+    assert results.requests_per_repetition(SLOW, {}) is None
+    wrk_row = {"iterations": 1, "label": "wrk -t1 -c64 -d2s: 172000 requests"}
+    assert results.requests_per_repetition(name, wrk_row) == 172000
 
 
 def test_failed_requests_where_the_baseline_had_some_too_are_noted_not_failed(tmp_path):
@@ -215,7 +214,7 @@ def test_an_all_nan_run_is_an_input_error_and_writes_no_json(tmp_path):
     counts = ("iterations", "repetitions", "repetition_index")
     for b in repetitions(cur):
         for k, v in b.items():
-            if gbench.is_number(v) and k not in counts:
+            if results.is_number(v) and k not in counts:
                 b[k] = math.nan
     for flags in ([], ["--json"]):
         r = gate(tmp_path, base_doc(), cur, *flags)

@@ -1,4 +1,4 @@
-"""The gate and open-loop steps (issue 14): compare.py judges closed-loop batches only. Open-loop
+"""The gate and open-loop steps: compare.py judges closed-loop batches only. Open-loop
 rows (open/<impl>/rate:R/...) in either file are listed as not judged, never missing nor new, and
 a file of open-loop steps alone is one clear line, exit 2. On ci_run.json with steps of
 open_suite.json added."""

@@ -5,7 +5,7 @@ import subprocess
 
 from conftest import FIXTURES, ROOT
 
-import gbench
+import results
 import history
 from iobench_report.history_chart import chart_history
 
@@ -45,7 +45,7 @@ def test_append_records_the_run_and_every_sample(tmp_path):
     (reps,), = con.execute("SELECT MAX(repetition) + 1 FROM samples").fetchall()
     assert reps == 6
     metrics = {m for (m,) in con.execute("SELECT DISTINCT metric FROM samples")}
-    assert metrics == set(gbench.COUNTERS) | {"makespan_ms"}
+    assert metrics == set(results.COUNTERS) | {"makespan_ms"}
 
 
 def test_each_run_keeps_its_registry(tmp_path):
@@ -53,9 +53,9 @@ def test_each_run_keeps_its_registry(tmp_path):
     history.append(db, FIXTURES / "ci_run.json")
     history.append(db, renamed_ci(tmp_path))
     old, new = history.runs(db)
-    assert old["models"] == gbench.fallback_models([])
+    assert old["models"] == results.fallback_models([])
     assert [m.name for m in new["models"]][2] == NEW
-    assert new["models"] == gbench.models(json.loads(renamed_ci(tmp_path).read_text()))
+    assert new["models"] == results.models(json.loads(renamed_ci(tmp_path).read_text()))
 
 
 def test_a_database_from_before_the_registry_still_works(tmp_path):
@@ -75,7 +75,7 @@ def test_a_database_from_before_the_registry_still_works(tmp_path):
     con.commit()
     con.close()
     (run,) = history.runs(db)
-    assert gbench.baseline(run["models"]) == "sequential"
+    assert results.baseline(run["models"]) == "sequential"
     assert "newcomer9" in [m.name for m in run["models"]]
     history.append(db, FIXTURES / "ci_run.json")  # adds the column
     assert [r["id"] for r in history.runs(db)] == [1, 2]

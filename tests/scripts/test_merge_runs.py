@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 import compare
-import gbench
+import results
 
 MERGE = ROOT / "scripts" / "merge_runs.py"
 
@@ -85,7 +85,7 @@ def test_a_file_merged_before_runs_were_tagged_is_read_and_merged_apart(tmp_path
     old["benchmarks"] = copy.deepcopy(reps) + copy.deepcopy(reps)
     old["context"]["merged_runs"] = 2
     path = write(tmp_path / "old.json", old)
-    gbench.read(path)  # each repetition twice, as two runs: allowed by merged_runs
+    results.read(path)  # each repetition twice, as two runs: allowed by merged_runs
     r = merge(tmp_path / "m.json", path, write(tmp_path / "one.json", run()))
     assert r.returncode == 0, r.stderr
     merged = json.loads((tmp_path / "m.json").read_text())

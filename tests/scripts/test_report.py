@@ -12,7 +12,7 @@ from conftest import FIXTURES, ROOT
 
 from iobench_report import charts, document, findings, machine, plotting, rows, sections
 
-import gbench
+import results
 import matplotlib.colors
 
 REPORT = ROOT / "scripts" / "report.py"
@@ -32,7 +32,7 @@ def fixture(name: str) -> dict:
 def without_registry(run: rows.Run) -> rows.Run:
     """The run as an older file would give it: the registry inferred from the names."""
     ctx = {k: v for k, v in run.context.items() if k != "models"}
-    models = gbench.fallback_models([r.impl for r in run.rows])
+    models = results.fallback_models([r.impl for r in run.rows])
     by = {m.name: m for m in models}
     return rows.Run(ctx, models, [dataclasses.replace(r, model=by[r.impl]) for r in run.rows],
                     run.source)
@@ -237,7 +237,7 @@ def test_colours_follow_the_registry_order(renamed):
 
 
 def test_past_ten_models_the_palette_is_tab20():
-    many = [gbench.Model(f"m{i}") for i in range(14)]
+    many = [results.Model(f"m{i}") for i in range(14)]
     colours = [s.color for s in plotting.styles(many).values()]
     assert len(set(colours)) == 14
     assert colours[1] == matplotlib.colors.to_hex(matplotlib.colormaps["tab20"].colors[1])

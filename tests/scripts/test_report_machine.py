@@ -1,4 +1,4 @@
-"""The report speaks of the machine the results came from (issue 12 items 5 and 6): the partition
+"""The report speaks of the machine the results came from: the partition
 in the machine section, machine facts in prose from the context only, zero-delay rankings that
 say when they are a property of the core count, and a ceiling that is one: a ratio above wrk's
 always comes with its reason. quick_pinned.json copied, its context and a few rows edited."""
@@ -92,8 +92,8 @@ def test_an_older_file_still_renders(tmp_path):
 @pytest.mark.parametrize("value, count", [("0", 1), ("0-7", 8), ("0,2-3", 3), ("8-15", 8),
                                           ("all (not pinned)", None), ("", None), (None, None)])
 def test_cpu_lists_are_counted(value, count):
-    import gbench
-    assert gbench.cpu_count(value) == count
+    import results
+    assert results.cpu_count(value) == count
 
 
 # --- zero delay: a property of the core count? ----------------------------------------------

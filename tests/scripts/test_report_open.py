@@ -1,4 +1,4 @@
-"""The open loop in the report (issue 14 item 5): the rows read from open/<impl>/rate:R/... names,
+"""The open loop in the report: the rows read from open/<impl>/rate:R/... names,
 the SLO, the maximum sustainable rate per model, the server-bound steps left out with why, the
 corrected-vs-uncorrected sentence, the chart's series and the sections. On open_suite.json (a real
 `open` suite run on a 2-CPU VM: sequential, thread_pool and coroutine at 10 and 100 ms) and
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 
-import gbench
+import results
 from iobench_report import charts, findings, open_chart, open_loop, rows, sections
 from test_server_bound import doc_of, edit
 from test_server_bound import run_of as server_bound_run_of
@@ -42,12 +42,12 @@ def best(run: rows.Run) -> dict:
 # --- reading --------------------------------------------------------------------------------
 
 def test_open_names_are_read_and_kept_out_of_the_batches(run):
-    assert gbench.OPEN_RE.match("open/coro.v2-x/rate:9/delay_ms:10/concurrency:1")["rate"] == "9"
-    assert not gbench.NAME_RE.match("open/coroutine/rate:9/delay_ms:10/concurrency:1")
+    assert results.OPEN_RE.match("open/coro.v2-x/rate:9/delay_ms:10/concurrency:1")["rate"] == "9"
+    assert not results.NAME_RE.match("open/coroutine/rate:9/delay_ms:10/concurrency:1")
     doc = doc_of(OPEN)
-    assert len(list(gbench.open_entries(doc))) == 54
-    with pytest.raises(gbench.NoBenchmarks, match="only open-loop benchmarks"):
-        list(gbench.entries(doc, FIXTURES / OPEN))
+    assert len(list(results.open_entries(doc))) == 54
+    with pytest.raises(results.NoBenchmarks, match="only open-loop benchmarks"):
+        list(results.entries(doc, FIXTURES / OPEN))
     assert run.rows == [] and len(run.open_rows) == 54
     name = STEP.format(impl="sequential", rate=70, delay=10, c=1)
     r = next(r for r in run.open_rows if r.name == name)
@@ -62,7 +62,7 @@ def test_a_mixed_file_keeps_both_kinds(tmp_path):
     # Without the registry the open-only models are still models.
     doc = doc_of(OPEN)
     del doc["context"]["models"]
-    assert [m.name for m in gbench.models(doc)][:3] == ["sequential", "thread_pool", "coroutine"]
+    assert [m.name for m in results.models(doc)][:3] == ["sequential", "thread_pool", "coroutine"]
 
 
 # --- the SLO and the rule -------------------------------------------------------------------

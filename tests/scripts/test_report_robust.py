@@ -1,4 +1,4 @@
-"""scripts/report.py on results that are no clean measurement (issue 11): NaN and infinite values,
+"""scripts/report.py on results that are no clean measurement: NaN and infinite values,
 all-zero counters, no counters, no context, no time unit, every benchmark errored. It renders,
 showing "–" for what it cannot show and saying in the findings what is missing, or exits 2 with
 one line; never a traceback, never a half-written report. And the other readers of results
@@ -13,12 +13,12 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 
-import gbench
+import results
 import history
 import report
 from iobench_report import charts, document, findings, rows
 
-COUNTERS = gbench.COUNTERS + rows.EXTRA_METRICS
+COUNTERS = results.COUNTERS + rows.EXTRA_METRICS
 
 
 def quick() -> dict:
@@ -145,19 +145,19 @@ def test_pages_are_replaced_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
 
 
-# --- gbench.py and its other readers --------------------------------------------------------
+# --- results.py and its other readers --------------------------------------------------------
 
-def test_gbench_reads_what_is_known_and_nothing_it_does_not():
-    assert gbench.makespan_ms({"real_time": 2.0, "time_unit": "ms"}) == 2.0
-    assert gbench.makespan_ms({"real_time": 2.0}) is None, "no unit: no guess"
-    assert gbench.makespan_ms({"real_time": 2.0, "time_unit": "fortnight"}) is None
-    assert gbench.makespan_ms({"real_time": math.nan, "time_unit": "ms"}) is None
-    assert gbench.nonfinite({"a": math.nan, "b": 1.0, "c": -math.inf, "d": "x"}) == ["a", "c"]
+def test_the_reader_reads_what_is_known_and_nothing_it_does_not():
+    assert results.makespan_ms({"real_time": 2.0, "time_unit": "ms"}) == 2.0
+    assert results.makespan_ms({"real_time": 2.0}) is None, "no unit: no guess"
+    assert results.makespan_ms({"real_time": 2.0, "time_unit": "fortnight"}) is None
+    assert results.makespan_ms({"real_time": math.nan, "time_unit": "ms"}) is None
+    assert results.nonfinite({"a": math.nan, "b": 1.0, "c": -math.inf, "d": "x"}) == ["a", "c"]
     doc = quick()
     repetitions(doc)[0].update(error_occurred=True, error_message="boom")
     name = repetitions(doc)[0]["name"]
-    assert gbench.errored(doc, FIXTURES) == {name: "boom"}
-    assert name not in {n for n, _ in gbench.runs(doc, FIXTURES)}
+    assert results.errored(doc, FIXTURES) == {name: "boom"}
+    assert name not in {n for n, _ in results.runs(doc, FIXTURES)}
 
 
 def test_a_file_that_is_not_text_is_one_line(tmp_path, capsys):
@@ -167,8 +167,8 @@ def test_a_file_that_is_not_text_is_one_line(tmp_path, capsys):
     assert report.guarded([str(f), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err == f"report.py: {f} is not text (not JSON): invalid start byte at byte 0\n"
-    with pytest.raises(gbench.ResultsError, match="is not text"):
-        gbench.read(f)
+    with pytest.raises(results.ResultsError, match="is not text"):
+        results.read(f)
 
 
 def py(*args):

@@ -1,7 +1,7 @@
-"""The scale chart and table (issue 13 item 4): makespan against C for the N = C batches at 100 ms
+"""The scale chart and table: makespan against C for the N = C batches at 100 ms
 from 1,000 connections up, a series per model with the ideal line, server-bound points marked,
 and the table of makespan and CPU per request. The scale run is built from one row of
-quick_pinned.json, copied once per model and C with the makespans issue 13 measured on 2 CPUs."""
+quick_pinned.json, copied once per model and C with the makespans measured on 2 CPUs."""
 import copy
 import subprocess
 

@@ -1,4 +1,4 @@
-"""Server-bound rows (issue 12 item 3): the one definition (gbench.server_bound), and how the report
+"""Server-bound rows: the one definition (results.server_bound), and how the report
 treats them: marked in the tables and charts, left out of the findings, ratios and claims' verdicts,
 counted, and the server-heavy-by-design ones named with the machine's numbers. On quick_pinned.json
 (a real quick run, server on CPU 0 and client on CPU 1 of a busy 2-CPU VM), copied and edited."""
@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FIXTURES
 
-import gbench
+import results
 from iobench_report import charts, document, findings, rows, sections, server
 
 PINNED = "quick_pinned.json"
@@ -64,25 +64,25 @@ def row(run: rows.Run, name: str) -> rows.Row:
 ], ids=["cpu-at-90%", "late-at-the-limit", "late-over-5%", "late-at-the-1ms-floor",
         "late-over-the-floor", "one-overflow", "all-three"])
 def test_the_rule_each_way(delay, counters, causes):
-    sb = gbench.server_bound(delay, counters)
+    sb = results.server_bound(delay, counters)
     assert sb.judged and sb.causes == causes and sb.bound == bool(causes)
     assert len(sb.reasons) == len(causes)
 
 
 def test_the_reasons_carry_the_numbers():
-    sb = gbench.server_bound(100, {"server_cpu_util": 0.97, "server_late_p99_ms": 9.47,
-                                   "listen_overflows": 12})
+    sb = results.server_bound(100, {"server_cpu_util": 0.97, "server_late_p99_ms": 9.47,
+                                    "listen_overflows": 12})
     assert sb.why == ("server CPU 97% busy (at least 90%); server timers 9.5 ms late at p99 "
                       "(over 5 ms); 12 listen-queue overflow(s)")
 
 
 def test_rows_without_the_evidence_are_not_judged():
-    old = gbench.server_bound(10, {"server_late_p99_ms": 400.0})  # an older results file
+    old = results.server_bound(10, {"server_late_p99_ms": 400.0})  # an older results file
     assert not old.judged and not old.bound
     assert old.missing == ("server_cpu_util", "listen_overflows")
-    nan = gbench.server_bound(0, {"server_cpu_util": float("nan"), "listen_overflows": "x"})
+    nan = results.server_bound(0, {"server_cpu_util": float("nan"), "listen_overflows": "x"})
     assert not nan.judged
-    part = gbench.server_bound(0, {"listen_overflows": 2})
+    part = results.server_bound(0, {"listen_overflows": 2})
     assert part.judged and part.causes == ("overflows",) and part.missing == ("server_cpu_util",)
 
 
