@@ -41,55 +41,12 @@
 // - Proxy settings in the environment (http_proxy, all_proxy, ...) are ignored: every model talks
 //   to the URL's host itself, so that what is measured is the server, never a proxy.
 //
-// How a response is judged: one fault, one error kind, in every model (the hostile-server suites,
-// tests/hostile_test.cpp and tests/hostile_sets_test.cpp, hold each model to this table; one judge,
-// impls/src/response_framing.hpp, checks the bytes for every model). What a response must be,
-// from RFC 9112:
-//
-//   status line   `HTTP/1.0|1.1 SP 3DIGIT SP reason CRLF`, status 100..999. A 1xx but 101 is an
-//                 interim head: judged like a final one, then skipped (RFC 9110 15.2).
-//   field line    `token ":" OWS value OWS CRLF`; the value of visible characters, SP, HTAB and
-//                 obs-text (no control character, DEL or bare CR). A line starting with SP or
-//                 HTAB continues the field before it (obs-fold), never the status line.
-//   head          ends with an empty line (CRLF); all of a response's heads, interim ones
-//                 included, kMaxHeaderBytes at most.
-//   body length   204 and 304: none. Transfer-Encoding: exactly one coding, chunked (no other is
-//                 decoded; chunked twice is forbidden), HTTP/1.1, no Content-Length beside it.
-//                 Content-Length: 1*DIGIT, at most 2^63 - 1, repeated (as a list or in several
-//                 fields) only with the same value. Neither: the body ends with the close.
-//   chunked body  chunk lines `1*HEXDIG [chunk-ext] CRLF` (16 hex digits at most; chunk-ext =
-//                 *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )), at most
-//                 kMaxChunkLineBytes each; chunk data then CRLF; after the last chunk (size 0),
-//                 trailer field lines and an empty line, kMaxTrailerBytes in all.
-//   line ends     CRLF, everywhere: a bare LF is not a line end.
-//
-// Judged by that:
-//
-//   none          A complete response (head ended; body complete, or ended by the close when
-//                 nothing else delimits it), recorded as sent with its status, 2xx or not.
-//                 Interim responses before it are skipped. Bytes past its end that arrive with
-//                 it (junk, a second response nobody asked for) are discarded with its
-//                 connection, which is closed, not reused.
-//   bad_response  Any rule above broken: a malformed status line; 101 with no upgrade asked for;
-//                 a field line without a colon, with a name that is not a token or with a
-//                 control character; a bad Content-Length, two different ones, Content-Length
-//                 with Transfer-Encoding, a coding other than one chunked, Transfer-Encoding in
-//                 HTTP/1.0; a bad chunk line, extension or chunk end; a bad trailer line; a
-//                 bare LF; a head, chunk line or trailer section over its limit. And a response
-//                 cut short: a close (FIN) or reset (RST) after the final status line is
-//                 complete, before the response is (in its fields, before the empty line that
-//                 ends the head, in its body).
-//   reset         A close or reset before a complete final status line: after nothing, after
-//                 part of a status line, or within or after interim responses.
-//   connect       No connection: refused, unreachable, a bad URL, or connect_timeout.
-//   timeout       Options::timeout passed first (and the request ends within 10% of it): a body
-//                 that never ends, however fast it comes; headers that trickle in under every
-//                 limit.
-//
-// Bytes a server sends on an idle keep-alive connection, after the read that completed a response,
-// are read as the start of the next request's response (as libcurl 7.88 does: it drops a reused
-// connection only when the peer has closed it), so they normally make that request a
-// bad_response.
+// How a response is judged: one fault, one error kind, in every model. The table (RFC 9112's
+// rules for a response, and which ErrorKind each broken rule is) is written once, in
+// docs/models.md, "Errors: one fault, one kind, whatever the model"; one judge,
+// impls/src/response_framing.hpp, checks the bytes for every model, with the limits below; the
+// hostile-server suites (tests/hostile_test.cpp, tests/hostile_sets_test.cpp) hold each model
+// to the table.
 //
 // NOTE: the contract types keep the names of the results contract (Request, Outcome, ...);
 // everything else in the project is snake_case.
