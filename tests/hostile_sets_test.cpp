@@ -1,6 +1,6 @@
 // Every model against the generated hostile sets (tests/support/hostile_sets.hpp): every cut of a
 // response's head or body, by FIN and by RST, and every framing variant RFC 9112 takes or
-// rejects, each with the one verdict impls/include/impls/fetcher.hpp's table gives it.
+// rejects, each with the one verdict the error table (docs/models.md) gives it.
 #include "hostile_sets.hpp"
 
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // kind, whatever the model; interim 1xx responses skipped; bytes past a complete response
 // discarded; endless input stopped by a limit in bounded memory, or by the total timeout on time;
 // proxy settings in the environment ignored. The table these tests hold the models to is the one
-// impls/include/impls/fetcher.hpp states. The only durations asserted are the timeout contract's.
+// docs/models.md states. The only durations asserted are the timeout contract's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
