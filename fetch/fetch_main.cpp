@@ -70,6 +70,10 @@ constexpr std::string_view kOptions = R"(  -n N                 number of reques
   --timeout D          total timeout per request (default 30s)
   --connect-timeout D  connection setup timeout (default 5s)
   --no-keepalive       a new connection per request
+  --work D             CPU work after each complete response, on the thread that received it
+                       (a calibrated hash; e.g. 200us): on an event loop it holds up the rest
+  --block D            a blocking sleep after each complete response, on that thread (a
+                       synchronous call inside the model's loop or worker; e.g. 2ms)
   --json               print one JSON object instead of the summary
   --rate R             open loop: R requests per second (a number > 0)
   --duration D         open loop: for how long (e.g. 10s)
@@ -198,6 +202,10 @@ options parse_args(int argc, char** argv) {
     } else if (args.is("--connect-timeout")) {
       o.fetch.connect_timeout =
           std::chrono::duration_cast<std::chrono::milliseconds>(args.duration());
+    } else if (args.is("--work")) {
+      o.fetch.work = args.duration();
+    } else if (args.is("--block")) {
+      o.fetch.block = args.duration();
     } else if (args.is("--no-keepalive")) {
       args.no_value();
       o.fetch.keep_alive = false;
@@ -236,6 +244,10 @@ void print_human(const options& o, std::size_t concurrency, const batch_summary&
   std::printf("Summary:\n");
   std::printf("  Impl:         %s (concurrency %zu, %s)\n", o.impl.c_str(), concurrency,
               o.fetch.keep_alive ? "keep-alive" : "connection per request");
+  if (o.fetch.work.count() > 0 || o.fetch.block.count() > 0) {
+    std::printf("  Per response: %s work, %s block\n", format_duration(o.fetch.work).c_str(),
+                format_duration(o.fetch.block).c_str());
+  }
   std::printf("  Total:        %s\n", seconds(s.wall_s).c_str());
   std::printf("  Slowest:      %s\n", seconds(s.max_ms / 1000).c_str());
   std::printf("  Fastest:      %s\n", seconds(s.min_ms / 1000).c_str());
@@ -276,6 +288,8 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
       {"requests", o.requests},
       {"concurrency", concurrency},
       {"keep_alive", o.fetch.keep_alive},
+      {"work_us", std::chrono::duration<double, std::micro>(o.fetch.work).count()},
+      {"block_us", std::chrono::duration<double, std::micro>(o.fetch.block).count()},
       {"succeeded", s.succeeded},
       {"failed", s.failed},
       {"wall_s", s.wall_s},
@@ -369,6 +383,8 @@ bool report_open(const options& o, std::size_t concurrency, const open_loop_summ
     doc["impl"] = o.impl;
     doc["concurrency"] = concurrency;
     doc["keep_alive"] = o.fetch.keep_alive;
+    doc["work_us"] = std::chrono::duration<double, std::micro>(o.fetch.work).count();
+    doc["block_us"] = std::chrono::duration<double, std::micro>(o.fetch.block).count();
     doc["interrupted"] = interrupted;
     std::cout << boost::json::serialize(doc) << "\n";
   } else {

@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "impls/response_work.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -232,6 +233,33 @@ TEST_P(Fetchers, TwoThousandRequestsAtConcurrency500AllSucceed) {
   EXPECT_EQ(s.stats().requests, n) << "no request was sent twice";
 }
 
+TEST_P(Fetchers, WorkAndBlockFollowEachCompleteResponseAndNoFailure) {
+  running_server s;
+  Options o;
+  o.concurrency = 3;
+  o.work = 20us;
+  o.block = 1ms;
+  std::vector<Request> reqs = repeat(s.url() + "/w?bytes=100", 7);
+  reqs.push_back({"http://127.0.0.1:1/refused"});  // port 1: nobody listens there
+  reqs.push_back({s.url() + "/w?fail=reset"});
+  const auto before = responses_worked();
+  const auto out = make(o)->fetch_all(reqs);
+  ASSERT_EQ(out.size(), reqs.size());
+  std::size_t complete = 0;
+  for (const auto& r : out) complete += r.error == ErrorKind::none ? 1 : 0;
+  EXPECT_EQ(complete, 7U);
+  EXPECT_EQ(responses_worked() - before, complete);
+}
+
+TEST_P(Fetchers, RefusesNegativeWorkOrBlock) {
+  Options o;
+  o.work = -1ns;
+  EXPECT_THROW(make(o), std::invalid_argument);
+  o.work = 0ns;
+  o.block = -1ms;
+  EXPECT_THROW(make(o), std::invalid_argument);
+}
+
 TEST_P(Fetchers, EmptyBatchIsEmpty) { EXPECT_TRUE(make()->fetch_all({}).empty()); }
 
 TEST_P(Fetchers, RejectsZeroConcurrency) {
@@ -271,6 +299,18 @@ TEST(Registry, HasExactlyOneBaseline) {
   std::size_t baselines = 0;
   for (const auto& m : models()) baselines += m.baseline ? 1 : 0;
   EXPECT_EQ(baselines, 1U);
+}
+
+TEST(ResponseWork, PassesFollowTheCalibration) {
+  EXPECT_EQ(work_passes(0ns), 0U);
+  EXPECT_GE(work_passes(1ns), 1U);  // any work is at least one pass
+  const auto pass = work_pass_time();
+  EXPECT_GT(pass.count(), 0);
+  EXPECT_EQ(work_pass_time(), pass) << "calibrated once per process";
+  EXPECT_EQ(work_passes(pass * 10), 10U);
+  EXPECT_GE(work_passes(2ms), work_passes(1ms));
+  EXPECT_EQ(run_work_passes(3), run_work_passes(3)) << "the same work every time";
+  EXPECT_NE(run_work_passes(1), run_work_passes(2));
 }
 
 TEST(Registry, RejectsUnknownNames) {

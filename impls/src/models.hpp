@@ -10,12 +10,18 @@
 
 namespace iobench::detail {
 
+/// Does Options::work and Options::block after a complete response (impls/response_work.hpp);
+/// nothing for a failed or unfinished request.
+void do_response_work(const Options& options, const Outcome& outcome);
+
 /// Tells the caller that a request finished with `outcome` (Options::completed and
-/// Options::observer, each if the caller asked). Every model calls it once per request, as soon
-/// as the request's Outcome is final.
+/// Options::observer, each if the caller asked), then does the response's work, if any, on this
+/// thread. Every model calls it once per request, as soon as the request's Outcome is final, on
+/// the thread that received the response.
 inline void report_finished(const Options& options, const Outcome& outcome) {
   if (options.completed != nullptr) options.completed->fetch_add(1, std::memory_order_relaxed);
   if (options.observer != nullptr) options.observer->finished(outcome);
+  if (options.work.count() > 0 || options.block.count() > 0) do_response_work(options, outcome);
 }
 
 /// Tells the caller's observer, if any, that an open-loop request meant for `intended` was sent

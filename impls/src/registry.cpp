@@ -7,6 +7,7 @@
 #include <string>
 
 #include "impls/model_table.hpp"
+#include "impls/response_work.hpp"
 
 namespace iobench {
 namespace {
@@ -53,6 +54,11 @@ std::span<const std::string_view> fetcher_names() { return kNames; }
 
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options) {
   if (options.concurrency == 0) throw std::invalid_argument("concurrency must be at least 1");
+  if (options.work.count() < 0 || options.block.count() < 0) {
+    throw std::invalid_argument("work and block must not be negative");
+  }
+  // The work's calibration runs now, not inside the first measured response.
+  if (options.work.count() > 0) work_pass_time();
   for (const auto& m : detail::kModelTable) {
     if (m.info.name == name) return m.make(options);
   }

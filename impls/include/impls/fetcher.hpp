@@ -168,6 +168,12 @@ struct Options {
   /// If set, told each finished request's Outcome (after `completed` counts it). NOTE: must
   /// outlive the fetcher.
   outcome_observer* observer = nullptr;
+  /// CPU work after each complete response, on the thread that received it (a calibrated hash,
+  /// impls/response_work.hpp): what a program does with what it fetched. 0: none.
+  std::chrono::nanoseconds work{0};
+  /// A blocking sleep after each complete response, on that thread (a synchronous call inside
+  /// the model's loop or worker; after `work` when both are set). 0: none.
+  std::chrono::nanoseconds block{0};
 };
 
 /// A way of fetching a batch of URLs. Not thread-safe: one fetch_all at a time.
