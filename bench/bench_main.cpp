@@ -172,6 +172,8 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   Options o;
   o.concurrency = p.effective_concurrency();
   o.keep_alive = p.keep_alive;
+  o.work = std::chrono::microseconds{p.work_us};
+  o.block = std::chrono::microseconds{p.block_us};
   o.completed = watch_->progress();
   measured m;
   m.own_threads = server_watch::threads();

@@ -73,6 +73,8 @@ std::string benchmark_name(const point& p) {
                      "/concurrency:" + std::to_string(p.concurrency) +
                      "/bytes:" + std::to_string(p.bytes);
   if (!p.keep_alive) name += "/close";
+  if (p.work_us > 0) name += "/work_us:" + std::to_string(p.work_us);
+  if (p.block_us > 0) name += "/block_us:" + std::to_string(p.block_us);
   return name;
 }
 
@@ -108,6 +110,17 @@ std::optional<point> parse_benchmark_name(std::string_view name) {
   p.concurrency = *c;
   p.bytes = *b;
   p.keep_alive = !name.starts_with("close");
+  if (!p.keep_alive) take("close");
+  if (name.starts_with("work_us:")) {
+    const auto w = number(take("work_us:"));
+    if (!w) return std::nullopt;
+    p.work_us = *w;
+  }
+  if (name.starts_with("block_us:")) {
+    const auto bl = number(take("block_us:"));
+    if (!bl) return std::nullopt;
+    p.block_us = *bl;
+  }
   return p;
 }
 

@@ -26,6 +26,10 @@ struct point {
   bool keep_alive = true;
   int repetitions = 1;
   std::string label;  ///< what the point stands for, e.g. the claim it tests
+  /// After each complete response, CPU work (Options::work) and a blocking sleep
+  /// (Options::block), in microseconds; 0: none. Named /work_us:W and /block_us:B.
+  std::size_t work_us = 0;
+  std::size_t block_us = 0;
   // Open loop (open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C>): requests on a schedule for
   // duration_s instead of a batch of `requests`.
   double rate = 0;              ///< > 0: requests per second offered
@@ -66,7 +70,8 @@ bool one_at_a_time(std::string_view impl);
 /// all_impls()' names.
 std::vector<std::string> all_impl_names();
 
-/// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close]
+/// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close][/work_us:<W>]
+/// [/block_us:<B>]
 std::string benchmark_name(const point& p);
 
 /// Parses a closed-loop name made by benchmark_name (the fields it encodes); nullopt if it is not

@@ -55,6 +55,8 @@ struct batch {
   bool keep_alive = true;
   int repetitions = 1;
   std::string label;
+  std::size_t work_us = 0;   // CPU work after each response (point::work_us)
+  std::size_t block_us = 0;  // a blocking sleep after each response (point::block_us)
   // A one-at-a-time impl runs at concurrency 1 whatever is asked: grids over concurrency keep
   // it only in their C = 1 column (false elsewhere), so it appears once, not once per C.
   bool one_at_a_time_too = true;
@@ -89,6 +91,8 @@ class builder {
       p.keep_alive = b.keep_alive;
       p.repetitions = b.repetitions;
       p.label = b.label;
+      p.work_us = b.work_us;
+      p.block_us = b.block_us;
       if (ideal_makespan_s(p) > kMaxBatchSeconds) continue;
       if (!seen_.insert(benchmark_name(p)).second) continue;
       points_.push_back(std::move(p));
@@ -289,19 +293,38 @@ void ci(builder& b) {
   b.add({.requests = 3000, .concurrency = 32, .repetitions = kReps});
 }
 
+// What a program does with each response: CPU work (the one loop falls behind where N x W over
+// its one CPU outgrows the waves' waiting) and a blocking call (N x B on one loop). Our models
+// only: the references and wrk do no work per response.
+void work(builder& b) {
+  b.without_references();
+  // Ten waves of 10 ms: 0.1 s of waiting, against N x W = 0.064 s and 0.32 s of work on one CPU
+  // and N x B = 0.64 s of blocking on one loop.
+  const batch base{.requests = 320, .delays_ms = {10}, .concurrency = 32};
+  for (const std::size_t w : {0, 200, 1000}) {
+    batch p = base;
+    p.work_us = w;
+    b.add(p);
+  }
+  batch blocked = base;
+  blocked.block_us = 2000;
+  b.add(blocked);
+}
+
 struct suite_def {
   std::string_view name;
   void (*points)(builder&);
 };
 
 // The order --help lists them in.
-constexpr std::array<suite_def, 8> kSuiteTable{{{"quick", quick},
+constexpr std::array<suite_def, 9> kSuiteTable{{{"quick", quick},
                                                 {"default", default_suite},
                                                 {"full", full},
                                                 {"seed", seed},
                                                 {"ci", ci},
                                                 {"scale", scale},
                                                 {"open", open_loop},
+                                                {"work", work},
                                                 {"smoke", smoke}}};
 
 constexpr auto kSuites = [] {

@@ -17,6 +17,14 @@ IMPL_RULE = "ASCII letters, digits, '_', '.' and '-' (as in thread_pool)"
 NAME_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?$")
+# The same batch with work per response: /work_us:<W> (CPU) and/or /block_us:<B> (a blocking
+# sleep) after each complete response (docs/results.md). Not plain batches: entries() and runs()
+# skip them, so no chart, ratio or gate mixes them with the rows they would share fields with;
+# work_entries() reads them.
+WORK_RE = re.compile(
+    rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
+    r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?"
+    r"(?=/work_us:|/block_us:)(?:/work_us:(?P<w>\d+))?(?:/block_us:(?P<bl>\d+))?$")
 # open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (docs/results.md): one open-loop step, R
 # requests per second sent on a schedule whether or not the earlier ones are done. These rows are
 # no batch: entries() and runs() skip them (so does the gate); open_entries() reads them.
@@ -91,11 +99,12 @@ def _check_rows(doc: dict, path: Path) -> None:
         if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
             continue
         name = str(b.get("run_name") or b.get("name", ""))
-        if name.startswith(("fetch/", "open/")) and not (NAME_RE.match(name)
-                                                         or OPEN_RE.match(name)):
+        if name.startswith(("fetch/", "open/")) and not (NAME_RE.match(name) or OPEN_RE.match(name)
+                                                         or WORK_RE.match(name)):
             raise ResultsError(
                 f"{path}: benchmark {_excerpt(name)} breaks the iobench name pattern "
-                "fetch/<model>/requests:N/delay_ms:L/concurrency:C/bytes:B[/close] (or "
+                "fetch/<model>/requests:N/delay_ms:L/concurrency:C/bytes:B[/close]"
+                "[/work_us:W][/block_us:B] (or "
                 f"open/<model>/rate:R/delay_ms:L/concurrency:C), a <model> being {IMPL_RULE}")
         rep, run = b.get("repetition_index"), b.get("merged_run")
         if not is_number(rep):
@@ -131,6 +140,10 @@ def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
         found = True
         yield name, b
     if not found:
+        if any(True for _ in work_entries(doc)):
+            raise NoBenchmarks(f"{path} has only batches with work or a block per response "
+                               "(.../work_us:W, .../block_us:B), no plain batch "
+                               "(fetch/<impl>/requests:N/...)")
         if any(True for _ in open_entries(doc)):
             raise OpenLoopOnly(f"{path} has only open-loop benchmarks (open/<impl>/rate:R/...), "
                                "no closed-loop batch (fetch/<impl>/requests:N/...)")
@@ -142,6 +155,12 @@ def open_entries(doc: dict) -> Iterator[tuple[str, dict]]:
     """(name, entry) for every repetition of an open-loop step (OPEN_RE), those that reported an
     error included; none (no exception) when the file has no such row."""
     return _iterations(doc, OPEN_RE)
+
+
+def work_entries(doc: dict) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of a batch with work or a block per response (WORK_RE),
+    those that reported an error included; none (no exception) when the file has no such row."""
+    return _iterations(doc, WORK_RE)
 
 
 def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:

@@ -80,6 +80,26 @@ TEST(Names, FollowTheContractAndParseBack) {
   EXPECT_EQ(digits->requests, 1000U);
   EXPECT_FALSE(parse_benchmark_name("fetch/x/requests:1").has_value());
   EXPECT_FALSE(parse_benchmark_name("BM_other").has_value());
+  // Work and a block per response follow the rest, each only when set.
+  EXPECT_EQ(back->work_us, 0U);
+  EXPECT_EQ(back->block_us, 0U);
+  p.work_us = 200;
+  p.block_us = 2000;
+  EXPECT_EQ(benchmark_name(p),
+            "fetch/io_uring-2.v1/requests:1000/delay_ms:100/concurrency:64/bytes:65536/close"
+            "/work_us:200/block_us:2000");
+  const auto worked = parse_benchmark_name(benchmark_name(p) + "/iterations:3/real_time");
+  ASSERT_TRUE(worked.has_value());
+  EXPECT_FALSE(worked->keep_alive);
+  EXPECT_EQ(worked->work_us, 200U);
+  EXPECT_EQ(worked->block_us, 2000U);
+  p.keep_alive = true;
+  p.block_us = 0;
+  const auto work_only = parse_benchmark_name(benchmark_name(p));
+  ASSERT_TRUE(work_only.has_value());
+  EXPECT_TRUE(work_only->keep_alive);
+  EXPECT_EQ(work_only->work_us, 200U);
+  EXPECT_EQ(work_only->block_us, 0U);
 }
 
 std::set<std::string> names_of(bool references) {
@@ -175,6 +195,8 @@ TEST(Suites, EverySuiteCoversEveryImplWithUniqueNames) {
     }
     if (suite == "ci") {
       EXPECT_EQ(impls, models) << "the gate judges our own models only";
+    } else if (suite == "work") {
+      EXPECT_EQ(impls, models) << "the references do no work per response";
     } else if (suite != "seed") {
       for (const auto& r : references) {
         if (expected(r)) {

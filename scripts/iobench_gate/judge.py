@@ -139,6 +139,8 @@ def judge(base: dict, cur: dict, thresholds: dict[str, float], alpha: float,
               # Open-loop steps, in either file: not batches, so never judged nor missing.
               "open_loop": sorted(set(getattr(base, "open_loop", []))
                                   | set(getattr(cur, "open_loop", []))),
+              # Batches with work or a block per response, in either file: listed, not judged.
+              "work": sorted(set(getattr(base, "work", [])) | set(getattr(cur, "work", []))),
               "allow_missing": allow_missing,
               # What this judgement measured, for a confirming round (confirm()) and for the
               # reader: the metrics judged on each benchmark, the benchmarks whose timings were

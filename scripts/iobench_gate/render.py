@@ -158,10 +158,13 @@ def markdown(result: dict) -> str:
 def _not_judged(result: dict) -> str:
     n = len(result.get("server_bound") or [])
     steps = len(result.get("open_loop") or [])
+    work = len(result.get("work") or [])
     return ((f"; {n} server-bound benchmark(s) judged on the client's own cost only, not on "
              "timings (listed below)" if n else "")
             + (f"; {steps} open-loop step(s) not judged: open loop (the gate judges "
-               "closed-loop batches)" if steps else ""))
+               "closed-loop batches)" if steps else "")
+            + (f"; {work} batch(es) with work or a block per response not judged (the gate "
+               "judges plain batches)" if work else ""))
 
 
 def moved(r: dict) -> bool:

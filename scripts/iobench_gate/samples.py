@@ -54,13 +54,15 @@ class Samples(dict):
     metrics each benchmark has "errors" (failed requests, per repetition) and "requests" (requests
     per repetition, None where unknown). `errored` maps each benchmark with a repetition that
     reported an error (Google Benchmark's error_occurred) to its message; those have no samples.
-    `open_loop` names the file's open-loop steps (results.OPEN_RE): no batch, so not judged."""
+    `open_loop` names the file's open-loop steps (results.OPEN_RE): no batch, so not judged;
+    `work` its batches with work or a block per response (results.WORK_RE): not judged either."""
 
     def __init__(self, *args, errored: dict[str, str] | None = None,
-                 open_loop: list[str] | None = None):
+                 open_loop: list[str] | None = None, work: list[str] | None = None):
         super().__init__(*args)
         self.errored = errored or {}
         self.open_loop = open_loop or []
+        self.work = work or []
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -127,6 +129,7 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
         doc = results.read(path)
         # Open-loop steps are rates, not batches: the gate leaves them out, by name.
         open_loop = sorted({name for name, _ in results.open_entries(doc)})
+        work = sorted({name for name, _ in results.work_entries(doc)})
         reps = list(results.entries(doc, path))
         base = results.baseline(results.models(doc))
     except results.NoBenchmarks as e:
@@ -135,7 +138,7 @@ def load(path: Path, allow_empty: bool = False) -> Samples:
         raise InputError(str(e)) from e
     except results.ResultsError as e:
         raise InputError(str(e)) from e
-    out = Samples(errored={}, open_loop=open_loop)
+    out = Samples(errored={}, open_loop=open_loop, work=work)
     problems = _Problems(path)
     count: dict[str, int] = {}
     for name, b in reps:

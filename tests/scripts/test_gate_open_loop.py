@@ -68,3 +68,45 @@ def test_open_steps_alone_are_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert "has only open-loop benchmarks" in r.stderr
+
+
+def with_work(doc: dict, impls: tuple[str, ...]) -> dict:
+    """`doc` plus, for each of `impls`, a copy of its first batch renamed as one with work per
+    response (fetch/.../work_us:200): a row sharing every field of a plain batch but the work."""
+    out = copy.deepcopy(doc)
+    for impl in impls:
+        first = next(b for b in doc["benchmarks"] if b["name"].startswith(f"fetch/{impl}/"))
+        row = copy.deepcopy(first)
+        for key in ("name", "run_name"):
+            if key in row:
+                plain = row[key].split("/iterations:")[0].split("/repeats:")[0]
+                row[key] = row[key].replace(plain, plain + "/work_us:200")
+        out["benchmarks"].append(row)
+    return out
+
+
+def test_batches_with_work_per_response_are_listed_not_judged(tmp_path):
+    doc = json.loads((FIXTURES / "ci_run.json").read_text())
+    base = write(tmp_path, "base.json", with_work(doc, ("sequential",)))
+    cur = write(tmp_path, "cur.json", with_work(doc, ("sequential", "coroutine")))
+    b, c = load(base), load(cur)
+    assert not any("/work_us:" in name for name in list(b) + list(c)), "no plain batch"
+    assert len(b.work) == 1 and len(c.work) == 2
+    thresholds, alpha = load_thresholds(Args(), base)
+    result = judge(b, c, thresholds, alpha)
+    assert result["verdict"] == "pass"
+    assert len(result["work"]) == 2 and result["new_in_current"] == []
+    r = subprocess.run(["/usr/bin/python3", str(COMPARE), str(base), str(cur)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "2 batch(es) with work or a block per response not judged" in r.stdout
+
+
+def test_a_file_of_work_batches_alone_says_so(tmp_path):
+    doc = with_work(json.loads((FIXTURES / "ci_run.json").read_text()), ("coroutine",))
+    doc["benchmarks"] = [b for b in doc["benchmarks"] if "/work_us:" in b["name"]]
+    path = write(tmp_path, "work.json", doc)
+    r = subprocess.run(["/usr/bin/python3", str(COMPARE), str(path), str(path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "only batches with work or a block per response" in r.stderr
