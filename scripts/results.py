@@ -306,7 +306,7 @@ def models(doc: dict) -> list[Model]:
     names = []
     for b in doc.get("benchmarks", []):
         name = str(b.get("run_name") or b.get("name", "")) if isinstance(b, dict) else ""
-        g = NAME_RE.match(name) or OPEN_RE.match(name)
+        g = NAME_RE.match(name) or OPEN_RE.match(name) or WORK_RE.match(name)
         if g:
             names.append(g["impl"])
     return parse_models(raw, names)

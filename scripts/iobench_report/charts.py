@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.patches import Patch
 
-from . import open_chart, scale
+from . import open_chart, scale, work
 from .document import Figure
 from .machine import machine_phrase
 from .plotting import (IDEAL_COLOR, REFERENCE_COLOR, bound_handle, figure, legend_below, plt,
@@ -265,7 +265,7 @@ def chart_efficiency(run: Run, out: Path) -> Figure | None:
 
 
 CHARTS = [chart_headline, scale.chart_scale, chart_throughput, chart_latency, chart_cost,
-          chart_efficiency, open_chart.chart]
+          chart_efficiency, open_chart.chart, work.chart_work]
 
 
 def draw_all(run: Run, out: Path) -> list[Figure]:

@@ -72,6 +72,30 @@ class Row(Measured):
 
 
 @dataclasses.dataclass
+class WorkRow(Measured):
+    """A batch whose model did work (`work_us` of CPU) or a blocking call (`block_us` of sleep)
+    after each complete response (results.WORK_RE); repetitions summarised by their median."""
+    name: str
+    model: results.Model
+    requests: int
+    delay_ms: int
+    concurrency: int
+    bytes: int
+    keep_alive: bool
+    work_us: int
+    block_us: int
+    makespan_s: float
+    repetitions: int
+    metrics: dict
+
+    def same_batch(self, r: Row) -> bool:
+        """`r` is this batch without the work: its plain counterpart (W = B = 0)."""
+        return (r.impl, r.requests, r.delay_ms, r.concurrency, r.bytes, r.keep_alive) == (
+            self.impl, self.requests, self.delay_ms, self.concurrency, self.bytes,
+            self.keep_alive)
+
+
+@dataclasses.dataclass
 class OpenRow(Measured):
     """One open-loop step (results.OPEN_RE): `rate` requests per second offered for a duration,
     on a schedule; repetitions summarised by their median."""
@@ -101,8 +125,12 @@ class Run:
     # that reported an error.
     gaps: list[str] = dataclasses.field(default_factory=list)
     open_rows: list[OpenRow] = dataclasses.field(default_factory=list)
+    work_rows: list[WorkRow] = dataclasses.field(default_factory=list)
     # report.py --slo: the open loop's latency objective in ms; None: 5 x each step's delay.
     slo_ms: float | None = None
+
+    def model(self, name: str) -> results.Model:
+        return next(m for m in self.models if m.name == name)
 
     def rank(self, name: str) -> int:
         return next(i for i, m in enumerate(self.models) if m.name == name)
@@ -161,9 +189,30 @@ def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
     return out
 
 
+def _work_rows(doc: dict, model: dict, dropped: list[str]) -> list[WorkRow]:
+    by_name: dict[str, list[dict]] = {}
+    for name, b in results.work_entries(doc):
+        if not b.get("error_occurred"):
+            by_name.setdefault(name, []).append(b)
+    out = []
+    for name, ok in by_name.items():
+        g = results.WORK_RE.match(name)
+        makespans = [m / 1000 for m in map(results.makespan_ms, ok) if m is not None]
+        out.append(WorkRow(name=name, model=model[g["impl"]], requests=int(g["n"]),
+                           delay_ms=int(g["l"]), concurrency=int(g["c"]), bytes=int(g["b"]),
+                           keep_alive=not g["close"], work_us=int(g["w"] or 0),
+                           block_us=int(g["bl"] or 0),
+                           makespan_s=statistics.median(makespans) if makespans else math.nan,
+                           repetitions=len(ok),
+                           metrics=_medians(name, ok, results.COUNTERS + EXTRA_METRICS,
+                                            dropped)))
+    return out
+
+
 def _errored_open(doc: dict) -> dict[str, str]:
+    """The open-loop steps and the batches with work per response that reported an error."""
     out: dict[str, str] = {}
-    for name, b in results.open_entries(doc):
+    for name, b in [*results.open_entries(doc), *results.work_entries(doc)]:
         if b.get("error_occurred"):
             out.setdefault(name, str(b.get("error_message") or "no message"))
     return out
@@ -207,6 +256,7 @@ def load(path: Path) -> Run:
                         makespan_s=statistics.median(makespans) if makespans else math.nan,
                         repetitions=len(ok), label=str(ok[0].get("label", "")), metrics=metrics))
     open_rows = _open_rows(doc, model, dropped)
+    work_rows = _work_rows(doc, model, dropped)
     if not rows and not open_rows:
         first = next(iter(errored.items()))
         raise InputError(f"{path}: every benchmark reported an error (first {first[0]}: "
@@ -223,7 +273,7 @@ def load(path: Path) -> Run:
                     f"was measured there: {examples(idle)}.")
     if bare:
         gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {examples(bare)}.")
-    shown = set(by_name) | {r.name for r in open_rows}
+    shown = set(by_name) | {r.name for r in open_rows} | {r.name for r in work_rows}
     only_errored = sorted(set(errored) - shown)
     if only_errored:
         gaps.append(f"{len(only_errored)} benchmark(s) reported an error and are not shown: "
@@ -232,7 +282,7 @@ def load(path: Path) -> Run:
     if not isinstance(ctx, dict):
         gaps.append("The file has no context: the machine and the build are unknown.")
     return Run(context=ctx if isinstance(ctx, dict) else {}, models=registry, rows=rows,
-               source=path, gaps=gaps, open_rows=open_rows)
+               source=path, gaps=gaps, open_rows=open_rows, work_rows=work_rows)
 
 
 # --- selections -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 from . import findings as fnd
-from . import machine, open_chart, scale, server
+from . import machine, open_chart, scale, server, work
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
 from .rows import (CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, join_names,
                    one_at_a_time_names)
@@ -164,11 +164,13 @@ def report(run: Run, figures: list[Figure]) -> Document:
     """The whole report of one run."""
     suite = run.context.get("iobench_suite", "?")
     special = {scale.STEM: lambda f: scale.section(run, f),
-               open_chart.STEM: lambda f: open_chart.section(run, f)}
+               open_chart.STEM: lambda f: open_chart.section(run, f),
+               work.STEM: lambda f: work.section(run, f)}
     sections = [findings_section(run)] + [
         special.get(f.stem, chart_section)(f) for f in figures] + [
         None if any(f.stem == open_chart.STEM for f in figures)
         else open_chart.section(run, None),  # the open loop's numbers, even without a chart
+        None if any(f.stem == work.STEM for f in figures) else work.section(run, None),
         claims_section(run), gap_section(run), server.section(run), models_section(run),
         results_section(run), machine_section(run.context)]
     return Document(
