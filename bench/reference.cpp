@@ -30,13 +30,18 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr std::array<reference_info, 4> kReferences{{
-    {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session"},
+    {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session", false, false,
+      false, "aiohttp", "event_loop", "epoll"},
      reference_runner::python},
-    {{"py_threads", "the posts' Python: a thread pool, http.client per worker"},
+    {{"py_threads", "the posts' Python: a thread pool, http.client per worker", false, false, false,
+      "http.client", "thread_per_request", "blocking"},
      reference_runner::python},
-    {{"py_sequential", "the posts' Python: one http.client connection, in turn", true},
+    {{"py_sequential", "the posts' Python: one http.client connection, in turn", true, false, false,
+      "http.client", "one_at_a_time", "blocking"},
      reference_runner::python},
-    {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling"}, reference_runner::wrk},
+    {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling", false, false, false, "wrk",
+      "event_loop_per_core", "epoll"},
+     reference_runner::wrk},
 }};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 

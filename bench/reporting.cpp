@@ -132,7 +132,10 @@ std::string models_json() {
                                           {"kind", i.reference ? "reference" : "model"},
                                           {"one_at_a_time", i.info.one_at_a_time},
                                           {"baseline", i.info.baseline},
-                                          {"summary", i.info.summary}});
+                                          {"summary", i.info.summary},
+                                          {"library", i.info.library},
+                                          {"mechanism", i.info.mechanism},
+                                          {"interface", i.info.interface}});
   }
   return boost::json::serialize(rows);
 }

@@ -230,6 +230,10 @@ class Model:
     one_at_a_time: bool = False  # runs one request at a time whatever the concurrency asked
     baseline: bool = False       # the denominator of speedup_vs_sequential
     summary: str = ""
+    # The factors (docs/models.md); "" where the file predates them.
+    library: str = ""            # whose HTTP code: libcurl, beast, own, or a reference's
+    mechanism: str = ""          # one_at_a_time, thread_per_request, event_loop, ..._per_core
+    interface: str = ""          # blocking, epoll, io_uring
 
     @property
     def reference(self) -> bool:
@@ -285,7 +289,10 @@ def parse_models(raw, names: Iterable[str] = ()) -> list[Model]:
         out.append(Model(name=e["name"], kind=e.get("kind", "model"),
                          one_at_a_time=bool(e.get("one_at_a_time", False)),
                          baseline=bool(e.get("baseline", False)),
-                         summary=str(e.get("summary", ""))))
+                         summary=str(e.get("summary", "")),
+                         library=str(e.get("library", "")),
+                         mechanism=str(e.get("mechanism", "")),
+                         interface=str(e.get("interface", ""))))
     if len({m.name for m in out}) != len(out):
         raise ResultsError("context 'models' names a model twice")
     if sum(m.baseline for m in out) > 1:

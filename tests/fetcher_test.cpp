@@ -295,6 +295,21 @@ TEST(Registry, NamesAreUniqueWellFormedAndServedInOrder) {
   }
 }
 
+TEST(Registry, EveryModelHasItsFactors) {
+  const std::set<std::string_view> libraries{"libcurl", "beast", "own"};
+  const std::set<std::string_view> mechanisms{"one_at_a_time", "thread_per_request", "event_loop",
+                                              "event_loop_per_core"};
+  const std::set<std::string_view> interfaces{"blocking", "epoll", "io_uring"};
+  for (const auto& m : models()) {
+    EXPECT_TRUE(libraries.count(m.library)) << m.name << ": " << m.library;
+    EXPECT_TRUE(mechanisms.count(m.mechanism)) << m.name << ": " << m.mechanism;
+    EXPECT_TRUE(interfaces.count(m.interface)) << m.name << ": " << m.interface;
+    // The flags the callers act on agree with the factors.
+    EXPECT_EQ(m.one_at_a_time, m.mechanism == "one_at_a_time") << m.name;
+    EXPECT_EQ(m.thread_per_request, m.mechanism == "thread_per_request") << m.name;
+  }
+}
+
 TEST(Registry, HasExactlyOneBaseline) {
   std::size_t baselines = 0;
   for (const auto& m : models()) baselines += m.baseline ? 1 : 0;

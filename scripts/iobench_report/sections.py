@@ -90,8 +90,10 @@ def gap_section(run: Run) -> Section | None:
 
 def models_section(run: Run) -> Section:
     present = {m.name for m in run.present()}
-    table = Table(["model", "kind", "requests", "baseline", "in this run", "summary"],
-                  [[m.name, m.kind, "one at a time" if m.one_at_a_time else "concurrent",
+    table = Table(["model", "kind", "library", "mechanism", "interface", "requests", "baseline",
+                   "in this run", "summary"],
+                  [[m.name, m.kind, m.library or "–", m.mechanism.replace("_", " ") or "–",
+                    m.interface or "–", "one at a time" if m.one_at_a_time else "concurrent",
                     "yes" if m.baseline else "", "yes" if m.name in present else "no",
                     m.summary] for m in run.models])
     blocks = [table]

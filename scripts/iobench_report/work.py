@@ -23,7 +23,7 @@ _ONE_LOOP = ("one_at_a_time", "event_loop")
 
 def mechanism(model: results.Model) -> str:
     """The model's mechanism from the registry (its factors), else what is known of it, else ''."""
-    return getattr(model, "mechanism", "") or _MECHANISMS.get(model.name, "")
+    return model.mechanism or _MECHANISMS.get(model.name, "")
 
 
 def client_cpus(run: Run) -> int:

@@ -134,7 +134,7 @@ def test_models_section_lists_the_registry(renamed, quick):
     table = sections.models_section(renamed).first(document.Table)
     assert table.column("model")[2] == NEW
     assert table.row(NEW)[-1].startswith("coroutine renamed")
-    assert table.row("sequential")[1:4] == ["model", "one at a time", "yes"]
+    assert table.row("sequential")[1:7] == ["model", "–", "–", "–", "one at a time", "yes"]
     old = sections.models_section(quick)
     assert "inferred from the names" in old.first(document.Paragraph).text
 

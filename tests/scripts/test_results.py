@@ -135,3 +135,10 @@ def test_one_repetition_twice_is_refused_and_named(tmp_path):
         results.read(results_file(tmp_path, doc))
     assert f"{first['run_name']} has repetition {first['repetition_index'] + 1} twice" \
         in str(e.value)
+
+
+def test_the_factors_are_read_and_default_to_empty():
+    got = results.parse_models([{"name": "epoll", "library": "own", "mechanism": "event_loop",
+                                 "interface": "epoll"}, {"name": "old"}])
+    assert (got[0].library, got[0].mechanism, got[0].interface) == ("own", "event_loop", "epoll")
+    assert (got[1].library, got[1].mechanism, got[1].interface) == ("", "", "")

@@ -202,6 +202,11 @@ struct model_info {
   /// Starts a thread per request in flight (Options::concurrency of them, when the fetcher is
   /// made), so a caller checks the machine's thread limits before asking for thousands.
   bool thread_per_request = false;
+  // The model's factors (docs/models.md), so that a comparison can change one at a time.
+  std::string_view library;  ///< whose HTTP code: libcurl, beast, own (or a reference's)
+  std::string_view
+      mechanism;  ///< one_at_a_time, thread_per_request, event_loop, event_loop_per_core
+  std::string_view interface;  ///< how it waits on the kernel: blocking, epoll, io_uring
 };
 
 /// Every registered model, in registry order.
