@@ -29,6 +29,16 @@ double process_cpu_s() {
   return cpu_seconds(usage);
 }
 
+context_switches csw_of(const rusage& usage) {
+  return {static_cast<double>(usage.ru_nvcsw), static_cast<double>(usage.ru_nivcsw)};
+}
+
+context_switches process_csw() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return csw_of(usage);
+}
+
 std::optional<long> status_field(std::string_view field) {
   std::ifstream in("/proc/self/status");
   for (std::string line; std::getline(in, line);) {

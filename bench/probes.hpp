@@ -17,6 +17,19 @@ double cpu_seconds(const rusage& usage);
 /// This process's user + system CPU time so far, in seconds.
 double process_cpu_s();
 
+/// Context switches so far (getrusage): voluntary (it waited: I/O, a lock, a sleep) and
+/// involuntary (the scheduler took the CPU away).
+struct context_switches {
+  double voluntary = 0;
+  double involuntary = 0;
+};
+
+/// This process's context switches so far, every thread's.
+context_switches process_csw();
+
+/// The context switches in `usage`.
+context_switches csw_of(const rusage& usage);
+
 /// A numeric field of /proc/self/status ("VmRSS:", "VmHWM:" in kB, "Threads:"); nullopt when
 /// absent.
 std::optional<long> status_field(std::string_view field);

@@ -165,6 +165,9 @@ child_batch python_runner::run(std::span<const Request> requests) {
     const auto doc = json::parse(answer).as_object();
     out.wall_s = doc.at("wall_s").to_number<double>();
     out.cpu_s = doc.at("cpu_s").to_number<double>();
+    // A child written before these were asked for reports none: 0, as unknown.
+    if (doc.contains("vol_csw")) out.vol_csw = doc.at("vol_csw").to_number<double>();
+    if (doc.contains("invol_csw")) out.invol_csw = doc.at("invol_csw").to_number<double>();
     out.peak_rss_mib = doc.at("max_rss_kib").to_number<double>() / 1024;
     out.rss_start_mib =
         doc.contains("rss_start_kib") ? doc.at("rss_start_kib").to_number<double>() / 1024 : 0;
@@ -265,6 +268,9 @@ wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std
   }
   wrk_result r = parse_wrk_output(text);
   r.cpu_s = cpu_seconds(usage);
+  const auto csw = csw_of(usage);
+  r.vol_csw = csw.voluntary;
+  r.invol_csw = csw.involuntary;
   r.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024;
   return r;
 }

@@ -40,8 +40,10 @@ bool is_python_reference(std::string_view impl);
 /// One batch as a reference child saw it.
 struct child_batch {
   std::vector<Outcome> outcomes;
-  double wall_s = 0;  ///< timed inside the child
-  double cpu_s = 0;   ///< the child's user + system time for the batch
+  double wall_s = 0;     ///< timed inside the child
+  double cpu_s = 0;      ///< the child's user + system time for the batch
+  double vol_csw = 0;    ///< the child's voluntary context switches in the batch (0: not told)
+  double invol_csw = 0;  ///< and involuntary ones
   double rss_start_mib = 0;
   double peak_rss_mib = 0;  ///< the child's peak RSS so far
   double threads = 0;       ///< the child's peak thread count during the batch
@@ -77,8 +79,10 @@ struct wrk_result {
   double seconds = 0;
   double req_per_s = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
-  double errors = 0;  ///< socket errors plus non-2xx/3xx responses
-  double cpu_s = 0;   ///< wrk's own user + system time
+  double errors = 0;     ///< socket errors plus non-2xx/3xx responses
+  double cpu_s = 0;      ///< wrk's own user + system time
+  double vol_csw = 0;    ///< wrk's voluntary context switches (wait4's rusage)
+  double invol_csw = 0;  ///< and involuntary ones
   double peak_rss_mib = 0;
 };
 

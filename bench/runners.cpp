@@ -40,6 +40,7 @@ void run_model(benchmark::State& state, const point& p, std::span<const Request>
   m.rss_base_mib = rss_mib();
   m.threads = thread_count() - m.own_threads;
   const double cpu_before = process_cpu_s();
+  const auto csw_before = process_csw();
   for (auto _ : state) {
     const auto t0 = Clock::now();
     const auto outcomes = fetcher->fetch_all(requests);
@@ -48,6 +49,9 @@ void run_model(benchmark::State& state, const point& p, std::span<const Request>
     m.threads = std::max(m.threads, thread_count() - m.own_threads);
   }
   m.cpu_s = process_cpu_s() - cpu_before;
+  const auto csw_after = process_csw();
+  m.vol_csw = csw_after.voluntary - csw_before.voluntary;
+  m.invol_csw = csw_after.involuntary - csw_before.involuntary;
   m.peak_rss_mib = peak_rss_mib();
 }
 
@@ -61,6 +65,8 @@ void run_python(benchmark::State& state, const point& p, std::span<const Request
     state.SetIterationTime(b.wall_s);
     m.wall_s += b.wall_s;
     m.cpu_s += b.cpu_s;
+    m.vol_csw += b.vol_csw;
+    m.invol_csw += b.invol_csw;
     m.peak_rss_mib = std::max(m.peak_rss_mib, b.peak_rss_mib);
     if (first) m.rss_base_mib = b.rss_start_mib;  // the interpreter before any batch
     first = false;
@@ -100,6 +106,8 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const p
   c["efficiency"] = efficiency(ideal_makespan_s(p), m.wall_s / iterations);
   c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
   c["cpu_us_per_req"] = total_requests > 0 ? m.cpu_s * 1e6 / total_requests : 0;
+  c["vol_csw_per_req"] = total_requests > 0 ? m.vol_csw / total_requests : 0;
+  c["invol_csw_per_req"] = total_requests > 0 ? m.invol_csw / total_requests : 0;
   c["peak_rss_mib"] = m.peak_rss_mib;
   // What the process held before the batch (freed thread stacks glibc keeps, caches, the
   // interpreter): the report shows peak - base as what the batch itself added.
@@ -138,6 +146,8 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["max_ms"] = r.max_ms;
   c["errors"] = r.errors;
   c["cpu_us_per_req"] = r.requests > 0 ? r.cpu_s * 1e6 / r.requests : 0;
+  c["vol_csw_per_req"] = r.requests > 0 ? r.vol_csw / r.requests : 0;
+  c["invol_csw_per_req"] = r.requests > 0 ? r.invol_csw / r.requests : 0;
   c["peak_rss_mib"] = r.peak_rss_mib;
   c["client_cpu_util"] = r.seconds > 0 ? r.cpu_s / (r.seconds * where.client_cpus) : 0;
   server_evidence(c, where, read_server_stats(where.base));

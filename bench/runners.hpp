@@ -22,6 +22,8 @@ struct measured {
   std::size_t errors = 0;
   double wall_s = 0;
   double cpu_s = 0;
+  double vol_csw = 0;    ///< voluntary context switches over the iterations
+  double invol_csw = 0;  ///< involuntary ones
   double peak_rss_mib = 0;
   double rss_base_mib = 0;
   double threads = 0;

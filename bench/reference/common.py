@@ -4,7 +4,8 @@ the outcome record, and the measurements a child reports about itself.
 Protocol: one JSON object per line on stdin, one per line on stdout, until stdin closes.
   in:  {"urls": [...], "concurrency": C, "keep_alive": true, "timeout_s": 30,
         "connect_timeout_s": 5}
-  out: {"wall_s": ..., "cpu_s": ..., "rss_start_kib": ..., "max_rss_kib": ..., "threads": ...,
+  out: {"wall_s": ..., "cpu_s": ..., "vol_csw": ..., "invol_csw": ..., "rss_start_kib": ...,
+        "max_rss_kib": ..., "threads": ...,
         "outcomes": [[status, body_bytes, start_s, end_s, error, detail], ...]}
 Times are time.monotonic() seconds inside the child: the batch is timed here, so the
 interpreter's start-up is not part of it. error is one of none, connect, timeout, reset,
@@ -98,6 +99,8 @@ def serve(fetch_all: Callable[[Batch], list[Outcome]]) -> None:
             raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch.urls)} requests")
         result = {"wall_s": wall,
                   "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+                  "vol_csw": after.ru_nvcsw - before.ru_nvcsw,
+                  "invol_csw": after.ru_nivcsw - before.ru_nivcsw,
                   "rss_start_kib": before.ru_maxrss, "max_rss_kib": after.ru_maxrss,
                   "threads": threads.peak,
                   "outcomes": [o.row() for o in outcomes]}
