@@ -124,6 +124,7 @@ void response_framing::reset() {
   current_ = {};
   header_bytes_ = trailer_bytes_ = 0;
   final_ = head_done_ = http10_ = false;
+  conn_close_ = conn_keep_alive_ = false;
   status_ = 0;
   any_field_ = false;
   last_field_ = field::other;
@@ -255,6 +256,7 @@ void response_framing::on_status_line() {
   final_ = s.kind == status_line_kind::final;
   status_ = s.code;
   http10_ = current_[7] == '0';
+  conn_close_ = conn_keep_alive_ = false;
   any_field_ = false;
   last_field_ = field::other;
   state_ = state::fields;
@@ -302,6 +304,8 @@ void response_framing::on_field_line(bool trailer) {
     last_field_ = field::content_length;
   } else if (iequals(name, "transfer-encoding")) {
     last_field_ = field::transfer_encoding;
+  } else if (iequals(name, "connection")) {
+    on_connection_field(value);
   }
   if (last_field_ != field::other) framing_value_ = trim_ows(value);
 }
@@ -351,6 +355,18 @@ void response_framing::commit_field() {
     length_ = v;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
+  }
+}
+
+// Connection = #connection-option (RFC 9110 7.6.1), case-insensitive tokens.
+void response_framing::on_connection_field(std::string_view value) {
+  for (;;) {
+    const auto comma = value.find(',');
+    const std::string_view option = trim_ows(value.substr(0, comma));
+    conn_close_ = conn_close_ || iequals(option, "close");
+    conn_keep_alive_ = conn_keep_alive_ || iequals(option, "keep-alive");
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
   }
 }
 

@@ -247,8 +247,14 @@ std::span<const model_info> models();
 /// The model registered under `name`; nullptr when there is none.
 const model_info* find_model(std::string_view name);
 
+/// Why the model registered under `name` cannot run on this machine, in one line (uring where
+/// io_uring is refused: kernel.io_uring_disabled, a seccomp filter, a kernel without it); empty
+/// when it can, or when no model has that name. Callers skip such a model and print the line: it
+/// is not a failure. NOTE: asks the kernel each time (uring: sets up and tears down a ring).
+std::string model_unavailable(std::string_view name);
+
 /// Creates the fetcher registered under `name`. Throws std::invalid_argument for an unknown name
-/// or concurrency 0.
+/// or concurrency 0, std::runtime_error for a model that cannot run here (model_unavailable()).
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options);
 
 /// The registered names, in registry order (models()' names).
