@@ -13,6 +13,8 @@ namespace {
 
 // libcurl's limit on a chunk size: 16 hex digits (CHUNK_MAXNUM_LEN).
 constexpr int kMaxSizeDigits = 16;
+// What every status line starts with.
+constexpr std::string_view kVersion = "HTTP/1.";
 // A Content-Length libcurl can hold (curl_off_t).
 constexpr std::uint64_t kMaxLength = std::numeric_limits<std::int64_t>::max();
 
@@ -174,6 +176,15 @@ std::size_t response_framing::feed(std::string_view bytes) {
     switch (state_) {
       case state::status_line:
       case state::fields: {
+        if (state_ == state::status_line && line_.size() < kVersion.size()) {
+          // A prefix that cannot become "HTTP/1." is no response, even before its line ends
+          // (libcurl rejects such bytes at once, as HTTP/0.9).
+          const std::size_t n = std::min(bytes.size(), kVersion.size() - line_.size());
+          if (bytes.substr(0, n) != kVersion.substr(line_.size(), n)) {
+            fail("malformed status line " + quoted_line(line_ + std::string(bytes.substr(0, 40))));
+            break;
+          }
+        }
         const std::size_t room = kMaxHeaderBytes - std::min(kMaxHeaderBytes, header_bytes_);
         if (!take_line(bytes, used, room, "header section", kMaxHeaderBytes)) break;
         header_bytes_ += current_.size();
