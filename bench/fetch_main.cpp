@@ -425,6 +425,11 @@ int main(int argc, char** argv) {
   batch_watch::block_signals();
   try {
     const model_info& model = *find_model(o.impl);
+    // A model this machine refuses (uring where io_uring is off) is skipped, not failed.
+    if (const std::string why = model_unavailable(o.impl); !why.empty()) {
+      std::cerr << "iobench-fetch: " << o.impl << " skipped: " << why << "\n";
+      return 0;
+    }
     const std::size_t concurrency = model.one_at_a_time ? 1 : o.fetch.concurrency;
     if (model.one_at_a_time && o.fetch.concurrency > 1) {
       std::cerr << "iobench-fetch: note: " << o.impl << " runs one request at a time; -c ignored\n";
