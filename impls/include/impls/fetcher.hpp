@@ -19,7 +19,11 @@
 //
 // Beyond those: coroutine_mt, the coroutine model on one event loop per client CPU (each loop its
 // own thread, connections and share of the batch), the fair comparison with thread_pool on a
-// machine with many cores.
+// machine with many cores; epoll and uring, event loops written for this project on the caller's
+// thread over epoll and over io_uring, sharing one connection state machine and the judge below
+// (no Asio, no Beast, no libcurl: the floor of what an event loop costs, and io_uring against
+// epoll with everything else equal). uring is skipped where the kernel refuses io_uring
+// (model_unavailable()).
 //
 // Every model's file, impls/src/<name>.cpp, opens with why it behaves as it does.
 //
