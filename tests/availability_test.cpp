@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -111,7 +111,8 @@ TEST(Availability, IobenchFetchSkipsARefusedModelWithOneLineAndExitsZero) {
 }
 
 TEST(Availability, TheSuiteSkipsARefusedModelWithOneLine) {
-  const auto r = in_refusing_child(nullptr, {bin("iobench"), "--impls", "uring", "--suite", "smoke"});
+  const auto r =
+      in_refusing_child(nullptr, {bin("iobench"), "--impls", "uring", "--suite", "smoke"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(r.output.starts_with("iobench: uring skipped: io_uring_setup")) << r.output;
 }

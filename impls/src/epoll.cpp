@@ -69,11 +69,11 @@ class epoll_fetcher final : public Fetcher {
     loop_connection conn;
     std::size_t request = 0;
     bool busy = false;
-    next want = next::done;         // the I/O it waits for, while busy
-    bool readable = false;          // an input edge not yet drained
-    bool closed_by_peer = false;    // FIN, RST or an error seen: readable for good
-    Clock::time_point armed;        // the deadline in the heap for it
-    std::uint64_t generation = 0;   // the heap entry that is live
+    next want = next::done;        // the I/O it waits for, while busy
+    bool readable = false;         // an input edge not yet drained
+    bool closed_by_peer = false;   // FIN, RST or an error seen: readable for good
+    Clock::time_point armed;       // the deadline in the heap for it
+    std::uint64_t generation = 0;  // the heap entry that is live
   };
 
   void run(loop_batch& b) {
@@ -112,7 +112,8 @@ class epoll_fetcher final : public Fetcher {
 
   void wait(loop_batch& b) {
     auto wake = idle_.empty() ? Clock::time_point::max() : b.next_due();
-    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake) wake = e->at;
+    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake)
+      wake = e->at;
     timespec ts{};
     timespec* timeout = nullptr;
     if (wake != Clock::time_point::max()) {

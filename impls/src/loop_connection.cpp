@@ -99,7 +99,8 @@ std::string loop_connection::resolve() {
 
 next loop_connection::connected(int error) {
   connecting_ = false;
-  if (error != 0) return finish(ErrorKind::connect, std::string("connect: ") + std::strerror(error));
+  if (error != 0)
+    return finish(ErrorKind::connect, std::string("connect: ") + std::strerror(error));
   peer_ = address_key_;
   step_deadline_ = deadline_;
   return next::write;
@@ -236,7 +237,8 @@ bool loop_batch::exhausted() const {
 void loop_batch::note_waiting() {
   if (result_ == nullptr || exhausted()) return;
   const auto from = send_at_.begin() + static_cast<std::ptrdiff_t>(next_);
-  const auto due = static_cast<std::size_t>(std::upper_bound(from, send_at_.end(), Clock::now()) - from);
+  const auto due =
+      static_cast<std::size_t>(std::upper_bound(from, send_at_.end(), Clock::now()) - from);
   result_->peak_queue = std::max(result_->peak_queue, due);
 }
 

@@ -64,9 +64,7 @@ class response_framing {
   /// Whether the final head lets its connection carry another request (RFC 9112 9.3): HTTP/1.1
   /// without "Connection: close", or HTTP/1.0 with "Connection: keep-alive". For the models that
   /// read the bytes themselves (the own event loops); Beast and libcurl decide it on their side.
-  [[nodiscard]] bool keep_alive() const {
-    return !conn_close_ && (!http10_ || conn_keep_alive_);
-  }
+  [[nodiscard]] bool keep_alive() const { return !conn_close_ && (!http10_ || conn_keep_alive_); }
 
  private:
   enum class state {

@@ -152,7 +152,8 @@ class uring_fetcher final : public Fetcher {
 
   void wait(loop_batch& b) {
     auto wake = idle_.empty() ? Clock::time_point::max() : b.next_due();
-    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake) wake = e->at;
+    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake)
+      wake = e->at;
     io_uring_cqe* cqe = nullptr;
     int rc = 0;
     if (wake == Clock::time_point::max()) {
@@ -304,8 +305,8 @@ std::string probe_uring() {
   if (probe == nullptr) {
     why = "io_uring cannot list its operations (a kernel before 5.6)";
   } else {
-    for (const auto op : {IORING_OP_CONNECT, IORING_OP_SEND, IORING_OP_RECV,
-                          IORING_OP_ASYNC_CANCEL}) {
+    for (const auto op :
+         {IORING_OP_CONNECT, IORING_OP_SEND, IORING_OP_RECV, IORING_OP_ASYNC_CANCEL}) {
       if (io_uring_opcode_supported(probe, op) == 0 && why.empty()) {
         why = "this kernel's io_uring lacks operation " + std::to_string(op) + " (Linux 5.6+)";
       }

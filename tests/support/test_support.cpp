@@ -1,7 +1,5 @@
 #include "test_support.hpp"
 
-#include "impls/fetcher.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +16,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+
+#include "impls/fetcher.hpp"
 
 namespace iobench::test {
 namespace {
