@@ -23,7 +23,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <memory>
 #include <system_error>
 
@@ -123,7 +125,17 @@ class epoll_fetcher final : public Fetcher {
       ts.tv_nsec = ns % 1'000'000'000;
       timeout = &ts;
     }
-    const int n = ::epoll_pwait2(epfd_, events_, kMaxEvents, timeout, nullptr);
+    int n = pwait2_ ? ::epoll_pwait2(epfd_, events_, kMaxEvents, timeout, nullptr) : -1;
+    if (n < 0 && (!pwait2_ || errno == ENOSYS)) {
+      // A kernel before 5.11: epoll_wait, to the millisecond (rounded up: never early).
+      pwait2_ = false;
+      const int ms = timeout == nullptr
+                         ? -1
+                         : static_cast<int>(std::min<std::int64_t>(
+                               (ts.tv_sec * 1'000'000'000LL + ts.tv_nsec + 999'999) / 1'000'000,
+                               std::numeric_limits<int>::max()));
+      n = ::epoll_wait(epfd_, events_, kMaxEvents, ms);
+    }
     if (n < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "epoll_pwait2");
     }
@@ -259,6 +271,7 @@ class epoll_fetcher final : public Fetcher {
   std::vector<std::size_t> idle_;
   deadline_heap heap_;
   std::size_t busy_ = 0;
+  bool pwait2_ = true;  // epoll_pwait2 exists (Linux 5.11+)
 };
 
 }  // namespace
