@@ -29,19 +29,23 @@
 #include <memory>
 #include <system_error>
 
-#include "loop_connection.hpp"
+#include "own_loop.hpp"
 
 namespace iobench::detail {
 namespace {
 
-using next = loop_connection::next;
-
 constexpr int kMaxEvents = 256;  // readiness events taken per epoll_pwait2
 
-class epoll_fetcher final : public Fetcher {
+struct epoll_slot : loop_slot {
+  using loop_slot::loop_slot;
+  bool readable = false;        // an input edge not yet drained
+  bool closed_by_peer = false;  // FIN, RST or an error seen: readable for good
+};
+
+class epoll_fetcher final : public own_loop<epoll_slot> {
  public:
   explicit epoll_fetcher(const Options& options)
-      : options_(options), buffer_(std::make_unique<char[]>(kLoopReadBuffer)) {
+      : own_loop(options), buffer_(std::make_unique<char[]>(kLoopReadBuffer)) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   }
@@ -49,73 +53,8 @@ class epoll_fetcher final : public Fetcher {
   epoll_fetcher(const epoll_fetcher&) = delete;
   epoll_fetcher& operator=(const epoll_fetcher&) = delete;
 
-  std::vector<Outcome> fetch_all(std::span<const Request> requests) override {
-    std::vector<Outcome> outcomes(requests.size());
-    loop_batch b(options_, requests, outcomes);
-    run(b);
-    return outcomes;
-  }
-
-  schedule_result fetch_schedule(std::span<const Request> requests,
-                                 std::span<const Clock::time_point> send_at,
-                                 const schedule_limits& limits) override {
-    schedule_result result;
-    loop_batch b(options_, requests, send_at, limits, result);
-    run(b);
-    return result;
-  }
-
  private:
-  struct slot {
-    explicit slot(const Options& o) : conn(o) {}
-    loop_connection conn;
-    std::size_t request = 0;
-    bool busy = false;
-    next want = next::done;        // the I/O it waits for, while busy
-    bool readable = false;         // an input edge not yet drained
-    bool closed_by_peer = false;   // FIN, RST or an error seen: readable for good
-    Clock::time_point armed;       // the deadline in the heap for it
-    std::uint64_t generation = 0;  // the heap entry that is live
-  };
-
-  void run(loop_batch& b) {
-    slots_.clear();
-    idle_.clear();
-    heap_.clear();
-    busy_ = 0;
-    for (std::size_t s = 0; s < b.connections(); ++s) {
-      slots_.push_back(std::make_unique<slot>(options_));
-      idle_.push_back(b.connections() - 1 - s);  // slot 0 first
-    }
-    fill(b);
-    while (busy_ > 0 || !b.exhausted()) {
-      wait(b);
-      expire(b);
-      fill(b);
-    }
-    slots_.clear();  // connections close with the batch
-  }
-
-  // Gives each free connection a request while one is due.
-  void fill(loop_batch& b) {
-    while (!idle_.empty()) {
-      const auto i = b.take();
-      if (!i) break;
-      const std::size_t s = idle_.back();
-      idle_.pop_back();
-      slot& sl = *slots_[s];
-      sl.busy = true;
-      ++busy_;
-      sl.request = *i;
-      drive(b, s, sl.conn.begin(b.url(*i), b.outcome(*i), b.deadline(*i)));
-    }
-    b.note_waiting();
-  }
-
-  void wait(loop_batch& b) {
-    auto wake = idle_.empty() ? Clock::time_point::max() : b.next_due();
-    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake)
-      wake = e->at;
+  void wait(Clock::time_point wake) override {
     timespec ts{};
     timespec* timeout = nullptr;
     if (wake != Clock::time_point::max()) {
@@ -139,11 +78,11 @@ class epoll_fetcher final : public Fetcher {
     if (n < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "epoll_pwait2");
     }
-    for (int k = 0; k < n; ++k) on_event(b, events_[k].data.u64, events_[k].events);
+    for (int k = 0; k < n; ++k) on_event(events_[k].data.u64, events_[k].events);
   }
 
-  void on_event(loop_batch& b, std::size_t s, std::uint32_t ev) {
-    slot& sl = *slots_[s];
+  void on_event(std::size_t s, std::uint32_t ev) {
+    epoll_slot& sl = slot(s);
     constexpr std::uint32_t kClosed = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
     if ((ev & (EPOLLIN | kClosed)) != 0) sl.readable = true;
     if ((ev & kClosed) != 0) sl.closed_by_peer = true;
@@ -153,73 +92,30 @@ class epoll_fetcher final : public Fetcher {
       int error = 0;
       socklen_t len = sizeof error;
       if (::getsockopt(sl.conn.fd(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
-      drive(b, s, sl.conn.connected(error));
+      drive(s, sl.conn.connected(error));
     } else if ((sl.want == next::write && out) || (sl.want == next::read && sl.readable)) {
-      drive(b, s, sl.want);
+      drive(s, sl.want);
     }
   }
 
-  // Ends the waits whose deadline has passed.
-  void expire(loop_batch& b) {
-    const auto now = Clock::now();
-    while (const auto e = heap_.top([this](const auto& e) { return live(e); })) {
-      if (e->at > now) break;
-      heap_.pop();
-      slots_[e->slot]->armed = {};
-      drive(b, e->slot, slots_[e->slot]->conn.expired());
+  void on_expired(std::size_t s) override { drive(s, slot(s).conn.expired()); }
+
+  std::optional<next> act(std::size_t s, next n) override {
+    switch (n) {
+      case next::connect:
+        return start_connect(s);
+      case next::write:
+        return send_some(slot(s));
+      case next::read:
+        return read_some(slot(s));
+      case next::done:
+        break;
     }
+    return n;
   }
 
-  // A heap entry still counts while its connection waits on the step it was pushed for.
-  [[nodiscard]] bool live(const deadline_heap::entry& e) const {
-    const slot& sl = *slots_[e.slot];
-    return sl.busy && sl.generation == e.generation;
-  }
-
-  // Does what the connection wants until it must wait (or its request is done and no other is
-  // due for it).
-  void drive(loop_batch& b, std::size_t s, next n) {
-    slot& sl = *slots_[s];
-    for (;;) {
-      std::optional<next> step;
-      switch (n) {
-        case next::connect:
-          step = start_connect(sl, s);
-          break;
-        case next::write:
-          step = send_some(sl);
-          break;
-        case next::read:
-          step = read_some(sl);
-          break;
-        case next::done: {
-          b.finish(sl.request);
-          const auto i = b.take();
-          if (!i) {
-            sl.busy = false;
-            --busy_;
-            sl.want = next::done;
-            idle_.push_back(s);
-            return;
-          }
-          sl.request = *i;
-          step = sl.conn.begin(b.url(*i), b.outcome(*i), b.deadline(*i));
-          break;
-        }
-      }
-      if (!step) {
-        sl.want = n;
-        if (sl.conn.step_deadline() != sl.armed) {
-          sl.armed = sl.conn.step_deadline();
-          heap_.push({sl.armed, s, ++sl.generation});
-        }
-        return;
-      }
-      n = *step;
-    }
-  }
-
-  std::optional<next> start_connect(slot& sl, std::size_t s) {
+  std::optional<next> start_connect(std::size_t s) {
+    epoll_slot& sl = slot(s);
     const int fd = sl.conn.fd();
     sl.readable = false;
     sl.closed_by_peer = false;
@@ -234,7 +130,7 @@ class epoll_fetcher final : public Fetcher {
     return std::nullopt;  // the output edge says it is done
   }
 
-  std::optional<next> send_some(slot& sl) {
+  static std::optional<next> send_some(epoll_slot& sl) {
     const auto bytes = sl.conn.unsent();
     const ssize_t r = ::send(sl.conn.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (r >= 0) return sl.conn.wrote(r);
@@ -243,7 +139,7 @@ class epoll_fetcher final : public Fetcher {
     return sl.conn.wrote(-errno);
   }
 
-  std::optional<next> read_some(slot& sl) {
+  std::optional<next> read_some(epoll_slot& sl) {
     while (sl.readable) {
       const ssize_t r = ::recv(sl.conn.fd(), buffer_.get(), kLoopReadBuffer, 0);
       if (r > 0) {
@@ -263,14 +159,9 @@ class epoll_fetcher final : public Fetcher {
     return std::nullopt;
   }
 
-  Options options_;
   int epfd_ = -1;
   std::unique_ptr<char[]> buffer_;
   epoll_event events_[kMaxEvents]{};
-  std::vector<std::unique_ptr<slot>> slots_;
-  std::vector<std::size_t> idle_;
-  deadline_heap heap_;
-  std::size_t busy_ = 0;
   bool pwait2_ = true;  // epoll_pwait2 exists (Linux 5.11+)
 };
 

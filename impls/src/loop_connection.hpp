@@ -13,14 +13,13 @@
 // loop_batch hands requests to connections: a closed-loop batch gives the next request in order
 // to each free connection; an open-loop run gives each request at its send time, in order, C at
 // most, and stops at the run's deadline or when a send lags past max_lag (as the coroutine model's
-// dispatcher does). deadline_heap says which connection's step expires first.
+// dispatcher does). own_loop.hpp is the rest of a loop that does not depend on the kernel.
 #pragma once
 
 #include <sys/socket.h>
 
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <span>
 #include <string>
 #include <string_view>
@@ -157,31 +156,6 @@ class loop_batch {
   schedule_limits limits_;
   schedule_result* result_ = nullptr;
   bool stopped_ = false;
-};
-
-/// Connections' step deadlines, earliest first. An entry is stale once its connection's
-/// generation moved on (the step ended); stale entries are dropped as they surface.
-class deadline_heap {
- public:
-  struct entry {
-    Clock::time_point at;
-    std::size_t slot;
-    std::uint64_t generation;
-    bool operator>(const entry& o) const { return at > o.at; }
-  };
-  void push(entry e) { heap_.push(e); }
-  /// The earliest live entry, dropping stale ones; nullopt when none.
-  template <class IsLive>
-  std::optional<entry> top(IsLive&& live) {
-    while (!heap_.empty() && !live(heap_.top())) heap_.pop();
-    if (heap_.empty()) return std::nullopt;
-    return heap_.top();
-  }
-  void pop() { heap_.pop(); }
-  void clear() { heap_ = {}; }
-
- private:
-  std::priority_queue<entry, std::vector<entry>, std::greater<>> heap_;
 };
 
 }  // namespace iobench::detail

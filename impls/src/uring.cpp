@@ -33,15 +33,14 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <utility>
 
-#include "loop_connection.hpp"
+#include "own_loop.hpp"
 
 namespace iobench::detail {
 namespace {
-
-using next = loop_connection::next;
 
 constexpr unsigned kSubmissionEntries = 1024;
 // One operation and one cancel per connection may complete at once; past this the kernel keeps
@@ -70,99 +69,42 @@ class ring_owner {
   io_uring ring{};
 };
 
-class uring_fetcher final : public Fetcher {
+struct uring_slot : loop_slot {
+  using loop_slot::loop_slot;
+  bool cancelling = false;         // its deadline passed and a cancel is in the ring
+  std::unique_ptr<char[]> buffer;  // where its recv lands
+};
+
+class uring_fetcher final : public own_loop<uring_slot> {
  public:
-  explicit uring_fetcher(const Options& options) : options_(options) {}
-
-  std::vector<Outcome> fetch_all(std::span<const Request> requests) override {
-    std::vector<Outcome> outcomes(requests.size());
-    loop_batch b(options_, requests, outcomes);
-    run(b);
-    return outcomes;
-  }
-
-  schedule_result fetch_schedule(std::span<const Request> requests,
-                                 std::span<const Clock::time_point> send_at,
-                                 const schedule_limits& limits) override {
-    schedule_result result;
-    loop_batch b(options_, requests, send_at, limits, result);
-    run(b);
-    return result;
-  }
+  explicit uring_fetcher(const Options& options) : own_loop(options) {}
 
  private:
-  struct slot {
-    explicit slot(const Options& o) : conn(o) {}
-    loop_connection conn;
-    std::size_t request = 0;
-    bool busy = false;
-    next want = next::done;   // the operation in the ring, while busy
-    bool cancelling = false;  // its deadline passed and a cancel is in the ring
-    Clock::time_point armed;  // the deadline in the heap for it
-    std::uint64_t generation = 0;
-    std::unique_ptr<char[]> buffer;  // where its recv lands
-  };
+  void open_batch() override { ring_.emplace(); }
+  void close_batch() override { ring_.reset(); }
 
-  void run(loop_batch& b) {
-    if (b.connections() == 0) return;
-    ring_owner owner;
-    ring_ = &owner.ring;
-    slots_.clear();
-    idle_.clear();
-    heap_.clear();
-    busy_ = 0;
-    for (std::size_t s = 0; s < b.connections(); ++s) {
-      slots_.push_back(std::make_unique<slot>(options_));
-      idle_.push_back(b.connections() - 1 - s);
-    }
-    fill(b);
-    while (busy_ > 0 || !b.exhausted()) {
-      wait(b);
-      expire();
-      fill(b);
-    }
-    slots_.clear();  // connections close with the batch; no operation is in the ring by now
-    ring_ = nullptr;
-  }
-
-  void fill(loop_batch& b) {
-    while (!idle_.empty()) {
-      const auto i = b.take();
-      if (!i) break;
-      const std::size_t s = idle_.back();
-      idle_.pop_back();
-      slot& sl = *slots_[s];
-      sl.busy = true;
-      ++busy_;
-      sl.request = *i;
-      drive(b, s, sl.conn.begin(b.url(*i), b.outcome(*i), b.deadline(*i)));
-    }
-    b.note_waiting();
-  }
+  io_uring* ring() { return &ring_->ring; }
 
   io_uring_sqe* sqe() {
-    io_uring_sqe* e = io_uring_get_sqe(ring_);
+    io_uring_sqe* e = io_uring_get_sqe(ring());
     if (e == nullptr) {  // the submission queue is full: hand it over and take a fresh entry
-      io_uring_submit(ring_);
-      e = io_uring_get_sqe(ring_);
+      io_uring_submit(ring());
+      e = io_uring_get_sqe(ring());
     }
     if (e == nullptr) throw std::runtime_error("io_uring: no submission entry");
     return e;
   }
 
-  void wait(loop_batch& b) {
-    auto wake = idle_.empty() ? Clock::time_point::max() : b.next_due();
-    if (const auto e = heap_.top([this](const auto& e) { return live(e); }); e && e->at < wake)
-      wake = e->at;
+  void wait(Clock::time_point wake) override {
     io_uring_cqe* cqe = nullptr;
     int rc = 0;
     if (wake == Clock::time_point::max()) {
-      rc = io_uring_submit_and_wait(ring_, 1);
+      rc = io_uring_submit_and_wait(ring(), 1);
     } else {
       const auto ns = std::max<std::int64_t>(
           0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now()).count());
       __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
-      rc = io_uring_submit_and_wait_timeout(ring_, &cqe, 1, &ts, nullptr);
+      rc = io_uring_submit_and_wait_timeout(ring(), &cqe, 1, &ts, nullptr);
     }
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       throw std::system_error(-rc, std::generic_category(), "io_uring_enter");
@@ -171,39 +113,39 @@ class uring_fetcher final : public Fetcher {
     completions_.clear();
     unsigned head = 0;
     unsigned count = 0;
-    io_uring_for_each_cqe(ring_, head, cqe) {
+    io_uring_for_each_cqe(ring(), head, cqe) {
       completions_.emplace_back(cqe->user_data, cqe->res);
       ++count;
     }
-    io_uring_cq_advance(ring_, count);
+    io_uring_cq_advance(ring(), count);
     for (const auto& [tag, res] : completions_) {
-      if (tag != kCancelTag) on_completion(b, static_cast<std::size_t>(tag - 1), res);
+      if (tag != kCancelTag) on_completion(static_cast<std::size_t>(tag - 1), res);
     }
   }
 
-  void on_completion(loop_batch& b, std::size_t s, int res) {
-    slot& sl = *slots_[s];
+  void on_completion(std::size_t s, int res) {
+    uring_slot& sl = slot(s);
     if (std::exchange(sl.cancelling, false) && res == -ECANCELED) {
-      drive(b, s, sl.conn.expired());
+      drive(s, sl.conn.expired());
       return;
     }
-    // Not ours to fail on: interrupted, or nothing yet (the kernel normally waits for us).
+    // Not a failure: interrupted, or nothing yet (the kernel normally waits for us).
     if (res == -EINTR || res == -EAGAIN) {
-      drive(b, s, sl.want);
+      drive(s, sl.want);
       return;
     }
     switch (sl.want) {
       case next::connect:
-        drive(b, s, sl.conn.connected(res < 0 ? -res : 0));
+        drive(s, sl.conn.connected(res < 0 ? -res : 0));
         break;
       case next::write:
-        drive(b, s, sl.conn.wrote(res));
+        drive(s, sl.conn.wrote(res));
         break;
       case next::read:
         if (res > 0) {
-          drive(b, s, sl.conn.received({sl.buffer.get(), static_cast<std::size_t>(res)}));
+          drive(s, sl.conn.received({sl.buffer.get(), static_cast<std::size_t>(res)}));
         } else {
-          drive(b, s, sl.conn.ended(-res));
+          drive(s, sl.conn.ended(-res));
         }
         break;
       case next::done:
@@ -211,44 +153,19 @@ class uring_fetcher final : public Fetcher {
     }
   }
 
-  // Cancels the operations whose deadline has passed; their completions end the requests.
-  void expire() {
-    const auto now = Clock::now();
-    while (const auto e = heap_.top([this](const auto& e) { return live(e); })) {
-      if (e->at > now) break;
-      heap_.pop();
-      slot& sl = *slots_[e->slot];
-      sl.armed = {};
-      if (sl.cancelling) continue;
-      sl.cancelling = true;
-      io_uring_sqe* c = sqe();
-      io_uring_prep_cancel64(c, e->slot + 1, 0);
-      io_uring_sqe_set_data64(c, kCancelTag);
-    }
+  // The operation in the ring is cancelled; its completion ends the request.
+  void on_expired(std::size_t s) override {
+    uring_slot& sl = slot(s);
+    if (sl.cancelling) return;
+    sl.cancelling = true;
+    io_uring_sqe* c = sqe();
+    io_uring_prep_cancel64(c, s + 1, 0);
+    io_uring_sqe_set_data64(c, kCancelTag);
   }
 
-  // A heap entry still counts while its connection waits on the step it was pushed for.
-  [[nodiscard]] bool live(const deadline_heap::entry& e) const {
-    const slot& sl = *slots_[e.slot];
-    return sl.busy && sl.generation == e.generation;
-  }
-
-  // Queues the operation the connection wants, or, when its request is done, starts the next.
-  void drive(loop_batch& b, std::size_t s, next n) {
-    slot& sl = *slots_[s];
-    while (n == next::done) {
-      b.finish(sl.request);
-      const auto i = b.take();
-      if (!i) {
-        sl.busy = false;
-        --busy_;
-        sl.want = next::done;
-        idle_.push_back(s);
-        return;
-      }
-      sl.request = *i;
-      n = sl.conn.begin(b.url(*i), b.outcome(*i), b.deadline(*i));
-    }
+  // Every step is one submission; the connection waits for its completion.
+  std::optional<next> act(std::size_t s, next n) override {
+    uring_slot& sl = slot(s);
     io_uring_sqe* e = sqe();
     const int fd = sl.conn.fd();
     if (n == next::connect) {
@@ -261,20 +178,11 @@ class uring_fetcher final : public Fetcher {
       io_uring_prep_recv(e, fd, sl.buffer.get(), kLoopReadBuffer, 0);
     }
     io_uring_sqe_set_data64(e, s + 1);
-    sl.want = n;
-    if (sl.conn.step_deadline() != sl.armed) {
-      sl.armed = sl.conn.step_deadline();
-      heap_.push({sl.armed, s, ++sl.generation});
-    }
+    return std::nullopt;
   }
 
-  Options options_;
-  io_uring* ring_ = nullptr;
-  std::vector<std::unique_ptr<slot>> slots_;
-  std::vector<std::size_t> idle_;
+  std::optional<ring_owner> ring_;
   std::vector<std::pair<std::uint64_t, int>> completions_;
-  deadline_heap heap_;
-  std::size_t busy_ = 0;
 };
 
 // The sysctl that switches io_uring off (Linux 6.6+): 0 on, 1 only for io_uring_group, 2 off;
