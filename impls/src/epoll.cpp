@@ -45,7 +45,7 @@ struct epoll_slot : loop_slot {
 class epoll_fetcher final : public own_loop<epoll_slot> {
  public:
   explicit epoll_fetcher(const Options& options)
-      : own_loop(options), buffer_(std::make_unique<char[]>(kLoopReadBuffer)) {
+      : own_loop(options), buffer_(std::make_unique_for_overwrite<char[]>(kLoopReadBuffer)) {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   }

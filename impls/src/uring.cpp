@@ -174,7 +174,7 @@ class uring_fetcher final : public own_loop<uring_slot> {
       const auto bytes = sl.conn.unsent();
       io_uring_prep_send(e, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     } else {
-      if (!sl.buffer) sl.buffer = std::make_unique<char[]>(kLoopReadBuffer);
+      if (!sl.buffer) sl.buffer = std::make_unique_for_overwrite<char[]>(kLoopReadBuffer);
       io_uring_prep_recv(e, fd, sl.buffer.get(), kLoopReadBuffer, 0);
     }
     io_uring_sqe_set_data64(e, s + 1);
