@@ -22,7 +22,7 @@ using namespace iobench;
 using iobench::test::eventually;
 using iobench::test::running_server;
 
-class Fetchers : public ::testing::TestWithParam<std::string_view> {
+class Fetchers : public iobench::test::model_test {
  protected:
   [[nodiscard]] bool one_at_a_time() const { return find_model(GetParam())->one_at_a_time; }
   /// The concurrency a fetcher really gets when asked for `c`.

@@ -19,7 +19,7 @@ using iobench::test::hostile_case;
 using iobench::test::hostile_cases;
 using iobench::test::hostile_server;
 
-class Generated : public ::testing::TestWithParam<std::string_view> {
+class Generated : public iobench::test::model_test {
  protected:
   // Fetches every case whose name starts with `set`, one batch each (a fresh connection), and
   // lists every verdict that is not the case's.

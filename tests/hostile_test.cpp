@@ -29,7 +29,7 @@ constexpr std::size_t kRssMarginBytes = 64UL << 20;
 // The total timeout holds within 10%, plus this for stamping and scheduling on a loaded machine.
 constexpr auto kTimeoutSlack = 150ms;
 
-class Hostile : public ::testing::TestWithParam<std::string_view> {
+class Hostile : public iobench::test::model_test {
  protected:
   std::unique_ptr<Fetcher> make(std::size_t concurrency, std::chrono::milliseconds timeout) {
     Options o;

@@ -53,7 +53,7 @@ class recorder final : public outcome_observer {
   bool sent_before_end_ = true;
 };
 
-class Observed : public ::testing::TestWithParam<std::string_view> {};
+class Observed : public iobench::test::model_test {};
 
 TEST_P(Observed, EveryOutcomeIsReportedOnceAsReturned) {
   running_server s;

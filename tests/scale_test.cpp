@@ -29,7 +29,7 @@ constexpr std::size_t kSequentialBatch = 10;
 // Descriptors the test process needs besides the connections (gtest, the server's loops, ...).
 constexpr std::uint64_t kSpareDescriptors = 256;
 
-class Scale : public ::testing::TestWithParam<std::string_view> {};
+class Scale : public iobench::test::model_test {};
 
 TEST_P(Scale, ABatchOfThousandsAtOnceAllSucceeds) {
   // In-process, every request holds a descriptor at each end; thread_pool's workers hold two more

@@ -24,7 +24,7 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-class Schedules : public ::testing::TestWithParam<std::string_view> {
+class Schedules : public iobench::test::model_test {
  protected:
   [[nodiscard]] bool one_at_a_time() const { return find_model(GetParam())->one_at_a_time; }
 

@@ -52,6 +52,13 @@ const model_info* find_model(std::string_view name) {
 
 std::span<const std::string_view> fetcher_names() { return kNames; }
 
+std::string model_unavailable(std::string_view name) {
+  for (const auto& m : detail::kModelTable) {
+    if (m.info.name == name) return m.probe == nullptr ? std::string() : m.probe();
+  }
+  return {};
+}
+
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options) {
   if (options.concurrency == 0) throw std::invalid_argument("concurrency must be at least 1");
   if (options.work.count() < 0 || options.block.count() < 0) {
@@ -60,7 +67,13 @@ std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& opti
   // The work's calibration runs now, not inside the first measured response.
   if (options.work.count() > 0) work_pass_time();
   for (const auto& m : detail::kModelTable) {
-    if (m.info.name == name) return m.make(options);
+    if (m.info.name != name) continue;
+    if (m.probe != nullptr) {
+      if (std::string why = m.probe(); !why.empty()) {
+        throw std::runtime_error(std::string(name) + " cannot run here: " + why);
+      }
+    }
+    return m.make(options);
   }
   std::string known;
   for (auto n : kNames) known += (known.empty() ? "" : ", ") + std::string(n);

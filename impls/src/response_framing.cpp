@@ -13,6 +13,8 @@ namespace {
 
 // libcurl's limit on a chunk size: 16 hex digits (CHUNK_MAXNUM_LEN).
 constexpr int kMaxSizeDigits = 16;
+// What every status line starts with.
+constexpr std::string_view kVersion = "HTTP/1.";
 // A Content-Length libcurl can hold (curl_off_t).
 constexpr std::uint64_t kMaxLength = std::numeric_limits<std::int64_t>::max();
 
@@ -124,6 +126,7 @@ void response_framing::reset() {
   current_ = {};
   header_bytes_ = trailer_bytes_ = 0;
   final_ = head_done_ = http10_ = false;
+  conn_close_ = conn_keep_alive_ = false;
   status_ = 0;
   any_field_ = false;
   last_field_ = field::other;
@@ -173,6 +176,15 @@ std::size_t response_framing::feed(std::string_view bytes) {
     switch (state_) {
       case state::status_line:
       case state::fields: {
+        if (state_ == state::status_line && line_.size() < kVersion.size()) {
+          // A prefix that cannot become "HTTP/1." is no response, even before its line ends
+          // (libcurl rejects such bytes at once, as HTTP/0.9).
+          const std::size_t n = std::min(bytes.size(), kVersion.size() - line_.size());
+          if (bytes.substr(0, n) != kVersion.substr(line_.size(), n)) {
+            fail("malformed status line " + quoted_line(line_ + std::string(bytes.substr(0, 40))));
+            break;
+          }
+        }
         const std::size_t room = kMaxHeaderBytes - std::min(kMaxHeaderBytes, header_bytes_);
         if (!take_line(bytes, used, room, "header section", kMaxHeaderBytes)) break;
         header_bytes_ += current_.size();
@@ -255,6 +267,7 @@ void response_framing::on_status_line() {
   final_ = s.kind == status_line_kind::final;
   status_ = s.code;
   http10_ = current_[7] == '0';
+  conn_close_ = conn_keep_alive_ = false;
   any_field_ = false;
   last_field_ = field::other;
   state_ = state::fields;
@@ -302,6 +315,8 @@ void response_framing::on_field_line(bool trailer) {
     last_field_ = field::content_length;
   } else if (iequals(name, "transfer-encoding")) {
     last_field_ = field::transfer_encoding;
+  } else if (iequals(name, "connection")) {
+    on_connection_field(value);
   }
   if (last_field_ != field::other) framing_value_ = trim_ows(value);
 }
@@ -351,6 +366,18 @@ void response_framing::commit_field() {
     length_ = v;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
+  }
+}
+
+// Connection = #connection-option (RFC 9110 7.6.1), case-insensitive tokens.
+void response_framing::on_connection_field(std::string_view value) {
+  for (;;) {
+    const auto comma = value.find(',');
+    const std::string_view option = trim_ows(value.substr(0, comma));
+    conn_close_ = conn_close_ || iequals(option, "close");
+    conn_keep_alive_ = conn_keep_alive_ || iequals(option, "keep-alive");
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
   }
 }
 

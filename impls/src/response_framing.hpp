@@ -59,6 +59,12 @@ class response_framing {
   [[nodiscard]] const std::string& violation() const { return violation_; }
   /// The final response's body bytes so far, decoded: chunked framing and trailers excluded.
   [[nodiscard]] std::uint64_t body_bytes() const { return body_bytes_; }
+  /// The status of the last status line judged (the final response's once head_done()).
+  [[nodiscard]] int status() const { return status_; }
+  /// Whether the final head lets its connection carry another request (RFC 9112 9.3): HTTP/1.1
+  /// without "Connection: close", or HTTP/1.0 with "Connection: keep-alive". For the models that
+  /// read the bytes themselves (the own event loops); Beast and libcurl decide it on their side.
+  [[nodiscard]] bool keep_alive() const { return !conn_close_ && (!http10_ || conn_keep_alive_); }
 
  private:
   enum class state {
@@ -84,6 +90,7 @@ class response_framing {
   void on_status_line();
   void on_field_line(bool trailer);
   void commit_field();
+  void on_connection_field(std::string_view value);
   void on_head_end();
   void on_chunk_line();
 
@@ -96,6 +103,8 @@ class response_framing {
   bool final_ = false;      // the current head is a final response's
   bool head_done_ = false;  // the final head has ended
   bool http10_ = false;
+  bool conn_close_ = false;       // the head's Connection field lists "close"
+  bool conn_keep_alive_ = false;  // ... or "keep-alive"
   int status_ = 0;
   bool any_field_ = false;  // the current head (or trailer section) has had a field line
   field last_field_ = field::other;

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "impls/fetcher.hpp"
+
 namespace iobench::test {
 namespace {
 
@@ -217,6 +219,12 @@ std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::
     for (std::size_t i = first; i < last; ++i) results[i] = sockets[i - first].read_response();
   }
   return results;
+}
+
+void model_test::SetUp() {
+  if (const std::string why = model_unavailable(GetParam()); !why.empty()) {
+    GTEST_SKIP() << GetParam() << " skipped: " << why;
+  }
 }
 
 std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& info) {

@@ -96,6 +96,14 @@ class client_socket {
 std::vector<read_result> fetch_batch(std::uint16_t port, const std::vector<std::string>& targets,
                                      std::size_t connections);
 
+/// The fixture of a suite run over every model (INSTANTIATE_TEST_SUITE_P over fetcher_names()):
+/// a model this machine refuses (impls' model_unavailable(), e.g. uring where io_uring is off) is
+/// skipped with the reason, never failed.
+class model_test : public ::testing::TestWithParam<std::string_view> {
+ protected:
+  void SetUp() override;
+};
+
 /// A test name for a model (fetcher_names()), for INSTANTIATE_TEST_SUITE_P: gtest names allow
 /// letters, digits and '_' only, model names '.' and '-' too.
 std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& info);

@@ -19,7 +19,11 @@
 //
 // Beyond those: coroutine_mt, the coroutine model on one event loop per client CPU (each loop its
 // own thread, connections and share of the batch), the fair comparison with thread_pool on a
-// machine with many cores.
+// machine with many cores; epoll and uring, event loops written for this project on the caller's
+// thread over epoll and over io_uring, sharing one connection state machine and the judge below
+// (no Asio, no Beast, no libcurl: the floor of what an event loop costs, and io_uring against
+// epoll with everything else equal). uring is skipped where the kernel refuses io_uring
+// (model_unavailable()).
 //
 // Every model's file, impls/src/<name>.cpp, opens with why it behaves as it does.
 //
@@ -215,8 +219,14 @@ std::span<const model_info> models();
 /// The model registered under `name`; nullptr when there is none.
 const model_info* find_model(std::string_view name);
 
+/// Why the model registered under `name` cannot run on this machine, in one line (uring where
+/// io_uring is refused: kernel.io_uring_disabled, a seccomp filter, a kernel without it); empty
+/// when it can, or when no model has that name. Callers skip such a model and print the line: it
+/// is not a failure. NOTE: asks the kernel each time (uring: sets up and tears down a ring).
+std::string model_unavailable(std::string_view name);
+
 /// Creates the fetcher registered under `name`. Throws std::invalid_argument for an unknown name
-/// or concurrency 0.
+/// or concurrency 0, std::runtime_error for a model that cannot run here (model_unavailable()).
 std::unique_ptr<Fetcher> make_fetcher(std::string_view name, const Options& options);
 
 /// The registered names, in registry order (models()' names).
