@@ -50,7 +50,7 @@ double target_seconds(std::string_view suite) {
 
 double iterations_for(const point& p, double target_s) {
   const double setup = kConnectionSetupS * static_cast<double>(p.effective_concurrency());
-  const double per_request = is_python_reference(p.impl) ? kPythonRequestS : kZeroDelayRequestS;
+  const double per_request = is_child_reference(p.impl) ? kPythonRequestS : kZeroDelayRequestS;
   const double expected =
       std::max(ideal_makespan_s(p), per_request * static_cast<double>(p.requests)) + setup;
   return std::clamp(std::round(target_s / expected), 1.0, kMaxIterations);
@@ -195,7 +195,7 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
       run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite), where);
       return;
     }
-    if (is_python_reference(p.impl)) {
+    if (is_child_reference(p.impl)) {
       run_python(state, p, requests, o, m, watch_->progress());
     } else {
       run_model(state, p, requests, o, m);
@@ -222,7 +222,7 @@ timing timing_of(const point& p, double target_s) {
   // An open-loop step runs for its duration: one is a measurement.
   const bool single = wrk || p.open_loop();
   return {single ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s)),
-          wrk || is_python_reference(p.impl)};
+          wrk || is_child_reference(p.impl)};
 }
 
 // The name Google Benchmark filters on: the contract name and its suffixes.
@@ -286,11 +286,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     check_benchmark_flags(opts.benchmark_args);
-    // A model this machine refuses (uring where io_uring is off) is skipped with one line each,
-    // not failed; when it was all that --impls named, there is nothing to run.
+    // A model this machine refuses (uring where io_uring is off), or a reference whose runtime
+    // is missing, is skipped with one line each, not failed; when it was all that --impls
+    // named, there is nothing to run.
     std::vector<std::string> impls = opts.impls.empty() ? all_impl_names() : opts.impls;
     std::erase_if(impls, [](const std::string& name) {
-      const std::string why = model_unavailable(name);
+      std::string why = model_unavailable(name);
+      if (why.empty()) why = reference_unavailable(name);
       if (!why.empty()) std::cerr << "iobench: " << name << " skipped: " << why << "\n";
       return !why.empty();
     });

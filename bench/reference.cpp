@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -29,16 +31,38 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr std::array<reference_info, 4> kReferences{{
+constexpr std::array<reference_info, 6> kReferences{{
     {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session", false, false,
       false, "aiohttp", "event_loop", "epoll"},
-     reference_runner::python},
+     reference_runner::child,
+     "python",
+     ".py",
+     "aiohttp",
+     "python3-aiohttp"},
     {{"py_threads", "the posts' Python: a thread pool, http.client per worker", false, false, false,
       "http.client", "thread_per_request", "blocking"},
-     reference_runner::python},
+     reference_runner::child,
+     "python",
+     ".py"},
     {{"py_sequential", "the posts' Python: one http.client connection, in turn", true, false, false,
       "http.client", "one_at_a_time", "blocking"},
-     reference_runner::python},
+     reference_runner::child,
+     "python",
+     ".py"},
+    {{"py_uvloop", "py_asyncio's client on uvloop's event loop (libuv)", false, false, false,
+      "aiohttp", "event_loop", "epoll"},
+     reference_runner::child,
+     "python",
+     ".py",
+     "uvloop",
+     "python3-uvloop"},
+    {{"node_fetch", "Node's built-in fetch, C workers under one Promise.all", false, false, false,
+      "undici", "event_loop", "epoll"},
+     reference_runner::child,
+     "node",
+     ".mjs",
+     "fetch",
+     "nodejs"},
     {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling", false, false, false, "wrk",
       "event_loop_per_core", "epoll"},
      reference_runner::wrk},
@@ -55,6 +79,54 @@ std::filesystem::path reference_dir() {
 std::string python() {
   const char* env = std::getenv("IOBENCH_PYTHON");
   return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
+}
+
+std::string node() {
+  const char* env = std::getenv("IOBENCH_NODE");
+  return env != nullptr && *env != '\0' ? env : "/usr/bin/node";
+}
+
+const reference_info* find_reference(std::string_view impl) {
+  const auto it = std::find_if(kReferences.begin(), kReferences.end(),
+                               [impl](const reference_info& r) { return r.info.name == impl; });
+  return it == kReferences.end() ? nullptr : &*it;
+}
+
+// Runs `argv` with its output discarded; true when it exits 0 within a few seconds.
+bool succeeds(std::vector<std::string> argv) {
+  try {
+    spawn_options o;
+    o.argv = std::move(argv);
+    o.stdout_file = "/dev/null";
+    o.stderr_file = "/dev/null";
+    const child_process child = spawn_child(o);
+    for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
+      int status = 0;
+      const pid_t r = ::waitpid(child.pid, &status, WNOHANG);
+      if (r == child.pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (r < 0) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    reap_child(child.pid, 0ms);
+  } catch (const std::exception&) {
+  }
+  return false;
+}
+
+std::string probe(const reference_info& r) {
+  if (r.runner != reference_runner::child) return {};
+  if (r.runtime == "node") {
+    if (!succeeds({node(), "-e", "process.exit(typeof fetch === 'function' ? 0 : 1)"})) {
+      return "needs Node.js 18 or later with its built-in fetch at " + node() +
+             " (apt-get install " + std::string(r.package) + ", or set IOBENCH_NODE)";
+    }
+    return {};
+  }
+  if (!r.needs.empty() && !succeeds({python(), "-c", "import " + std::string(r.needs)})) {
+    return "needs the Python module " + std::string(r.needs) + " for " + python() +
+           " (apt-get install " + std::string(r.package) + ")";
+  }
+  return {};
 }
 
 std::string tail_of(const std::filesystem::path& p, std::size_t max = 2000) {
@@ -86,14 +158,28 @@ double to_ms(double value, std::string_view unit) {
 
 std::span<const reference_info> references() { return kReferences; }
 
-bool is_python_reference(std::string_view impl) {
+std::string reference_unavailable(std::string_view impl) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string, std::less<>> known;
+  const reference_info* r = find_reference(impl);
+  if (r == nullptr) return {};
+  const std::lock_guard lock(mutex);
+  if (const auto it = known.find(impl); it != known.end()) return it->second;
+  return known.emplace(std::string(impl), probe(*r)).first->second;
+}
+
+bool is_child_reference(std::string_view impl) {
   return std::any_of(kReferences.begin(), kReferences.end(), [impl](const reference_info& r) {
-    return r.info.name == impl && r.runner == reference_runner::python;
+    return r.info.name == impl && r.runner == reference_runner::child;
   });
 }
 
-python_runner::python_runner(std::string_view impl, const Options& options) : options_(options) {
-  const auto script = reference_dir() / (std::string(impl) + ".py");
+child_runner::child_runner(std::string_view impl, const Options& options) : options_(options) {
+  const reference_info* r = find_reference(impl);
+  if (r == nullptr || r->runner != reference_runner::child) {
+    throw std::runtime_error("not a reference client: " + std::string(impl));
+  }
+  const auto script = reference_dir() / (std::string(impl) + std::string(r->extension));
   if (!std::filesystem::exists(script)) {
     throw std::runtime_error("reference implementation not found: " + script.string());
   }
@@ -105,7 +191,8 @@ python_runner::python_runner(std::string_view impl, const Options& options) : op
   cleanup_ = on_interrupt::remove_file(stderr_file_);
   try {
     spawn_options o;
-    o.argv = {python(), "-u", script.string()};
+    o.argv = r->runtime == "node" ? std::vector<std::string>{node(), script.string()}
+                                  : std::vector<std::string>{python(), "-u", script.string()};
     o.pipe_stdin = true;
     o.pipe_stdout = true;
     o.stderr_file = stderr_file_;
@@ -120,9 +207,9 @@ python_runner::python_runner(std::string_view impl, const Options& options) : op
   }
 }
 
-python_runner::~python_runner() { stop(); }
+child_runner::~child_runner() { stop(); }
 
-void python_runner::stop() noexcept {
+void child_runner::stop() noexcept {
   if (to_child_ != nullptr) std::fclose(to_child_);  // EOF on its stdin: the child exits
   if (from_child_ != nullptr) std::fclose(from_child_);
   to_child_ = from_child_ = nullptr;
@@ -134,11 +221,11 @@ void python_runner::stop() noexcept {
   cleanup_ = -1;
 }
 
-void python_runner::fail(const std::string& what) {
+void child_runner::fail(const std::string& what) {
   throw std::runtime_error(what + "; its stderr: " + tail_of(stderr_file_));
 }
 
-child_batch python_runner::run(std::span<const Request> requests) {
+child_batch child_runner::run(std::span<const Request> requests) {
   json::array urls;
   urls.reserve(requests.size());
   for (const auto& r : requests) urls.emplace_back(r.url);

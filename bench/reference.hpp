@@ -23,19 +23,34 @@ namespace iobench::bench {
 inline constexpr std::string_view kWrk = "wrk";
 
 /// How a reference row is run.
-enum class reference_runner { python, wrk };
+/// How a reference row runs: a child speaking the batch protocol (bench/reference/common.py),
+/// or wrk for a fixed duration.
+enum class reference_runner { child, wrk };
 
 /// A reference row: the same metadata the registry keeps for a model, and how it runs.
 struct reference_info {
   model_info info;
   reference_runner runner;
+  /// A child's runtime: "python" (IOBENCH_PYTHON, default /usr/bin/python3) or "node"
+  /// (IOBENCH_NODE, default /usr/bin/node); its program is bench/reference/<name><extension>.
+  std::string_view runtime = {};
+  std::string_view extension = {};
+  /// What the child needs beyond its runtime: a Python module to import ("" for none; for node,
+  /// a global fetch), and the Debian package that brings it.
+  std::string_view needs = {};
+  std::string_view package = {};
 };
 
 /// The reference rows, in the order reports list them: py_asyncio, py_threads, py_sequential,
 /// wrk.
 std::span<const reference_info> references();
-/// True for the Python references.
-bool is_python_reference(std::string_view impl);
+/// True for the references that run as a child speaking the batch protocol (Python, Node).
+bool is_child_reference(std::string_view impl);
+
+/// Why the reference `impl` cannot run on this machine (its runtime or module is missing, with
+/// the package to install), or "" when it can, or when `impl` is no reference. Asked once per
+/// reference and process (it starts the runtime to check).
+std::string reference_unavailable(std::string_view impl);
 
 /// One batch as a reference child saw it.
 struct child_batch {
@@ -52,12 +67,12 @@ struct child_batch {
 /// A Python reference implementation as a child process that runs batch after batch (one JSON
 /// line each way). Throws std::runtime_error when it cannot start or dies, with its stderr. Its
 /// stderr file (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM (interrupt.hpp).
-class python_runner {
+class child_runner {
  public:
-  python_runner(std::string_view impl, const Options& options);
-  ~python_runner();
-  python_runner(const python_runner&) = delete;
-  python_runner& operator=(const python_runner&) = delete;
+  child_runner(std::string_view impl, const Options& options);
+  ~child_runner();
+  child_runner(const child_runner&) = delete;
+  child_runner& operator=(const child_runner&) = delete;
 
   child_batch run(std::span<const Request> requests);
 

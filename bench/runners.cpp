@@ -57,7 +57,7 @@ void run_model(benchmark::State& state, const point& p, std::span<const Request>
 
 void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
                 const Options& o, measured& m, std::atomic<std::size_t>* progress) {
-  python_runner child(p.impl, o);
+  child_runner child(p.impl, o);
   bool first = true;
   for (auto _ : state) {
     const auto b = child.run(requests);

@@ -125,14 +125,16 @@ TEST(Impls, AreTheRegistrysModelsThenTheReferences) {
   EXPECT_FALSE(one_at_a_time("telepathy"));
 }
 
-TEST(Impls, ReferencesAreThePythonProgramsAndWrk) {
+TEST(Impls, ReferencesAreTheChildProgramsAndWrk) {
   std::vector<std::string_view> names;
   for (const auto& r : references()) names.push_back(r.info.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string_view>{"py_asyncio", "py_threads", "py_sequential", "wrk"}));
+  EXPECT_EQ(names, (std::vector<std::string_view>{"py_asyncio", "py_threads", "py_sequential",
+                                                  "py_uvloop", "node_fetch", "wrk"}));
+  EXPECT_TRUE(is_child_reference("node_fetch"));
+  EXPECT_EQ(reference_unavailable("coroutine"), "") << "no reference: nothing to say";
   EXPECT_TRUE(find_impl("py_sequential")->info.one_at_a_time);
-  EXPECT_TRUE(is_python_reference("py_threads"));
-  EXPECT_FALSE(is_python_reference("wrk"));
+  EXPECT_TRUE(is_child_reference("py_threads"));
+  EXPECT_FALSE(is_child_reference("wrk"));
   for (const auto& r : references()) EXPECT_FALSE(r.info.baseline) << r.info.name;
 }
 

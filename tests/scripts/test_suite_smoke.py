@@ -22,7 +22,8 @@ WRK_COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_us_per
                 "peak_rss_mib", "errors"] + SERVER_EVIDENCE
 NAME = re.compile(
     r"^fetch/([A-Za-z0-9_.-]+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
-MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "summary"}
+MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "summary", "library", "mechanism",
+              "interface"}
 
 
 def iobench(bins, tmp_path, *args, timeout=120):
@@ -55,7 +56,8 @@ def test_context_lists_the_registry(smoke):
     assert kinds == sorted(kinds), "models first, then references"
     assert set(kinds) == {"model", "reference"}
     refs = [r["name"] for r in rows if r["kind"] == "reference"]
-    assert refs == ["py_asyncio", "py_threads", "py_sequential", "wrk"]
+    assert refs == ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "node_fetch", "wrk"]
+    assert all(r["mechanism"] for r in rows), "every row says how it overlaps requests"
     assert [r["kind"] for r in rows if r["baseline"]] == ["model"], "one baseline, a model"
     assert [r["name"] for r in rows if r["one_at_a_time"] and r["kind"] == "reference"] == [
         "py_sequential"]
