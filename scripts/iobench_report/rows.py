@@ -173,13 +173,18 @@ def _medians(name: str, reps: list[dict], keys: list[str], dropped: list[str]) -
     return metrics
 
 
-def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
+def _ran(entries) -> dict[str, list[dict]]:
+    """name -> its repetitions that ran (no error_occurred), in file order."""
     by_name: dict[str, list[dict]] = {}
-    for name, b in results.open_entries(doc):
+    for name, b in entries:
         if not b.get("error_occurred"):
             by_name.setdefault(name, []).append(b)
+    return by_name
+
+
+def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
     out = []
-    for name, ok in by_name.items():
+    for name, ok in _ran(results.open_entries(doc)).items():
         g = results.OPEN_RE.match(name)
         out.append(OpenRow(name=name, model=model[g["impl"]], rate=int(g["rate"]),
                            delay_ms=int(g["l"]), concurrency=int(g["c"]), repetitions=len(ok),
@@ -190,12 +195,8 @@ def _open_rows(doc: dict, model: dict, dropped: list[str]) -> list[OpenRow]:
 
 
 def _work_rows(doc: dict, model: dict, dropped: list[str]) -> list[WorkRow]:
-    by_name: dict[str, list[dict]] = {}
-    for name, b in results.work_entries(doc):
-        if not b.get("error_occurred"):
-            by_name.setdefault(name, []).append(b)
     out = []
-    for name, ok in by_name.items():
+    for name, ok in _ran(results.work_entries(doc)).items():
         g = results.WORK_RE.match(name)
         makespans = [m / 1000 for m in map(results.makespan_ms, ok) if m is not None]
         out.append(WorkRow(name=name, model=model[g["impl"]], requests=int(g["n"]),
