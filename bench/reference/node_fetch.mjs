@@ -25,7 +25,11 @@ function classify(err, gotResponse) {
       (!err.cause || err.cause.message === "bad port")) {
     return "connect";  // a bad URL, or a port fetch refuses to dial (as a browser would)
   }
-  if (code.startsWith("HPE_") || code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+  // undici's parser errors: a code HPE_* (Node 20.20), or only a name and message (Node 20.19).
+  const cause = err.cause || {};
+  if (code.startsWith("HPE_") || code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" ||
+      cause.name === "HTTPParserError" ||
+      /does not match the HTTP\/1\.1 protocol|Parse Error/.test(cause.message || "")) {
     return "bad_response";
   }
   return gotResponse ? "bad_response" : "reset";
