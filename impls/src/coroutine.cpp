@@ -18,15 +18,8 @@
 // capped by connect_timeout. A server that sends without pause never lets a read wait, so the
 // deadline is also checked after every read: a body that never ends cannot outrun the timeout.
 //
-// Hostile responses (fetcher.hpp's table): the socket is read here and the bytes handed to
-// Beast's parser by hand, so that every status line is judged by status_line.hpp before Beast
-// consumes it (Beast takes "000", and waits for more where libcurl rejects bytes that cannot
-// start a response), what Beast consumes is judged by response_framing.hpp too (Beast takes
-// "Transfer-Encoding: gzip", chunked twice, a 17-digit chunk size), interim 1xx responses are
-// skipped, header bytes are counted as they are consumed, and the read buffer has a hard size:
-// Beast needs a whole chunk-size line, or the whole trailer section, in the buffer at once, so
-// capping the buffer caps both, where an unbounded buffer grew to gigabytes on a chunk extension
-// that never ends.
+// Responses are read by beast_response.hpp (the judge of hostile ones), shared with the other
+// Beast models: they differ from this one in how they wait, not in how they read.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -36,19 +29,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <deque>
 #include <exception>
 
-#include "common/counting_body.hpp"
+#include "beast_response.hpp"
 #include "http_target.hpp"
 #include "models.hpp"
-#include "response_framing.hpp"
-#include "status_line.hpp"
 
 namespace iobench::detail {
 namespace {
@@ -60,11 +47,6 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadBuffer = 64 * 1024;
-// The most a connection's read buffer may hold: what a header section, a chunk-size line or a
-// trailer section may take (each must fit whole for Beast to parse it).
-constexpr std::size_t kBufferLimit =
-    std::max({kReadBuffer, kMaxHeaderBytes, kMaxChunkLineBytes, kMaxTrailerBytes});
 
 struct batch {
   std::span<const Request> requests;
@@ -95,10 +77,6 @@ struct open_run {
     while (!idle.empty()) wake_one();
   }
 };
-
-std::string_view buffered(const beast::flat_buffer& buffer) {
-  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-}
 
 class coroutine_fetcher final : public Fetcher {
  public:
@@ -141,15 +119,12 @@ class coroutine_fetcher final : public Fetcher {
  private:
   // One connection, reused for every request this worker takes.
   struct connection {
-    // Beast sizes each read from the buffer's free capacity (at least 512 bytes), and a buffer
-    // that starts small never grows: a 64 KiB body would take 128 reads. Start big instead.
-    explicit connection(const asio::any_io_executor& ex) : stream(ex), buffer(kBufferLimit) {
-      buffer.reserve(kReadBuffer);
-    }
+    explicit connection(const asio::any_io_executor& ex)
+        : stream(ex), buffer(beast_read_buffer()) {}
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
-    std::string peer;          // "host:port" it is connected to; empty when closed
-    response_framing framing;  // judges what Beast consumes (kept: it reuses its line buffer)
+    std::string peer;         // "host:port" it is connected to; empty when closed
+    beast_response response;  // the response being read (kept: it reuses its buffers)
     void close() {
       error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -244,10 +219,7 @@ class coroutine_fetcher final : public Fetcher {
       co_return;
     }
     const std::string peer = t.host + ":" + t.port;
-    std::string request = "GET " + t.path + " HTTP/1.1\r\nHost: " + t.authority +
-                          "\r\nUser-Agent: iobench\r\nAccept: */*\r\n";
-    if (!options_.keep_alive) request += "Connection: close\r\n";
-    request += "\r\n";
+    const std::string request = get_request(t, options_.keep_alive);
 
     for (int attempt = 0;; ++attempt) {
       const bool reused = conn.peer == peer;
@@ -291,102 +263,31 @@ class coroutine_fetcher final : public Fetcher {
     }
   }
 
-  // Reads the response to one request into `out`, skipping interim 1xx responses, and returns
-  // how it ended (fetcher.hpp's table). `got_bytes`: whether any byte arrived (no retry then).
-  // The connection is left open only when it may carry the next request.
+  // Reads the response to one request into `out` (beast_response.hpp) and returns how it ended
+  // (fetcher.hpp's table). `got_bytes`: whether any byte arrived (no retry then). The connection
+  // is left open only when it may carry the next request.
   asio::awaitable<ErrorKind> read_response(connection& conn, Clock::time_point deadline,
                                            Outcome& out, bool& got_bytes) const {
-    std::size_t header_bytes = 0;  // header sections so far, interim responses' included
-    bool final_status = false;     // a final response's status line has arrived
-    conn.framing.reset();
-    auto over_limit = [&out] {
-      out.detail = "header section over " + std::to_string(kMaxHeaderBytes) + " bytes";
-      return ErrorKind::bad_response;
-    };
+    beast_response& response = conn.response;
+    response.start();
     for (;;) {
-      http::response_parser<counting_body> parser;
-      // Not eager until the header is done, so that what a put() consumes is header bytes only.
-      parser.eager(false);
-      parser.body_limit(boost::none);
-      parser.header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));  // a backstop
-      bool line_judged = false;  // Beast consumes a status line only once it is complete
-      while (!parser.is_done()) {
-        if (conn.buffer.size() > 0) {
-          got_bytes = true;
-          if (!line_judged) {
-            const status_line line = read_status_line(buffered(conn.buffer));
-            if (line.kind == status_line_kind::malformed) {
-              out.detail = "malformed status line " + quoted_line(buffered(conn.buffer));
-              co_return ErrorKind::bad_response;
-            }
-            if (line.code == 101) {
-              out.detail = "101 Switching Protocols, but no upgrade was asked for";
-              co_return ErrorKind::bad_response;
-            }
-            line_judged = line.kind != status_line_kind::incomplete;
-            final_status = final_status || line.kind == status_line_kind::final;
-          }
-          const bool in_header = !parser.is_header_done();
-          error_code pec;
-          const std::size_t used = parser.put(conn.buffer.data(), pec);
-          // What Beast takes, the judge takes too (response_framing.hpp): where Beast is more
-          // lenient than RFC 9112 (and than libcurl's side of the judge), the judge decides.
-          conn.framing.feed(buffered(conn.buffer).substr(0, used));
-          conn.buffer.consume(used);
-          if (conn.framing.bad()) {
-            out.detail = conn.framing.violation();
-            co_return ErrorKind::bad_response;
-          }
-          if (in_header) header_bytes += used;
-          if (header_bytes > kMaxHeaderBytes) co_return over_limit();
-          if (parser.is_header_done()) parser.eager(true);
-          out.body_bytes = parser.get().body().bytes;
-          if (pec && pec != http::error::need_more) {
-            out.detail = "read: " + pec.message();
-            co_return ErrorKind::bad_response;
-          }
-          if (parser.is_done()) break;
-          if (!pec && used > 0) continue;  // progress, and more of the buffer to parse
-        }
-        // A server that sends without pause never lets the read below wait for the timer.
-        if (Clock::now() >= deadline) {
-          out.detail = "read: total timeout";
-          co_return ErrorKind::timeout;
-        }
-        if (!parser.is_header_done() && header_bytes + conn.buffer.size() >= kMaxHeaderBytes) {
-          co_return over_limit();
-        }
-        const std::size_t room = std::min(kReadBuffer, kBufferLimit - conn.buffer.size());
-        if (room == 0) {
-          // Beast needs a whole chunk-size line, or the whole trailer section, in the buffer.
-          out.detail =
-              "chunk-size line or trailer section over " + std::to_string(kBufferLimit) + " bytes";
-          co_return ErrorKind::bad_response;
-        }
+      std::optional<ErrorKind> ended = response.parse(conn.buffer, deadline, out);
+      if (!ended) {
         conn.stream.expires_at(deadline);
-        auto [ec, n] = co_await conn.stream.async_read_some(conn.buffer.prepare(room), kAwait);
+        auto [ec, n] = co_await conn.stream.async_read_some(
+            conn.buffer.prepare(response.room(conn.buffer)), kAwait);
         conn.buffer.commit(n);
         if (!ec) continue;
-        // Everything received was parsed before this read, so the connection has ended the
-        // response: complete if its body was delimited by the close; otherwise cut short past
-        // the final status line, or a failed connection before it.
-        if (ec == asio::error::eof && parser.got_some()) {
-          error_code eec;
-          parser.put_eof(eec);
-          if (!eec) break;
-        }
-        out.detail = "read: " + ec.message();
-        if (ec == beast::error::timeout) co_return ErrorKind::timeout;
-        co_return final_status ? ErrorKind::bad_response : ErrorKind::reset;
+        ended = response.read_ended(ec, out);
       }
-      const auto& res = parser.get();
-      if (res.result_int() / 100 == 1) continue;  // interim: skipped, its header counted
-      out.status = static_cast<int>(res.result_int());
-      out.body_bytes = res.body().bytes;
-      // Bytes past the response in this read are no response to anything we sent: they go with
-      // the connection (as libcurl does).
-      if (!options_.keep_alive || !res.keep_alive() || conn.buffer.size() > 0) conn.close();
-      co_return ErrorKind::none;
+      got_bytes = response.got_bytes();
+      // Bytes past the response in this read are no response to anything we sent: they go
+      // with the connection (as libcurl does).
+      if (*ended == ErrorKind::none &&
+          (!options_.keep_alive || !response.keep_alive() || conn.buffer.size() > 0)) {
+        conn.close();
+      }
+      co_return *ended;
     }
   }
 

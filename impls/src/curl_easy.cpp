@@ -141,17 +141,6 @@ std::size_t curl_easy::on_header(char* data, std::size_t size, std::size_t n, vo
   return static_cast<curl_easy*>(self)->guard_.on_header({data, size * n}) ? size * n : 0;
 }
 
-bool descriptor_gate::wait(Clock::time_point deadline) {
-  // Workers free descriptors one connection at a time and say so; the recheck catches those
-  // freed by anything else in the process (an in-process server, another fetcher).
-  constexpr auto kRecheck = std::chrono::milliseconds(100);
-  const auto now = Clock::now();
-  if (now >= deadline) return false;
-  std::unique_lock lock(mutex_);
-  freed_.wait_until(lock, std::min(deadline, now + kRecheck));
-  return true;
-}
-
 curl_socket_t curl_easy::on_open_socket(void* self_ptr, curlsocktype /*purpose*/,
                                         curl_sockaddr* address) {
   // What libcurl does without this callback, keeping errno: libcurl reports a failed socket()

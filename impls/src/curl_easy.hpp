@@ -4,10 +4,9 @@
 
 #include <curl/curl.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
 
+#include "descriptor_gate.hpp"
 #include "impls/fetcher.hpp"
 #include "response_guard.hpp"
 
@@ -15,21 +14,6 @@ namespace iobench::detail {
 
 /// curl_global_init, once per process, before any handle exists (thread-safe).
 void ensure_curl_global();
-
-/// Where blocking transfers wait when the process has no file descriptor left for a socket, for
-/// a model whose own connections free them (thread_pool): a failed socket() is retried when one
-/// was freed, instead of failing the request.
-class descriptor_gate {
- public:
-  /// Waits until a descriptor may have been freed, or `deadline`; false once it has passed.
-  bool wait(Clock::time_point deadline);
-  /// One descriptor was freed (a connection was closed).
-  void freed() { freed_.notify_one(); }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-};
 
 /// One configured easy handle: GET, NOSIGNAL (threads), the timeouts, the keep-alive policy, no
 /// proxy, and header and write callbacks that keep nothing but hold each response to the table

@@ -2,6 +2,8 @@
 // why it cannot be fetched.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <string>
 
@@ -19,5 +21,13 @@ struct target {
 
 /// Parses `url`; a URL the model cannot fetch comes back with `error` set (never throws).
 target parse_target(const std::string& url);
+
+/// The GET request for `t` that every model writing its own requests sends (libcurl's differ
+/// only in header order); with "Connection: close" unless `keep_alive`.
+std::string get_request(const target& t, bool keep_alive);
+
+/// Where to connect for `t` (an address, or a name resolved with getaddrinfo, blocking): fills
+/// `address` and `size`, and returns why it cannot, or empty.
+std::string resolve_target(const target& t, sockaddr_storage& address, socklen_t& size);
 
 }  // namespace iobench::detail

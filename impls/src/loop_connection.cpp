@@ -1,7 +1,5 @@
 #include "loop_connection.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -22,10 +20,7 @@ next loop_connection::begin(const std::string& url, Outcome& out, Clock::time_po
     url_ = url;
     target_ = parse_target(url);
     if (target_.error.empty()) {
-      request_ = "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.authority +
-                 "\r\nUser-Agent: iobench\r\nAccept: */*\r\n";
-      if (!options_->keep_alive) request_ += "Connection: close\r\n";
-      request_ += "\r\n";
+      request_ = get_request(target_, options_->keep_alive);
     }
   }
   if (!target_.error.empty()) {
@@ -67,32 +62,9 @@ next loop_connection::open_socket() {
 std::string loop_connection::resolve() {
   const std::string key = target_.host + ":" + target_.port;
   if (key == address_key_) return {};
-  address_ = {};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&address_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address_);
-  if (::inet_pton(AF_INET, target_.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(target_.port_number);
-    address_size_ = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, target_.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(target_.port_number);
-    address_size_ = sizeof *v6;
-  } else {
-    // A name: resolved here, blocking the loop (once per name; the benchmarks use addresses).
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(target_.host.c_str(), target_.port.c_str(), &hints, &found);
-    if (rc != 0 || found == nullptr) {
-      address_key_.clear();
-      return "resolve " + target_.host + ": " + ::gai_strerror(rc);
-    }
-    std::memcpy(&address_, found->ai_addr, found->ai_addrlen);
-    address_size_ = found->ai_addrlen;
-    ::freeaddrinfo(found);
-  }
+  address_key_.clear();
+  // A name is resolved here, blocking the loop (once per name; the benchmarks use addresses).
+  if (std::string why = resolve_target(target_, address_, address_size_); !why.empty()) return why;
   address_key_ = key;
   return {};
 }
