@@ -81,6 +81,14 @@ void print_human(const options& o, std::size_t concurrency, const batch_summary&
   std::printf("  50%% in %s\n  90%% in %s\n  99%% in %s\n  max   %s\n\n",
               seconds(s.p50_ms / 1000).c_str(), seconds(s.p90_ms / 1000).c_str(),
               seconds(s.p99_ms / 1000).c_str(), seconds(s.max_ms / 1000).c_str());
+  // hey's "details", as p50 and p99: where a request's time went before its response began.
+  std::printf("Details (p50, p99):\n");
+  std::printf("  Connect:      %s, %s (%zu new connections)\n",
+              seconds(s.connect_p50_ms / 1000).c_str(), seconds(s.connect_p99_ms / 1000).c_str(),
+              s.connections);
+  std::printf("  First byte:   %s, %s (%zu responses begun)\n\n",
+              seconds(s.first_byte_p50_ms / 1000).c_str(),
+              seconds(s.first_byte_p99_ms / 1000).c_str(), s.first_bytes);
   if (!s.statuses.empty()) {
     std::printf("Status code distribution:\n");
     for (const auto& [status, n] : s.statuses) std::printf("  [%d] %zu responses\n", status, n);
@@ -117,6 +125,12 @@ void print_json(const options& o, std::size_t concurrency, const batch_summary& 
       {"body_bytes", s.body_bytes},
       {"latency_ms",
        json::object{{"p50", s.p50_ms}, {"p90", s.p90_ms}, {"p99", s.p99_ms}, {"max", s.max_ms}}},
+      {"details", json::object{{"connect_ms", json::object{{"p50", s.connect_p50_ms},
+                                                           {"p99", s.connect_p99_ms},
+                                                           {"count", s.connections}}},
+                               {"first_byte_ms", json::object{{"p50", s.first_byte_p50_ms},
+                                                              {"p99", s.first_byte_p99_ms},
+                                                              {"count", s.first_bytes}}}}},
       {"statuses", std::move(statuses)},
       {"errors", std::move(errors)},
       {"incomplete", incomplete},

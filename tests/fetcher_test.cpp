@@ -199,6 +199,38 @@ TEST_P(Fetchers, KeepAliveReusesConnectionsWithinABatchAndClosesThemAfter) {
   EXPECT_TRUE(eventually([&] { return s.stats().connections_open == 0; }));
 }
 
+TEST_P(Fetchers, EachRequestSaysWhetherItConnectedAndWhenItsResponseBegan) {
+  running_server s;
+  Options o;
+  o.concurrency = 4;
+  for (const bool keep_alive : {true, false}) {
+    o.keep_alive = keep_alive;
+    const auto before = s.stats().connections_accepted;
+    const auto out = make(o)->fetch_all(repeat(s.url() + "/p?delay=20ms&bytes=10", 24));
+    std::size_t connected = 0;
+    for (const auto& r : out) {
+      ASSERT_TRUE(r.succeeded()) << describe(r);
+      if (r.new_connection) {
+        ++connected;
+        EXPECT_GT(r.connect_time, Clock::duration::zero());
+        EXPECT_LE(r.connect_time, r.first_byte);
+      }
+      // The server holds each response for its delay, so the first byte cannot come sooner.
+      EXPECT_GE(r.first_byte, std::chrono::milliseconds(20)) << "keep-alive " << keep_alive;
+      EXPECT_LE(r.first_byte, r.latency());
+    }
+    EXPECT_EQ(connected, s.stats().connections_accepted - before) << "keep-alive " << keep_alive;
+  }
+  // A request that never got a byte has no first byte.
+  o.keep_alive = true;
+  const auto refused = make(o)->fetch_all(repeat("http://127.0.0.1:0/x", 2));
+  for (const auto& r : refused) {
+    EXPECT_EQ(r.error, ErrorKind::connect) << describe(r);
+    EXPECT_FALSE(r.new_connection);
+    EXPECT_EQ(r.first_byte, Clock::duration::zero());
+  }
+}
+
 TEST_P(Fetchers, WithoutKeepAliveEachRequestHasItsOwnConnection) {
   running_server s;
   Options o;

@@ -190,12 +190,14 @@ TEST_P(Hostile, BytesPastACompleteResponseAreDiscarded) {
 
 TEST_P(Hostile, WellFormedResponsesNearTheLimitsAreAccepted) {
   // The limits are not tighter than real servers need: 40 KiB of header fields, a 1 KiB chunk
-  // extension on every chunk, 8 KiB of trailers; close-delimited and HTTP/1.0 bodies.
+  // extension on every chunk, 8 KiB of trailers; close-delimited and HTTP/1.0 bodies; a last
+  // chunk and trailers that come a byte at a time.
   const std::string u = server_.url();
   const std::vector<Request> reqs{{u + "/big-headers-ok?n=1"}, {u + "/chunk-ext-ok?n=1234"},
                                   {u + "/trailers-ok?n=567"},  {u + "/no-length-close?n=89"},
-                                  {u + "/http10?n=10"},        {u + "/ok?n=11"}};
-  const std::vector<std::size_t> want{1, 1234, 567, 89, 10, 11};
+                                  {u + "/http10?n=10"},        {u + "/ok?n=11"},
+                                  {u + "/dribbled-chunks?n=7"}};
+  const std::vector<std::size_t> want{1, 1234, 567, 89, 10, 11, 7};
   const auto out = make(2, 5s)->fetch_all(reqs);
   ASSERT_EQ(out.size(), reqs.size());
   for (std::size_t i = 0; i < reqs.size(); ++i) {

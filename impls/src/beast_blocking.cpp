@@ -46,11 +46,14 @@ void beast_blocking::fetch(const std::string& url, Outcome& out, Clock::time_poi
     const bool reused = fd_ >= 0 && peer_ == key_;
     if (!reused) {
       close();
+      const auto began = Clock::now();
       if (std::string why = connect(deadline); !why.empty()) {
         out.error = ErrorKind::connect;
         out.detail = std::move(why);
         return;
       }
+      out.new_connection = true;
+      out.connect_time = Clock::now() - began;
     }
     // A reused connection the server closed while idle fails before any byte comes back: that
     // is not the request's fault, so it gets one retry on a fresh connection.

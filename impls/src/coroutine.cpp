@@ -225,6 +225,7 @@ class coroutine_fetcher final : public Fetcher {
       const bool reused = conn.peer == peer;
       if (!reused) {
         conn.close();
+        const auto began = Clock::now();
         if (auto ec = co_await connect(conn, t, deadline); ec) {
           out.error = ErrorKind::connect;
           out.detail =
@@ -232,6 +233,8 @@ class coroutine_fetcher final : public Fetcher {
           co_return;
         }
         conn.peer = peer;
+        out.new_connection = true;
+        out.connect_time = Clock::now() - began;
       }
       // A reused connection the server closed while idle fails before any byte comes back:
       // that is not the request's fault, so it gets one retry on a fresh connection.

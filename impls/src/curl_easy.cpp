@@ -180,6 +180,15 @@ void curl_easy::finish(CURLcode code, Outcome& out) const {
   curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
   long request_bytes = 0;
   curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &request_bytes);
+  long connects = 0;
+  curl_off_t connect_us = 0;
+  curl_off_t first_byte_us = 0;
+  curl_easy_getinfo(handle_, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(handle_, CURLINFO_CONNECT_TIME_T, &connect_us);
+  curl_easy_getinfo(handle_, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
+  out.new_connection = connects > 0;
+  if (out.new_connection) out.connect_time = std::chrono::microseconds(connect_us);
+  out.first_byte = std::chrono::microseconds(first_byte_us);  // 0 when no byte came
   out.error = classify(code, error_, guard_, request_bytes > 0);
   out.status = out.error == ErrorKind::none ? static_cast<int>(status) : 0;
   if (out.error != ErrorKind::none) {

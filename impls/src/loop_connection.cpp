@@ -55,7 +55,8 @@ next loop_connection::open_socket() {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   opened_ = true;
   connecting_ = true;
-  step_deadline_ = std::min(deadline_, Clock::now() + options_->connect_timeout);
+  connect_began_ = Clock::now();
+  step_deadline_ = std::min(deadline_, connect_began_ + options_->connect_timeout);
   return next::connect;
 }
 
@@ -74,6 +75,8 @@ next loop_connection::connected(int error) {
   if (error != 0)
     return finish(ErrorKind::connect, std::string("connect: ") + std::strerror(error));
   peer_ = address_key_;
+  out_->new_connection = true;
+  out_->connect_time = Clock::now() - connect_began_;
   step_deadline_ = deadline_;
   return next::write;
 }
@@ -88,6 +91,7 @@ next loop_connection::wrote(long result) {
 }
 
 next loop_connection::received(std::string_view bytes) {
+  if (!got_bytes_) out_->first_byte = Clock::now() - out_->start;
   got_bytes_ = true;
   const std::size_t used = framing_.feed(bytes);
   if (framing_.bad()) return finish(ErrorKind::bad_response, framing_.violation());

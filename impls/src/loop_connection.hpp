@@ -108,6 +108,7 @@ class loop_connection {
   Clock::time_point deadline_;
   Clock::time_point step_deadline_;
   bool connecting_ = false;
+  Clock::time_point connect_began_;
   bool reused_ = false;
   int attempt_ = 0;
   bool got_bytes_ = false;

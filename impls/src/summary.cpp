@@ -42,6 +42,23 @@ batch_summary summarize(std::span<const Outcome> outcomes, Clock::duration wall)
     }
   }
   s.failed = s.requests - s.succeeded;
+  std::vector<double> connect_ms;
+  std::vector<double> first_byte_ms;
+  const auto ms_of = [](Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  for (const auto& o : outcomes) {
+    if (o.new_connection) connect_ms.push_back(ms_of(o.connect_time));
+    if (o.first_byte > Clock::duration::zero()) first_byte_ms.push_back(ms_of(o.first_byte));
+  }
+  std::sort(connect_ms.begin(), connect_ms.end());
+  std::sort(first_byte_ms.begin(), first_byte_ms.end());
+  s.connections = connect_ms.size();
+  s.connect_p50_ms = percentile(connect_ms, 0.50);
+  s.connect_p99_ms = percentile(connect_ms, 0.99);
+  s.first_bytes = first_byte_ms.size();
+  s.first_byte_p50_ms = percentile(first_byte_ms, 0.50);
+  s.first_byte_p99_ms = percentile(first_byte_ms, 0.99);
   const auto ms = sorted_latencies_ms(outcomes);
   if (!ms.empty()) {
     s.min_ms = ms.front();

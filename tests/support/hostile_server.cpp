@@ -1,6 +1,7 @@
 #include "hostile_server.hpp"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,6 +59,12 @@ class peer {
       }
       if (pending_.size() > kMaxRequestHead || !read_some(pending_)) return {};
     }
+  }
+
+  // Sends each write at once, without waiting to coalesce small ones (Nagle).
+  void no_delay() {
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
 
   // Sends every byte; false when the client is gone or the server stops.
@@ -204,6 +211,20 @@ constexpr std::array kScripts{
       return then::next_request; }},
     script{"trailers-ok", [](peer& p, std::size_t n) {
       p.send(chunked(n, {}, repeat("X-Trailer: " + body(88) + "\r\n", 8 * 1024)));
+      return then::next_request; }},
+
+    script{"dribbled-chunks", [](peer& p, std::size_t n) {
+      // The last chunk and the trailers a byte per write, so that they arrive a few bytes per
+      // read: a parser must wait for more wherever they stop (Beast asserted on "0\r\n" and
+      // one byte more; impls/src/beast_response.cpp).
+      p.no_delay();
+      const std::string all = chunked(n, {}, "T: x\r\n");
+      const std::size_t last = all.rfind("0\r\nT:");
+      if (!p.send(std::string_view(all).substr(0, last))) return then::close;
+      for (const char c : std::string_view(all).substr(last)) {
+        std::this_thread::sleep_for(2ms);
+        if (!p.send(std::string_view(&c, 1))) return then::close;
+      }
       return then::next_request; }},
 
     // Interim responses: skipped, the final answer belongs to the same request.

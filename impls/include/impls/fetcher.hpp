@@ -114,6 +114,11 @@ struct Outcome {
   Clock::time_point intended;  ///< when the schedule said to send it
   bool sent = true;            ///< false: the run ended (deadline, or stopped early) before it
   bool finished = true;        ///< false: not sent, or still in flight when the run ended
+  // Phases, stamped by every model (hey's "details"): libcurl's from its CURLINFO_*_TIME_T, the
+  // others' from their own clocks.
+  bool new_connection = false;     ///< the request opened a connection (not a reused one)
+  Clock::duration connect_time{};  ///< how long that connection took to connect
+  Clock::duration first_byte{};    ///< from start to the first response byte; zero: none came
 
   /// A complete response with a 2xx status.
   [[nodiscard]] bool succeeded() const {

@@ -29,6 +29,12 @@ struct batch_summary {
   double req_per_s = 0;  ///< requests / wall_s
   std::uint64_t body_bytes = 0;
   double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+  /// Phases (Outcome's): the requests that opened a connection and how long connecting took,
+  /// the requests whose response began and how long after their start; p50 and p99 each.
+  std::size_t connections = 0;
+  double connect_p50_ms = 0, connect_p99_ms = 0;
+  std::size_t first_bytes = 0;
+  double first_byte_p50_ms = 0, first_byte_p99_ms = 0;
   std::map<int, std::size_t> statuses;        ///< status -> responses (errors have none)
   std::map<std::string, std::size_t> errors;  ///< every ErrorKind but none -> count
 };
