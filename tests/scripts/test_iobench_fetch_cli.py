@@ -37,6 +37,7 @@ def pytest_generate_tests(metafunc):
 def test_json_has_every_key_and_counts_are_right(bins, mock_server, impl):
     s = mock_server()
     r = fetch(bins, "--impl", impl, "-n", "20", "-c", "4", "--json", s.url + "/x?bytes=100")
+    accepted = server_stats(s)["connections_accepted"] - 1  # less the one asking
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     one_at_a_time = f"{impl} runs one request at a time" in r.stderr
@@ -52,6 +53,30 @@ def test_json_has_every_key_and_counts_are_right(bins, mock_server, impl):
     assert d["errors"] == {"connect": 0, "timeout": 0, "reset": 0, "bad_response": 0}
     lat = d["latency_ms"]
     assert 0 <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+    # hey's details: every response began; a connection counted once, by the client that made
+    # it (keep-alive: a worker that took no request made none).
+    connect, first = d["details"]["connect_ms"], d["details"]["first_byte_ms"]
+    assert connect["count"] == accepted and 1 <= accepted <= (1 if one_at_a_time else 4)
+    assert first["count"] == 20
+    assert 0 < connect["p50"] <= connect["p99"] and 0 < first["p50"] <= first["p99"] <= lat["max"]
+
+
+def server_stats(server):
+    with urllib.request.urlopen(server.url + "/stats", timeout=10) as f:
+        return json.load(f)
+
+
+def test_details_count_a_connection_per_request_without_keep_alive(bins, mock_server):
+    s = mock_server()
+    r = fetch(bins, "--impl", "epoll", "-n", "12", "-c", "3", "--no-keepalive",
+              s.url + "/x?delay=20ms")
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"Details \(p50, p99\):\n  Connect: +([\d.]+) secs, ([\d.]+) secs "
+                  r"\((\d+) new connections\)\n  First byte: +([\d.]+) secs, ([\d.]+) secs "
+                  r"\((\d+) responses begun\)", r.stdout)
+    assert m, r.stdout
+    assert int(m[3]) == 12 and int(m[6]) == 12
+    assert float(m[4]) >= 0.020, "the first byte comes after the server's delay"
 
 
 def test_failures_exit_1_and_are_counted_by_kind(bins, mock_server):
