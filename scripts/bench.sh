@@ -2,7 +2,7 @@
 # The main job: install what is missing, build Release, run the benchmark suite with progress,
 # write OUT/results.json and the report, print where the report is.
 #
-# usage: scripts/bench.sh [--suite quick|default|full|seed|ci|scale|open] [--out DIR]
+# usage: scripts/bench.sh [--suite quick|default|full|seed|ci|scale|open|work] [--out DIR]
 #                         [--server URL] [--impls a,b] [--compare BASELINE.json [--allow-missing]]
 #                         [--server-cpus L] [--client-cpus L] [--no-pin]
 #                         [-- GOOGLE_BENCHMARK_FLAGS...]
@@ -37,8 +37,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$suite" in quick|default|full|seed|ci|scale|open|smoke) ;; *)
-  echo "bench.sh: --suite must be quick, default, full, seed, ci, scale or open (got '$suite')" >&2; exit 2 ;;
+case "$suite" in quick|default|full|seed|ci|scale|open|work|smoke) ;; *)
+  echo "bench.sh: --suite must be quick, default, full, seed, ci, scale, open or work (got '$suite')" >&2; exit 2 ;;
 esac
 if [[ -n $compare && ! -f $compare ]]; then
   echo "bench.sh: --compare: no such file '$compare'" >&2; exit 2
