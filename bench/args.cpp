@@ -15,7 +15,8 @@ namespace iobench::bench {
 namespace {
 
 constexpr std::string_view kUsage =
-    R"(usage: iobench [--suite NAME] [--server URL] [--impls a,b] [Google Benchmark flags]
+    R"(usage: iobench [--suite NAME] [--server URL] [--impls a,b] [--reference NAME=COMMAND]...
+               [Google Benchmark flags]
 
 Runs the iobench suite: every benchmark fetches one batch per iteration from a mock server and
 reports makespan (real_time) and the counters req_per_s, p50_ms, p90_ms, p99_ms, max_ms,
@@ -35,7 +36,12 @@ constexpr std::string_view kReferences =
     "                   and the references (the Python ones run by /usr/bin/python3):\n";
 
 constexpr std::string_view kTail =
-    R"(  --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
+    R"(  --reference NAME=COMMAND
+                   add your own client as the reference NAME for this run: COMMAND (split
+                   into words as a shell would, nothing substituted) is started as a child
+                   that speaks the batch protocol (docs/reference_protocol.md); repeatable.
+                   --impls selects it like any other
+  --server-args S  extra flags for the mock_server it starts, e.g. "--threads 2" or
                    "--extra-delay 2ms" (a uniformly slower network)
   --server-cpus L  CPUs for the mock_server it starts (cpu-list syntax: 0-3,8); it runs one
                    event loop per CPU it is given. Default: the first half of the CPUs this
@@ -138,6 +144,13 @@ options parse_args(int argc, char** argv) {
       append_words(o.server_args, args.verbatim_value());
     } else if (args.is("--impls")) {
       append_impls(o.impls, args.value());
+    } else if (args.is("--reference")) {
+      const std::string spec = args.value();
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos) {
+        throw cli::usage_error("--reference: expected NAME=COMMAND (got '" + spec + "')");
+      }
+      o.references.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
     } else if (args.is("--server-cpus") || args.is("--client-cpus")) {
       const bool server = args.is("--server-cpus");
       const std::string flag(server ? "--server-cpus" : "--client-cpus");

@@ -17,7 +17,9 @@ namespace iobench::bench {
 struct options {
   std::string suite = "default";
   std::string server;  ///< --server URL without trailing '/'; empty: start a mock_server child
-  std::vector<std::string> impls;        ///< --impls a,b; empty: every impl
+  std::vector<std::string> impls;  ///< --impls a,b; empty: every impl
+  /// --reference NAME=COMMAND, in order: clients added for this run (add_reference()).
+  std::vector<std::pair<std::string, std::string>> references;
   std::vector<std::string> server_args;  ///< --server-args, split on spaces
   std::optional<cpu_list> server_cpus;   ///< --server-cpus; unset: the default partition
   std::optional<cpu_list> client_cpus;   ///< --client-cpus; unset: the default partition

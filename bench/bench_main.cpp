@@ -196,7 +196,7 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
       return;
     }
     if (is_child_reference(p.impl)) {
-      run_python(state, p, requests, o, m, watch_->progress());
+      run_child(state, p, requests, o, m, where);
     } else {
       run_model(state, p, requests, o, m);
     }
@@ -281,6 +281,13 @@ int main(int argc, char** argv) {
   std::vector<point> points;
   try {
     opts = parse_args(argc, argv);
+    for (const auto& [name, command] : opts.references) {
+      try {
+        add_reference(name, command);
+      } catch (const std::invalid_argument& e) {
+        throw cli::usage_error(std::string("--reference: ") + e.what());
+      }
+    }
     if (opts.help) {
       std::cout << help_text();
       return 0;

@@ -1,8 +1,10 @@
 #include "probes.hpp"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +16,19 @@ std::string_view trim(std::string_view s) {
   if (first == std::string_view::npos) return {};
   const auto last = s.find_last_not_of(" \t\r");
   return s.substr(first, last - first + 1);
+}
+
+std::optional<long> status_in(const std::string& path, std::string_view field) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(field)) continue;
+    const auto value = trim(std::string_view(line).substr(field.size()));
+    long v = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc{}) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -40,16 +55,30 @@ context_switches process_csw() {
 }
 
 std::optional<long> status_field(std::string_view field) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with(field)) continue;
-    const auto value = trim(std::string_view(line).substr(field.size()));
-    long v = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc{}) return std::nullopt;
-    return v;
+  return status_in("/proc/self/status", field);
+}
+
+std::optional<long> status_field_of(pid_t pid, std::string_view field) {
+  return status_in("/proc/" + std::to_string(pid) + "/status", field);
+}
+
+std::optional<double> process_cpu_s_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return std::nullopt;
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 1));
+  std::string field;
+  double utime = 0;
+  double stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // utime is field 14, stime 15
+    if (i == 14) utime = std::strtod(field.c_str(), nullptr);
+    if (i == 15) stime = std::strtod(field.c_str(), nullptr);
   }
-  return std::nullopt;
+  if (!fields) return std::nullopt;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double rss_mib() { return static_cast<double>(status_field("VmRSS:").value_or(0)) / 1024; }

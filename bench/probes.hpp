@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <optional>
 #include <string>
@@ -33,6 +34,13 @@ context_switches csw_of(const rusage& usage);
 /// A numeric field of /proc/self/status ("VmRSS:", "VmHWM:" in kB, "Threads:"); nullopt when
 /// absent.
 std::optional<long> status_field(std::string_view field);
+
+/// status_field() of another process (/proc/PID/status); nullopt when absent or gone.
+std::optional<long> status_field_of(pid_t pid, std::string_view field);
+
+/// The user + system CPU time of process `pid` so far, every thread's (/proc/PID/stat, in clock
+/// ticks: 10 ms steps); nullopt when it cannot be read.
+std::optional<double> process_cpu_s_of(pid_t pid);
 
 /// Resident memory now, MiB.
 double rss_mib();

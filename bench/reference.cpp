@@ -3,12 +3,14 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wordexp.h>
 
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -69,6 +71,18 @@ constexpr std::array<reference_info, 6> kReferences{{
 }};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 
+// The table references() serves: kReferences, then add_reference()'s before wrk. A deque, so
+// that the strings the entries view stay where they are.
+struct reference_table {
+  std::vector<reference_info> rows{kReferences.begin(), kReferences.end()};
+  std::deque<std::string> text;  // names, summaries and commands of the added ones
+};
+
+reference_table& table() {
+  static reference_table t;
+  return t;
+}
+
 std::filesystem::path reference_dir() {
   if (const char* env = std::getenv("IOBENCH_REFERENCE_DIR"); env != nullptr && *env != '\0') {
     return env;
@@ -87,9 +101,43 @@ std::string node() {
 }
 
 const reference_info* find_reference(std::string_view impl) {
-  const auto it = std::find_if(kReferences.begin(), kReferences.end(),
+  const auto& rows = table().rows;
+  const auto it = std::find_if(rows.begin(), rows.end(),
                                [impl](const reference_info& r) { return r.info.name == impl; });
-  return it == kReferences.end() ? nullptr : &*it;
+  return it == rows.end() ? nullptr : &*it;
+}
+
+// The words of a --reference command, split as a shell would, without running anything.
+std::vector<std::string> command_words(std::string_view command) {
+  wordexp_t w{};
+  const int rc = ::wordexp(std::string(command).c_str(), &w, WRDE_NOCMD);
+  if (rc != 0) {
+    if (rc == WRDE_NOSPACE) ::wordfree(&w);
+    throw std::invalid_argument("cannot split the command '" + std::string(command) +
+                                "' into words (" +
+                                (rc == WRDE_CMDSUB    ? "a command substitution"
+                                 : rc == WRDE_BADCHAR ? "a character like |, ;, & or >"
+                                                      : "unbalanced quotes or a bad variable") +
+                                ")");
+  }
+  std::vector<std::string> words(w.we_wordv, w.we_wordv + w.we_wordc);
+  ::wordfree(&w);
+  if (words.empty()) throw std::invalid_argument("an empty command");
+  return words;
+}
+
+// Where `program` is: itself when it names a path, else the first match on PATH; empty if none.
+std::string find_program(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    return ::access(program.c_str(), X_OK) == 0 ? program : std::string();
+  }
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return {};
 }
 
 // Runs `argv` with its output discarded; true when it exits 0 within a few seconds.
@@ -115,6 +163,17 @@ bool succeeds(std::vector<std::string> argv) {
 
 std::string probe(const reference_info& r) {
   if (r.runner != reference_runner::child) return {};
+  if (!r.command.empty()) {
+    try {
+      const auto words = command_words(r.command);
+      if (find_program(words.front()).empty()) {
+        return "'" + words.front() + "' is not an executable program (nor one on PATH)";
+      }
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return {};
+  }
   if (r.runtime == "node") {
     if (!succeeds({node(), "-e", "process.exit(typeof fetch === 'function' ? 0 : 1)"})) {
       return "needs Node.js 18 or later with its built-in fetch at " + node() +
@@ -156,7 +215,35 @@ double to_ms(double value, std::string_view unit) {
 
 }  // namespace
 
-std::span<const reference_info> references() { return kReferences; }
+std::span<const reference_info> references() { return table().rows; }
+
+void add_reference(std::string_view name, std::string_view command) {
+  static const std::regex kName("[A-Za-z0-9_.-]+");
+  if (!std::regex_match(name.begin(), name.end(), kName)) {
+    throw std::invalid_argument("'" + std::string(name) +
+                                "' is not a name: letters, digits, '_', '.' and '-'");
+  }
+  if (find_reference(name) != nullptr ||
+      std::any_of(models().begin(), models().end(),
+                  [name](const model_info& m) { return m.name == name; })) {
+    throw std::invalid_argument("'" + std::string(name) + "' is taken by a model or reference");
+  }
+  if (command.find_first_not_of(" \t") == std::string_view::npos) {
+    throw std::invalid_argument("'" + std::string(name) + "' has no command");
+  }
+  command_words(command);  // a command that cannot be split is a usage error, now
+  auto& t = table();
+  const std::string_view n = t.text.emplace_back(name);
+  const std::string_view c = t.text.emplace_back(command);
+  const std::string_view summary = t.text.emplace_back("your client: " + std::string(command));
+  reference_info r{{n, summary, false, false, false, "", "", ""}, reference_runner::child};
+  r.runtime = "command";
+  r.command = c;
+  // Before wrk, which stays last.
+  const auto wrk = std::find_if(t.rows.begin(), t.rows.end(),
+                                [](const reference_info& x) { return x.info.name == kWrk; });
+  t.rows.insert(wrk, r);
+}
 
 std::string reference_unavailable(std::string_view impl) {
   static std::mutex mutex;
@@ -169,9 +256,8 @@ std::string reference_unavailable(std::string_view impl) {
 }
 
 bool is_child_reference(std::string_view impl) {
-  return std::any_of(kReferences.begin(), kReferences.end(), [impl](const reference_info& r) {
-    return r.info.name == impl && r.runner == reference_runner::child;
-  });
+  const reference_info* r = find_reference(impl);
+  return r != nullptr && r->runner == reference_runner::child;
 }
 
 child_runner::child_runner(std::string_view impl, const Options& options) : options_(options) {
@@ -180,7 +266,7 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
     throw std::runtime_error("not a reference client: " + std::string(impl));
   }
   const auto script = reference_dir() / (std::string(impl) + std::string(r->extension));
-  if (!std::filesystem::exists(script)) {
+  if (r->command.empty() && !std::filesystem::exists(script)) {
     throw std::runtime_error("reference implementation not found: " + script.string());
   }
   char tmpl[] = "/tmp/iobench-ref-XXXXXX";
@@ -191,8 +277,14 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
   cleanup_ = on_interrupt::remove_file(stderr_file_);
   try {
     spawn_options o;
-    o.argv = r->runtime == "node" ? std::vector<std::string>{node(), script.string()}
-                                  : std::vector<std::string>{python(), "-u", script.string()};
+    if (!r->command.empty()) {
+      o.argv = command_words(r->command);
+      o.argv.front() = find_program(o.argv.front());
+    } else if (r->runtime == "node") {
+      o.argv = {node(), script.string()};
+    } else {
+      o.argv = {python(), "-u", script.string()};
+    }
     o.pipe_stdin = true;
     o.pipe_stdout = true;
     o.stderr_file = stderr_file_;
@@ -201,6 +293,9 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
     to_child_ = ::fdopen(child.stdin_fd, "w");
     from_child_ = ::fdopen(child.stdout_fd, "r");
     if (to_child_ == nullptr || from_child_ == nullptr) fail("fdopen failed");
+    // An empty batch first: once it is answered the child's start-up (an interpreter, its
+    // imports) is over, so the kernel's count of its CPU for each batch holds the batch alone.
+    run({});
   } catch (...) {
     stop();  // no destructor runs for a constructor that throws
     throw;
@@ -230,12 +325,14 @@ child_batch child_runner::run(std::span<const Request> requests) {
   urls.reserve(requests.size());
   for (const auto& r : requests) urls.emplace_back(r.url);
   const json::object spec{
+      {"protocol", kProtocolVersion},
       {"urls", std::move(urls)},
       {"concurrency", options_.concurrency},
       {"keep_alive", options_.keep_alive},
       {"timeout_s", std::chrono::duration<double>(options_.timeout).count()},
       {"connect_timeout_s", std::chrono::duration<double>(options_.connect_timeout).count()}};
   const std::string line = json::serialize(spec) + "\n";
+  const auto cpu_before = process_cpu_s_of(pid_);
   if (std::fwrite(line.data(), 1, line.size(), to_child_) != line.size() ||
       std::fflush(to_child_) != 0) {
     fail("cannot write to the reference child");
@@ -246,10 +343,18 @@ child_batch child_runner::run(std::span<const Request> requests) {
   const std::string answer = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
   std::free(buf);
   if (n <= 0) fail("the reference child ended without an answer");
+  const auto cpu_after = process_cpu_s_of(pid_);
 
   child_batch out;
+  if (cpu_before && cpu_after) out.kernel_cpu_s = *cpu_after - *cpu_before;
+  out.kernel_peak_rss_mib = static_cast<double>(status_field_of(pid_, "VmHWM:").value_or(0)) / 1024;
+  std::string other_protocol;  // the version a child answered with, when not ours
   try {
     const auto doc = json::parse(answer).as_object();
+    if (const auto* v = doc.if_contains("protocol");
+        v != nullptr && v->to_number<double>() != kProtocolVersion) {
+      other_protocol = json::serialize(*v);
+    }
     out.wall_s = doc.at("wall_s").to_number<double>();
     out.cpu_s = doc.at("cpu_s").to_number<double>();
     // A child written before these were asked for reports none: 0, as unknown.
@@ -273,9 +378,18 @@ child_batch child_runner::run(std::span<const Request> requests) {
       out.outcomes.push_back(std::move(o));
     }
   } catch (const std::exception& e) {
-    fail(std::string("unreadable answer from the reference child: ") + e.what());
+    if (other_protocol.empty()) {
+      fail(std::string("unreadable answer from the reference child: ") + e.what());
+    }
   }
-  if (out.outcomes.size() != requests.size()) fail("the reference child lost outcomes");
+  if (!other_protocol.empty()) {
+    fail("the reference child speaks protocol " + other_protocol + ", iobench speaks " +
+         std::to_string(kProtocolVersion));
+  }
+  if (out.outcomes.size() != requests.size()) {
+    fail("the reference child answered " + std::to_string(out.outcomes.size()) + " outcomes for " +
+         std::to_string(requests.size()) + " requests");
+  }
   return out;
 }
 

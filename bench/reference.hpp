@@ -1,7 +1,8 @@
 // Reference rows in the same run as the C++ models: the blog posts' Python code (py_asyncio,
-// py_threads, py_sequential, run as child processes by /usr/bin/python3) and wrk as the ceiling
-// at zero delay. Each reports what it measured itself: a Python child times its own batches and
-// reports its own CPU and RSS, so the interpreter's start-up is not in the numbers.
+// py_threads, py_sequential, run as child processes by /usr/bin/python3), Node's fetch, any
+// client named with --reference NAME=COMMAND, and wrk as the ceiling at zero delay. A child
+// times its own batches and reports its own CPU and RSS, so the interpreter's start-up is not in
+// the numbers; the harness checks them against the kernel's and the server's (runners.cpp).
 #pragma once
 
 #include <sys/types.h>
@@ -39,11 +40,22 @@ struct reference_info {
   /// a global fetch), and the Debian package that brings it.
   std::string_view needs = {};
   std::string_view package = {};
+  /// A client named on the command line (--reference NAME=COMMAND): the command it runs as the
+  /// child, split into words as a shell would (no substitutions); empty for the others.
+  std::string_view command = {};
 };
 
-/// The reference rows, in the order reports list them: py_asyncio, py_threads, py_sequential,
-/// wrk.
+/// The batch protocol's version (docs/reference_protocol.md): sent with every batch; a child
+/// that answers with another one is refused.
+inline constexpr int kProtocolVersion = 1;
+
+/// The reference rows, in the order reports list them: the Python and Node ones, those added by
+/// add_reference(), then wrk.
 std::span<const reference_info> references();
+/// Adds a client that speaks the batch protocol, run as `command` (--reference NAME=COMMAND),
+/// before anything has listed the references. Throws std::invalid_argument, with the reason on
+/// one line, for a name that breaks the registry's rule or is taken, or an empty command.
+void add_reference(std::string_view name, std::string_view command);
 /// True for the references that run as a child speaking the batch protocol (Python, Node).
 bool is_child_reference(std::string_view impl);
 
@@ -62,11 +74,16 @@ struct child_batch {
   double rss_start_mib = 0;
   double peak_rss_mib = 0;  ///< the child's peak RSS so far
   double threads = 0;       ///< the child's peak thread count during the batch
+  /// What the kernel says of the child (/proc/PID), from the batch's request to its answer:
+  /// its CPU time (the protocol's own work included), and its peak RSS so far.
+  double kernel_cpu_s = 0;
+  double kernel_peak_rss_mib = 0;
 };
 
-/// A Python reference implementation as a child process that runs batch after batch (one JSON
-/// line each way). Throws std::runtime_error when it cannot start or dies, with its stderr. Its
-/// stderr file (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM (interrupt.hpp).
+/// A reference client as a child process that runs batch after batch (one JSON line each way:
+/// docs/reference_protocol.md), started by an empty batch it must answer first. Throws std::runtime_error when it cannot start or dies, with its
+/// stderr. Its stderr file (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM
+/// (interrupt.hpp).
 class child_runner {
  public:
   child_runner(std::string_view impl, const Options& options);
@@ -75,6 +92,8 @@ class child_runner {
   child_runner& operator=(const child_runner&) = delete;
 
   child_batch run(std::span<const Request> requests);
+  /// The child's process id.
+  [[nodiscard]] pid_t pid() const { return pid_; }
 
  private:
   [[noreturn]] void fail(const std::string& what);

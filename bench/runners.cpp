@@ -1,6 +1,7 @@
 #include "runners.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "impls/summary.hpp"
 #include "probes.hpp"
@@ -55,23 +56,49 @@ void run_model(benchmark::State& state, const point& p, std::span<const Request>
   m.peak_rss_mib = peak_rss_mib();
 }
 
-void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
-                const Options& o, measured& m, std::atomic<std::size_t>* progress) {
+void run_child(benchmark::State& state, const point& p, std::span<const Request> requests,
+               const Options& o, measured& m, const placement& where) {
+  // What the protocol itself may cost the child per batch beyond the batch it times: reading
+  // the URLs, writing the outcomes (JSON), and a clock tick of /proc's 10 ms on each side.
+  constexpr double kProtocolSlackS = 0.02;
   child_runner child(p.impl, o);
+  m.kernel_cpu = true;
   bool first = true;
+  double claimed_complete = 0;
+  double batches = 0;
   for (auto _ : state) {
     const auto b = child.run(requests);
-    if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
+    if (where.progress != nullptr) where.progress->fetch_add(1, std::memory_order_relaxed);
     state.SetIterationTime(b.wall_s);
     m.wall_s += b.wall_s;
     m.cpu_s += b.cpu_s;
+    m.kernel_cpu_s += b.kernel_cpu_s;
     m.vol_csw += b.vol_csw;
     m.invol_csw += b.invol_csw;
-    m.peak_rss_mib = std::max(m.peak_rss_mib, b.peak_rss_mib);
+    m.peak_rss_mib = std::max(m.peak_rss_mib, b.kernel_peak_rss_mib);
     if (first) m.rss_base_mib = b.rss_start_mib;  // the interpreter before any batch
     first = false;
     m.threads = std::max(m.threads, b.threads);
     m.add(b.outcomes);
+    batches += 1;
+    for (const auto& out : b.outcomes) claimed_complete += out.error == ErrorKind::none ? 1 : 0;
+  }
+  // Trust, but check: what the child says against what the server and the kernel saw.
+  const double served = read_server_stats(where.base).requests - where.before.requests;
+  if (claimed_complete > served) {
+    skip_run(state, p.impl + " claims " + std::to_string(static_cast<long>(claimed_complete)) +
+                        " complete responses, but the server answered " +
+                        std::to_string(static_cast<long>(served)) +
+                        " requests: a child's outcomes must be what it fetched");
+    return;
+  }
+  const double slack = kProtocolSlackS * batches;
+  if (m.cpu_s > m.kernel_cpu_s + slack || m.cpu_s + slack < m.kernel_cpu_s / 2) {
+    char why[256];
+    std::snprintf(why, sizeof why,
+                  " reports %.3f s of CPU for its batches, where the kernel counted %.3f s",
+                  m.cpu_s, m.kernel_cpu_s);
+    skip_run(state, p.impl + why);
   }
 }
 
@@ -106,6 +133,9 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const p
   c["efficiency"] = efficiency(ideal_makespan_s(p), m.wall_s / iterations);
   c["ideal_s"] = ideal_makespan_s(p);  // what efficiency is measured against
   c["cpu_us_per_req"] = total_requests > 0 ? m.cpu_s * 1e6 / total_requests : 0;
+  if (m.kernel_cpu && total_requests > 0) {
+    c["kernel_cpu_us_per_req"] = m.kernel_cpu_s * 1e6 / total_requests;
+  }
   c["vol_csw_per_req"] = total_requests > 0 ? m.vol_csw / total_requests : 0;
   c["invol_csw_per_req"] = total_requests > 0 ? m.invol_csw / total_requests : 0;
   c["peak_rss_mib"] = m.peak_rss_mib;

@@ -22,8 +22,10 @@ struct measured {
   std::size_t errors = 0;
   double wall_s = 0;
   double cpu_s = 0;
-  double vol_csw = 0;    ///< voluntary context switches over the iterations
-  double invol_csw = 0;  ///< involuntary ones
+  double kernel_cpu_s = 0;  ///< a child's CPU as the kernel counted it
+  bool kernel_cpu = false;  ///< kernel_cpu_s was measured (a child's row)
+  double vol_csw = 0;       ///< voluntary context switches over the iterations
+  double invol_csw = 0;     ///< involuntary ones
   double peak_rss_mib = 0;
   double rss_base_mib = 0;
   double threads = 0;
@@ -61,10 +63,15 @@ void skip_run(benchmark::State& state, const std::string& why);
 void run_model(benchmark::State& state, const point& p, std::span<const Request> requests,
                const Options& o, measured& m);
 
-/// A Python reference: the child times its batches and reports its own CPU, memory, threads.
-/// `progress`, when set, is bumped as each batch finishes.
-void run_python(benchmark::State& state, const point& p, std::span<const Request> requests,
-                const Options& o, measured& m, std::atomic<std::size_t>* progress = nullptr);
+/// A reference child (Python, Node, --reference): it times its batches and reports its own CPU,
+/// memory and threads, and is trusted but checked. The row is errored, with one line saying
+/// why, when it claims more complete responses than the server answered in the benchmark, or
+/// more CPU than the kernel counted for it, or far less (under half the kernel's, beyond 20 ms a
+/// batch: what the protocol's own JSON costs); kernel_cpu_us_per_req is the kernel's figure.
+/// The row's peak RSS is the kernel's (/proc/PID/status). `where.progress`, when set, is bumped
+/// as each batch finishes.
+void run_child(benchmark::State& state, const point& p, std::span<const Request> requests,
+               const Options& o, measured& m, const placement& where);
 
 /// The counters every model and Python row reports (names fixed by docs/results.md), the server's
 /// /stats included.

@@ -195,6 +195,7 @@ server_counters read_server_stats(const std::string& base_url) {
     const auto* v = doc.if_contains(key);
     return v != nullptr && v->is_number() ? v->to_number<double>() : fallback;
   };
+  c.requests = number("requests", 0);
   c.threads = number("threads", 0);
   c.cpus = number("cpus", 0);
   c.cpu_s = number("cpu_us", 0) / 1e6;

@@ -63,6 +63,7 @@ class server_process {
 /// What the suite reads from a server's /stats. The last four describe the server, not the
 /// benchmark; older servers lack them (0, and -1 for listen_overflows).
 struct server_counters {
+  double requests = 0;  ///< requests it read (every path: /stats too)
   double max_in_flight = 0;
   double late_p99_ms = 0;
   double threads = 0;            ///< event-loop threads

@@ -14,13 +14,17 @@
 namespace iobench::bench {
 
 std::span<const impl_info> all_impls() {
-  static const std::vector<impl_info> kAll = [] {
-    std::vector<impl_info> all;
+  // Rebuilt when add_reference() has added one since (that happens while the command line is
+  // read, before anything keeps what this returns).
+  static std::vector<impl_info> all;
+  static std::size_t references_seen = 0;
+  if (all.empty() || references().size() != references_seen) {
+    all.clear();
     for (const auto& m : models()) all.push_back({m, false});
     for (const auto& r : references()) all.push_back({r.info, true});
-    return all;
-  }();
-  return kAll;
+    references_seen = references().size();
+  }
+  return all;
 }
 
 const impl_info* find_impl(std::string_view name) {
