@@ -33,7 +33,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr std::array<reference_info, 6> kReferences{{
+constexpr std::array<reference_info, 7> kReferences{{
     {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session", false, false,
       false, "aiohttp", "event_loop", "epoll"},
      reference_runner::child,
@@ -65,6 +65,13 @@ constexpr std::array<reference_info, 6> kReferences{{
      ".mjs",
      "fetch",
      "nodejs"},
+    {{"go_goroutines", "Go's net/http, a goroutine per request, at most C at once", false, false,
+      false, "net/http", "event_loop_per_core", "epoll"},
+     reference_runner::child,
+     "go",
+     "",
+     "go_goroutines",
+     "golang-go"},
     {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling", false, false, false, "wrk",
       "event_loop_per_core", "epoll"},
      reference_runner::wrk},
@@ -93,6 +100,14 @@ std::filesystem::path reference_dir() {
 std::string python() {
   const char* env = std::getenv("IOBENCH_PYTHON");
   return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
+}
+
+// A compiled child (go_goroutines): built with iobench when the toolchain is there
+// (bench/CMakeLists.txt), next to the running executable.
+std::filesystem::path built_child(std::string_view name) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (ec ? std::filesystem::path("build/bin") : self.parent_path()) / name;
 }
 
 std::string node() {
@@ -171,6 +186,14 @@ std::string probe(const reference_info& r) {
       }
     } catch (const std::invalid_argument& e) {
       return e.what();
+    }
+    return {};
+  }
+  if (r.runtime == "go") {
+    const auto binary = built_child(r.needs);
+    if (::access(binary.c_str(), X_OK) != 0) {
+      return "needs " + binary.string() + ", built with iobench where Go's toolchain is " +
+             "installed (apt-get install " + std::string(r.package) + ", then build again)";
     }
     return {};
   }
@@ -266,7 +289,7 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
     throw std::runtime_error("not a reference client: " + std::string(impl));
   }
   const auto script = reference_dir() / (std::string(impl) + std::string(r->extension));
-  if (r->command.empty() && !std::filesystem::exists(script)) {
+  if (r->command.empty() && r->runtime != "go" && !std::filesystem::exists(script)) {
     throw std::runtime_error("reference implementation not found: " + script.string());
   }
   char tmpl[] = "/tmp/iobench-ref-XXXXXX";
@@ -280,6 +303,8 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
     if (!r->command.empty()) {
       o.argv = command_words(r->command);
       o.argv.front() = find_program(o.argv.front());
+    } else if (r->runtime == "go") {
+      o.argv = {built_child(r->needs).string()};
     } else if (r->runtime == "node") {
       o.argv = {node(), script.string()};
     } else {

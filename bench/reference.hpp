@@ -33,11 +33,13 @@ struct reference_info {
   model_info info;
   reference_runner runner;
   /// A child's runtime: "python" (IOBENCH_PYTHON, default /usr/bin/python3) or "node"
-  /// (IOBENCH_NODE, default /usr/bin/node); its program is bench/reference/<name><extension>.
+  /// (IOBENCH_NODE, default /usr/bin/node), whose program is bench/reference/<name><extension>;
+  /// "go", a program built with iobench from bench/reference/<name>.go into the directory of
+  /// the running executable; "command", add_reference()'s.
   std::string_view runtime = {};
   std::string_view extension = {};
   /// What the child needs beyond its runtime: a Python module to import ("" for none; for node,
-  /// a global fetch), and the Debian package that brings it.
+  /// a global fetch; for go, the built program's name), and the Debian package that brings it.
   std::string_view needs = {};
   std::string_view package = {};
   /// A client named on the command line (--reference NAME=COMMAND): the command it runs as the
@@ -81,9 +83,9 @@ struct child_batch {
 };
 
 /// A reference client as a child process that runs batch after batch (one JSON line each way:
-/// docs/reference_protocol.md), started by an empty batch it must answer first. Throws std::runtime_error when it cannot start or dies, with its
-/// stderr. Its stderr file (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM
-/// (interrupt.hpp).
+/// docs/reference_protocol.md), started by an empty batch it must answer first. Throws
+/// std::runtime_error when it cannot start or dies, with its stderr. Its stderr file
+/// (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM (interrupt.hpp).
 class child_runner {
  public:
   child_runner(std::string_view impl, const Options& options);

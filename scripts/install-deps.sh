@@ -30,7 +30,7 @@ common=(
   g++ make cmake git curl ca-certificates pkg-config ccache
   libcurl4-openssl-dev libbenchmark-dev libgtest-dev googletest liburing-dev
   python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp python3-yaml
-  python3-uvloop nodejs
+  python3-uvloop nodejs golang-go
   python3-pyflakes python3-pycodestyle
   wrk time procps iproute2 util-linux
   clang libclang-rt-dev

@@ -1,4 +1,4 @@
-"""The reference clients (bench/reference/, Python and Node) against a real mock_server: the batch
+"""The reference clients (bench/reference/: Python, Node, Go) against a real mock_server: the batch
 protocol, outcomes in order, faults as values, concurrency and keep-alive as the server sees
 them."""
 import json
@@ -7,10 +7,11 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, bin_dir
 
 REF = ROOT / "bench" / "reference"
-PROGRAMS = ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "node_fetch"]
+PROGRAMS = ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "node_fetch",
+            "go_goroutines"]
 
 
 # Where a client someone else wrote parts from the table every model keeps (docs/models.md), the
@@ -23,6 +24,8 @@ DIVERGES = {("node_fetch", "/f?fail=truncate&bytes=1000&chunked=1"): "none"}
 def command(program: str) -> list[str]:
     if program == "node_fetch":
         return ["/usr/bin/node", str(REF / "node_fetch.mjs")]
+    if program == "go_goroutines":  # built next to iobench (bench/CMakeLists.txt)
+        return [str(bin_dir() / "go_goroutines")]
     return ["/usr/bin/python3", str(REF / f"{program}.py")]
 
 
