@@ -133,6 +133,7 @@ std::string models_json() {
                                           {"one_at_a_time", i.info.one_at_a_time},
                                           {"baseline", i.info.baseline},
                                           {"summary", i.info.summary},
+                                          {"runtime", i.runtime},
                                           {"library", i.info.library},
                                           {"mechanism", i.info.mechanism},
                                           {"interface", i.info.interface}});

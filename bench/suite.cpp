@@ -21,7 +21,9 @@ std::span<const impl_info> all_impls() {
   if (all.empty() || references().size() != references_seen) {
     all.clear();
     for (const auto& m : models()) all.push_back({m, false});
-    for (const auto& r : references()) all.push_back({r.info, true});
+    for (const auto& r : references()) {
+      all.push_back({r.info, true, r.runner == reference_runner::wrk ? "wrk" : r.runtime});
+    }
     references_seen = references().size();
   }
   return all;

@@ -55,10 +55,13 @@ struct point {
 struct impl_info {
   model_info info;
   bool reference = false;  ///< the results' `models` context says kind "reference"
+  /// The language and runtime it runs in, as the report groups the rows: "c++" for the models,
+  /// a reference's "python", "node", "go", "command" (--reference), "wrk".
+  std::string_view runtime = "c++";
 };
 
 /// Every impl a suite can run: the registry's models in its order, then the references
-/// (py_asyncio, py_threads, py_sequential, wrk).
+/// (reference.hpp's references()).
 std::span<const impl_info> all_impls();
 
 /// The impl named `name`; nullptr when there is none.

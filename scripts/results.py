@@ -234,6 +234,9 @@ class Model:
     library: str = ""            # whose HTTP code: libcurl, beast, own, or a reference's
     mechanism: str = ""          # one_at_a_time, thread_per_request, event_loop, ..._per_core
     interface: str = ""          # blocking, epoll, io_uring
+    # The language and runtime: c++ (the models), python, node, go, command (--reference), wrk;
+    # "" where the file predates it.
+    runtime: str = ""
 
     @property
     def reference(self) -> bool:
@@ -292,7 +295,8 @@ def parse_models(raw, names: Iterable[str] = ()) -> list[Model]:
                          summary=str(e.get("summary", "")),
                          library=str(e.get("library", "")),
                          mechanism=str(e.get("mechanism", "")),
-                         interface=str(e.get("interface", ""))))
+                         interface=str(e.get("interface", "")),
+                         runtime=str(e.get("runtime", ""))))
     if len({m.name for m in out}) != len(out):
         raise ResultsError("context 'models' names a model twice")
     if sum(m.baseline for m in out) > 1:

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 from . import findings as fnd
-from . import machine, matrix, open_chart, scale, server, work
+from . import machine, matrix, open_chart, runtimes, scale, server, work
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
 from .rows import (CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, join_names,
                    one_at_a_time_names)
@@ -173,7 +173,8 @@ def report(run: Run, figures: list[Figure]) -> Document:
         None if any(f.stem == open_chart.STEM for f in figures)
         else open_chart.section(run, None),  # the open loop's numbers, even without a chart
         None if any(f.stem == work.STEM for f in figures) else work.section(run, None),
-        claims_section(run), matrix.section(run), gap_section(run), server.section(run),
+        claims_section(run), matrix.section(run), runtimes.section(run), gap_section(run),
+        server.section(run),
         models_section(run),
         results_section(run), machine_section(run.context)]
     return Document(
