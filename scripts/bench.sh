@@ -6,7 +6,7 @@
 #                         [--server URL] [--impls a,b] [--compare BASELINE.json [--allow-missing]]
 #                         [--server-cpus L] [--client-cpus L] [--no-pin]
 #                         [-- GOOGLE_BENCHMARK_FLAGS...]
-#   --suite          which suite (default: default, about 3 minutes here; quick: under 2 minutes)
+#   --suite          which suite (default: default, under 5 minutes here; quick: under 2 minutes)
 #   --out            output folder (default: reports/latest), checked before anything is built
 #   --server         an already running mock server (default: the suite starts its own)
 #   --impls          only these fetchers

@@ -47,10 +47,12 @@ def section(run: Run) -> Section | None:
         return None
     base = compared[0]
     body = []
-    for m in [m for m in present if m.name in compared] + clients:
+    models = [next(m for m in present if m.name == n) for n in compared]
+    for m in models + clients:
         z, s = zero.get(m.name), scale.get(m.name)
-        body.append([NAMES.get(m.runtime, "C++ (iobench)" if not m.reference else m.runtime),
-                     m.name, m.mechanism.replace("_", " ") or "–",
+        body.append([m.name,
+                     NAMES.get(m.runtime, "C++ (iobench)" if not m.reference else m.runtime),
+                     m.mechanism.replace("_", " ") or "–",
                      fmt(z.m("req_per_s")) if z else "–",
                      _ratio(z.m("req_per_s"), zero[base].m("req_per_s")) if z and base in zero
                      else "–",
@@ -80,7 +82,7 @@ def section(run: Run) -> Section | None:
                         "against the same server in the same run (ratios to "
                         f"{base}; the references time their batches themselves, and the harness "
                         "checks their figures against the kernel's and the server's)."),
-              Table(["runtime", "client", "mechanism", f"req/s at zero delay, C = {c}"
+              Table(["client", "runtime", "mechanism", f"req/s at zero delay, C = {c}"
                      if c else "req/s at zero delay", f"× {base}", "CPU µs/req",
                      f"N = C = {SCALE_N:,}, {HEADLINE_DELAY} ms", f"× {base}"], body)]
     if said:
