@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
   std::vector<point> points;
   try {
     opts = parse_args(argc, argv);
+    references();  // reads the manifests: a bad one is named here, before anything runs
     for (const auto& [name, command] : opts.references) {
       try {
         add_reference(name, command);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <deque>
@@ -15,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -33,60 +35,129 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr std::array<reference_info, 7> kReferences{{
-    {{"py_asyncio", "the posts' Python: asyncio.gather over one aiohttp session", false, false,
-      false, "aiohttp", "event_loop", "epoll"},
-     reference_runner::child,
-     "python",
-     ".py",
-     "aiohttp",
-     "python3-aiohttp"},
-    {{"py_threads", "the posts' Python: a thread pool, http.client per worker", false, false, false,
-      "http.client", "thread_per_request", "blocking"},
-     reference_runner::child,
-     "python",
-     ".py"},
-    {{"py_sequential", "the posts' Python: one http.client connection, in turn", true, false, false,
-      "http.client", "one_at_a_time", "blocking"},
-     reference_runner::child,
-     "python",
-     ".py"},
-    {{"py_uvloop", "py_asyncio's client on uvloop's event loop (libuv)", false, false, false,
-      "aiohttp", "event_loop", "epoll"},
-     reference_runner::child,
-     "python",
-     ".py",
-     "uvloop",
-     "python3-uvloop"},
-    {{"node_fetch", "Node's built-in fetch, C workers under one Promise.all", false, false, false,
-      "undici", "event_loop", "epoll"},
-     reference_runner::child,
-     "node",
-     ".mjs",
-     "fetch",
-     "nodejs"},
-    {{"go_goroutines", "Go's net/http, a goroutine per request, at most C at once", false, false,
-      false, "net/http", "event_loop_per_core", "epoll"},
-     reference_runner::child,
-     "go",
-     "",
-     "go_goroutines",
-     "golang-go"},
-    {{kWrk, "wrk, a thread per client CPU: the zero-delay ceiling", false, false, false, "wrk",
-      "event_loop_per_core", "epoll"},
-     reference_runner::wrk},
-}};
+// wrk is no child: its runner is built in. Every other reference is a manifest.
+constexpr reference_info kWrkReference{
+    {kWrk, "wrk, a thread per client CPU: the zero-delay ceiling", false, false, false, "wrk",
+     "event_loop_per_core", "epoll"},
+    reference_runner::wrk};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
 
-// The table references() serves: kReferences, then add_reference()'s before wrk. A deque, so
-// that the strings the entries view stay where they are.
+// The table references() serves: the manifests in reference_dir(), add_reference()'s, then wrk.
+// A deque, so that the strings the entries view stay where they are.
 struct reference_table {
-  std::vector<reference_info> rows{kReferences.begin(), kReferences.end()};
-  std::deque<std::string> text;  // names, summaries and commands of the added ones
+  std::vector<reference_info> rows;
+  std::deque<std::string> text;  // what the entries view: the manifests' and the added ones'
 };
 
+std::filesystem::path reference_dir();
+
+// One manifest (docs/reference_protocol.md, "Manifests"): `key = value` lines, '#' comments.
+// Throws std::invalid_argument naming the file and line.
+reference_info read_manifest(const std::filesystem::path& file, std::deque<std::string>& text,
+                             int& order) {
+  static const std::regex kName("[A-Za-z0-9_.-]+");
+  static const std::set<std::string, std::less<>> kRuntimes{"python", "node", "go", "command"};
+  std::ifstream in(file);
+  if (!in) throw std::invalid_argument(file.string() + ": cannot be read");
+  std::map<std::string, std::string, std::less<>> fields;
+  int line_no = 0;
+  const auto where = [&] { return file.string() + ":" + std::to_string(line_no) + ": "; };
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument(where() + "expected key = value");
+    auto trim = [](std::string v) {
+      v.erase(0, v.find_first_not_of(" \t\r"));
+      v.erase(v.find_last_not_of(" \t\r") + 1);
+      return v;
+    };
+    std::string key = trim(line.substr(0, eq));
+    static const std::set<std::string, std::less<>> kKeys{
+        "name",          "order",   "summary",   "runtime",   "program", "command",
+        "one_at_a_time", "library", "mechanism", "interface", "needs",   "package"};
+    if (!kKeys.contains(key)) throw std::invalid_argument(where() + "unknown key '" + key + "'");
+    if (fields.contains(key)) throw std::invalid_argument(where() + "'" + key + "' given twice");
+    fields[key] = trim(line.substr(eq + 1));
+  }
+  line_no = 0;
+  for (const char* key : {"name", "summary", "runtime", "library", "mechanism", "interface"}) {
+    if (fields[key].empty()) throw std::invalid_argument(where() + "no " + key);
+  }
+  const std::string& name = fields["name"];
+  if (!std::regex_match(name, kName)) {
+    throw std::invalid_argument(where() + "'" + name + "' is not a name: letters, digits, '_', " +
+                                "'.' and '-'");
+  }
+  const std::string& runtime = fields["runtime"];
+  if (!kRuntimes.contains(runtime)) {
+    throw std::invalid_argument(where() + "runtime '" + runtime +
+                                "' is not one of python, node, go, command");
+  }
+  if ((runtime == "command") == fields["command"].empty() ||
+      (runtime != "command") == fields["program"].empty()) {
+    throw std::invalid_argument(where() + (runtime == "command" ? "a command, and no program"
+                                                                : "a program, and no command"));
+  }
+  if (const std::string& mech = fields["mechanism"];
+      mech != "one_at_a_time" && mech != "thread_per_request" && mech != "event_loop" &&
+      mech != "event_loop_per_core") {
+    throw std::invalid_argument(where() + "mechanism '" + mech + "' is not one of one_at_a_time, " +
+                                "thread_per_request, event_loop, event_loop_per_core");
+  }
+  const std::string& one = fields["one_at_a_time"];
+  if (!one.empty() && one != "true" && one != "false") {
+    throw std::invalid_argument(where() + "one_at_a_time is true or false");
+  }
+  order = 100;
+  if (const auto& o = fields["order"]; !o.empty()) {
+    const auto [end, ec] = std::from_chars(o.data(), o.data() + o.size(), order);
+    if (ec != std::errc{} || end != o.data() + o.size()) {
+      throw std::invalid_argument(where() + "order is a whole number");
+    }
+  }
+  auto keep = [&text](const std::string& v) -> std::string_view { return text.emplace_back(v); };
+  reference_info r{{keep(name), keep(fields["summary"]), one == "true", false, false,
+                    keep(fields["library"]), keep(fields["mechanism"]), keep(fields["interface"])},
+                   reference_runner::child};
+  r.runtime = keep(runtime);
+  r.program = keep(fields["program"]);
+  r.needs = keep(fields["needs"]);
+  r.package = keep(fields["package"]);
+  r.command = keep(fields["command"]);
+  return r;
+}
+
+// Every *.ref in `dir`, by their order, then name; wrk last.
+reference_table load_table(const std::filesystem::path& dir) {
+  reference_table t;
+  std::vector<std::pair<int, reference_info>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".ref") continue;
+    int order = 0;
+    found.emplace_back(0, read_manifest(entry.path(), t.text, order));
+    found.back().first = order;
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.info.name < b.second.info.name;
+  });
+  std::set<std::string_view> names{kWrk};
+  for (const auto& [order, r] : found) {
+    if (!names.insert(r.info.name).second) {
+      throw std::invalid_argument(dir.string() + ": two references are named '" +
+                                  std::string(r.info.name) + "'");
+    }
+  }
+  for (auto& [order, r] : found) t.rows.push_back(r);
+  t.rows.push_back(kWrkReference);
+  return t;
+}
+
 reference_table& table() {
-  static reference_table t;
+  static reference_table t = load_table(reference_dir());
   return t;
 }
 
@@ -288,7 +359,7 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
   if (r == nullptr || r->runner != reference_runner::child) {
     throw std::runtime_error("not a reference client: " + std::string(impl));
   }
-  const auto script = reference_dir() / (std::string(impl) + std::string(r->extension));
+  const auto script = reference_dir() / r->program;
   if (r->command.empty() && r->runtime != "go" && !std::filesystem::exists(script)) {
     throw std::runtime_error("reference implementation not found: " + script.string());
   }

@@ -33,11 +33,11 @@ struct reference_info {
   model_info info;
   reference_runner runner;
   /// A child's runtime: "python" (IOBENCH_PYTHON, default /usr/bin/python3) or "node"
-  /// (IOBENCH_NODE, default /usr/bin/node), whose program is bench/reference/<name><extension>;
-  /// "go", a program built with iobench from bench/reference/<name>.go into the directory of
-  /// the running executable; "command", add_reference()'s.
+  /// (IOBENCH_NODE, default /usr/bin/node), which run `program` from bench/reference; "go", a
+  /// program built with iobench from bench/reference/`program` into the directory of the running
+  /// executable; "command", which runs `command`.
   std::string_view runtime = {};
-  std::string_view extension = {};
+  std::string_view program = {};
   /// What the child needs beyond its runtime: a Python module to import ("" for none; for node,
   /// a global fetch; for go, the built program's name), and the Debian package that brings it.
   std::string_view needs = {};
@@ -51,8 +51,9 @@ struct reference_info {
 /// that answers with another one is refused.
 inline constexpr int kProtocolVersion = 1;
 
-/// The reference rows, in the order reports list them: the Python and Node ones, those added by
-/// add_reference(), then wrk.
+/// The reference rows, in the order reports list them: the manifests in bench/reference
+/// (*.ref, by their `order`; or IOBENCH_REFERENCE_DIR), those added by add_reference(), then wrk.
+/// Read once; throws std::invalid_argument naming the file and line of a bad manifest.
 std::span<const reference_info> references();
 /// Adds a client that speaks the batch protocol, run as `command` (--reference NAME=COMMAND),
 /// before anything has listed the references. Throws std::invalid_argument, with the reason on

@@ -20,7 +20,7 @@ TEST(Reporting, ModelsContextIsTheRegistryThenTheReferences) {
     const auto& row = doc[i].as_object();
     const bool reference = i >= models().size();
     const auto& want = reference ? references()[i - models().size()].info : models()[i];
-    EXPECT_EQ(row.size(), 8U);
+    EXPECT_EQ(row.size(), 9U);
     EXPECT_EQ(row.at("name").as_string(), want.name);
     EXPECT_EQ(row.at("kind").as_string(), reference ? "reference" : "model");
     EXPECT_EQ(row.at("one_at_a_time").as_bool(), want.one_at_a_time);
@@ -29,6 +29,12 @@ TEST(Reporting, ModelsContextIsTheRegistryThenTheReferences) {
     EXPECT_EQ(row.at("library").as_string(), want.library);
     EXPECT_EQ(row.at("mechanism").as_string(), want.mechanism);
     EXPECT_EQ(row.at("interface").as_string(), want.interface);
+    const auto runtime = row.at("runtime").as_string();
+    if (reference) {
+      EXPECT_EQ(runtime, want.name == "wrk" ? "wrk" : references()[i - models().size()].runtime);
+    } else {
+      EXPECT_EQ(runtime, "c++");
+    }
     EXPECT_FALSE(want.mechanism.empty()) << want.name << ": every row says how it overlaps";
   }
 }

@@ -92,3 +92,48 @@ def test_help_and_listing_know_an_added_reference(bins):
                         "--benchmark_list_tests"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() and all("/mine/" in n for n in r.stdout.splitlines())
+
+
+def manifest_dir(tmp_path, text, name="mine.ref"):
+    d = tmp_path / "refs"
+    d.mkdir()
+    (d / name).write_text(text)
+    (d / "docs_client.py").write_text(CLIENT.read_text())
+    return d
+
+
+def test_a_manifest_is_a_reference(bins, tmp_path):
+    d = manifest_dir(tmp_path, "# mine\nname = mine\nsummary = a client from the docs\n"
+                               "runtime = python\nprogram = docs_client.py\nlibrary = http.client\n"
+                               "mechanism = thread_per_request  # a worker thread each\n"
+                               "interface = blocking\n")
+    env = {"IOBENCH_REFERENCE_DIR": str(d), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([str(bins / "iobench"), "--help"], capture_output=True, text=True, env=env)
+    listed = r.stdout[r.stdout.index("and the references"):r.stdout.index("\n  --reference")]
+    assert "mine" in listed and "a client from the docs" in listed and "py_asyncio" not in listed
+    out = tmp_path / "results.json"
+    r = subprocess.run([str(bins / "iobench"), "--suite", "smoke", "--impls", "mine",
+                        f"--benchmark_out={out}", "--benchmark_out_format=json"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert len(rows(doc, "mine")) == 2
+    assert not any(b.get("error_occurred") for b in doc["benchmarks"])
+    mine = next(m for m in json.loads(doc["context"]["models"]) if m["name"] == "mine")
+    assert (mine["runtime"], mine["mechanism"]) == ("python", "thread_per_request")
+
+
+@pytest.mark.parametrize("text,why", [
+    ("name = x\nfoo = 1\n", "bad.ref:2: unknown key 'foo'"),
+    ("name = x\nsummary = s\nruntime = ruby\nprogram = p\nlibrary = l\nmechanism = event_loop\n"
+     "interface = epoll\n", "runtime 'ruby' is not one of"),
+    ("name = a b\n", "no summary"),
+    ("just words\n", "bad.ref:1: expected key = value"),
+])
+def test_a_bad_manifest_is_named_on_one_line(bins, tmp_path, text, why):
+    d = manifest_dir(tmp_path, text, "bad.ref")
+    r = subprocess.run([str(bins / "iobench"), "--benchmark_list_tests"], capture_output=True,
+                       text=True, timeout=30, env={"IOBENCH_REFERENCE_DIR": str(d)})
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and why in lines[0], r.stderr
