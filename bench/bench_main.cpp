@@ -52,7 +52,7 @@ double target_seconds(std::string_view suite) {
 
 double iterations_for(const point& p, double target_s) {
   const double setup = kConnectionSetupS * static_cast<double>(p.effective_concurrency());
-  const double per_request = is_child_reference(p.impl) ? kPythonRequestS : kZeroDelayRequestS;
+  const double per_request = kind_of(p) == row_kind::child ? kPythonRequestS : kZeroDelayRequestS;
   const double expected =
       std::max(ideal_makespan_s(p), per_request * static_cast<double>(p.requests)) + setup;
   return std::clamp(std::round(target_s / expected), 1.0, kMaxIterations);
@@ -187,24 +187,8 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
         base, read_server_stats(base),
         static_cast<double>(cpus_.client.empty() ? allowed_cpus().size() : cpus_.client.size())};
     where.progress = watch_->progress();
-    step = "the batch";
-    if (p.open_loop()) {
-      step = "the open-loop step";
-      run_open_point(state, p, where);
-      return;
-    }
-    if (p.impl == kWrk) {
-      run_wrk_point(state, p, requests.front().url, wrk_duration(opts_.suite), where);
-      return;
-    }
-    if (is_child_reference(p.impl)) {
-      run_child(state, p, requests, o, m, where);
-    } else {
-      run_model(state, p, requests, o, m);
-    }
-    if (state.error_occurred()) return;
-    step = "reading the server's /stats";
-    fill_counters(state, p, m, where);
+    step = kind_of(p) == row_kind::open_loop ? "the open-loop step" : "the batch";
+    run_row(state, {p, requests, o, where, wrk_duration(opts_.suite)}, m);
   } catch (const std::exception& e) {
     // A request failed because the server went away says only "refused" or "timed out": say why.
     const auto why = watch_->check_now();
@@ -220,11 +204,11 @@ struct timing {
 };
 
 timing timing_of(const point& p, double target_s) {
-  const bool wrk = p.impl == kWrk;
-  // An open-loop step runs for its duration: one is a measurement.
-  const bool single = wrk || p.open_loop();
-  return {single ? 1 : static_cast<benchmark::IterationCount>(iterations_for(p, target_s)),
-          wrk || is_child_reference(p.impl)};
+  const row_kind kind = kind_of(p);
+  return {single_iteration(kind)
+              ? 1
+              : static_cast<benchmark::IterationCount>(iterations_for(p, target_s)),
+          timed_by_row(kind)};
 }
 
 // The name Google Benchmark filters on: the contract name and its suffixes.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "impls/summary.hpp"
+#include "open_points.hpp"
 #include "probes.hpp"
 #include "reference.hpp"
 #include "server_process.hpp"
@@ -184,6 +185,30 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) +
                  " -d" + std::to_string(duration.count()) +
                  "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");
+}
+
+row_kind kind_of(const point& p) {
+  if (p.open_loop()) return row_kind::open_loop;
+  if (p.impl == kWrk) return row_kind::wrk;
+  return is_child_reference(p.impl) ? row_kind::child : row_kind::model;
+}
+
+void run_row(benchmark::State& state, const row& r, measured& m) {
+  switch (kind_of(r.p)) {
+    case row_kind::open_loop:
+      run_open_point(state, r.p, r.where);
+      return;
+    case row_kind::wrk:
+      run_wrk_point(state, r.p, r.requests.front().url, r.wrk_duration, r.where);
+      return;
+    case row_kind::child:
+      run_child(state, r.p, r.requests, r.options, m, r.where);
+      break;
+    case row_kind::model:
+      run_model(state, r.p, r.requests, r.options, m);
+      break;
+  }
+  if (!state.error_occurred()) fill_counters(state, r.p, m, r.where);
 }
 
 }  // namespace iobench::bench

@@ -1,5 +1,7 @@
 // How each kind of row runs its iterations and what it reports: a C++ model in this process, a
-// Python reference in a child that measures itself, wrk for a fixed duration.
+// reference in a child that measures itself (checked against the kernel and the server), wrk for
+// a fixed duration, an open-loop step (open_points.hpp). One interface: kind_of() chooses the
+// kind once from the point, run_row() runs it.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -15,6 +17,25 @@
 #include "suite.hpp"
 
 namespace iobench::bench {
+
+/// The kinds of row, each with its runner.
+enum class row_kind {
+  model,      ///< a C++ model in this process (run_model)
+  child,      ///< a reference child speaking the batch protocol (run_child)
+  wrk,        ///< wrk for a fixed duration (run_wrk_point)
+  open_loop,  ///< an open-loop step at a rate (open_points.hpp's run_open_point)
+};
+
+/// The kind of row `p` is: from its shape (a rate) and its impl (wrk, a child reference, a model).
+row_kind kind_of(const point& p);
+
+/// Whether the row's own clock times its iterations (Google Benchmark's manual time): wrk's and
+/// a child's do; a model's and an open-loop step's are this process's wall clock.
+inline bool timed_by_row(row_kind k) { return k == row_kind::wrk || k == row_kind::child; }
+
+/// Whether the row is one measurement whatever the target time: wrk and an open-loop step run
+/// for their duration.
+inline bool single_iteration(row_kind k) { return k == row_kind::wrk || k == row_kind::open_loop; }
 
 /// What a benchmark measured over its iterations, whoever measured it.
 struct measured {
@@ -76,6 +97,21 @@ void run_child(benchmark::State& state, const point& p, std::span<const Request>
 /// The counters every model and Python row reports (names fixed by docs/results.md), the server's
 /// /stats included.
 void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where);
+
+/// One row, ready to run: the point, its batch (empty for an open-loop step), the options of its
+/// requests, where it runs, and how long wrk runs.
+struct row {
+  const point& p;
+  std::span<const Request> requests;
+  const Options& options;
+  const placement& where;
+  std::chrono::seconds wrk_duration;
+};
+
+/// Runs `r` with the runner of its kind and sets its counters (a model's and a child's from `m`,
+/// which collects what they measured); an errored row stays errored. Throws what the runner
+/// throws (a dead child, a server that stopped answering).
+void run_row(benchmark::State& state, const row& r, measured& m);
 
 /// wrk, the ceiling: it runs for `duration`, so its "batch" is N requests at its measured rate.
 /// Counters it cannot give (efficiency, threads, per-request latencies beyond its percentiles)

@@ -56,7 +56,8 @@ def test_context_lists_the_registry(smoke):
     assert kinds == sorted(kinds), "models first, then references"
     assert set(kinds) == {"model", "reference"}
     refs = [r["name"] for r in rows if r["kind"] == "reference"]
-    assert refs == ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "node_fetch", "wrk"]
+    assert refs == ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "node_fetch",
+                    "go_goroutines", "wrk"]
     assert all(r["mechanism"] for r in rows), "every row says how it overlaps requests"
     assert [r["kind"] for r in rows if r["baseline"]] == ["model"], "one baseline, a model"
     assert [r["name"] for r in rows if r["one_at_a_time"] and r["kind"] == "reference"] == [
