@@ -51,113 +51,13 @@ struct reference_table {
 
 std::filesystem::path reference_dir();
 
-// One manifest (docs/reference_protocol.md, "Manifests"): `key = value` lines, '#' comments.
-// Throws std::invalid_argument naming the file and line.
-reference_info read_manifest(const std::filesystem::path& file, std::deque<std::string>& text,
-                             int& order) {
-  static const std::regex kName("[A-Za-z0-9_.-]+");
-  static const std::set<std::string, std::less<>> kRuntimes{"python", "node", "go", "command"};
-  std::ifstream in(file);
-  if (!in) throw std::invalid_argument(file.string() + ": cannot be read");
-  std::map<std::string, std::string, std::less<>> fields;
-  int line_no = 0;
-  const auto where = [&] { return file.string() + ":" + std::to_string(line_no) + ": "; };
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos) continue;
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument(where() + "expected key = value");
-    auto trim = [](std::string v) {
-      v.erase(0, v.find_first_not_of(" \t\r"));
-      v.erase(v.find_last_not_of(" \t\r") + 1);
-      return v;
-    };
-    std::string key = trim(line.substr(0, eq));
-    static const std::set<std::string, std::less<>> kKeys{
-        "name",          "order",   "summary",   "runtime",   "program", "command",
-        "one_at_a_time", "library", "mechanism", "interface", "needs",   "package"};
-    if (!kKeys.contains(key)) throw std::invalid_argument(where() + "unknown key '" + key + "'");
-    if (fields.contains(key)) throw std::invalid_argument(where() + "'" + key + "' given twice");
-    fields[key] = trim(line.substr(eq + 1));
-  }
-  line_no = 0;
-  for (const char* key : {"name", "summary", "runtime", "library", "mechanism", "interface"}) {
-    if (fields[key].empty()) throw std::invalid_argument(where() + "no " + key);
-  }
-  const std::string& name = fields["name"];
-  if (!std::regex_match(name, kName)) {
-    throw std::invalid_argument(where() + "'" + name + "' is not a name: letters, digits, '_', " +
-                                "'.' and '-'");
-  }
-  const std::string& runtime = fields["runtime"];
-  if (!kRuntimes.contains(runtime)) {
-    throw std::invalid_argument(where() + "runtime '" + runtime +
-                                "' is not one of python, node, go, command");
-  }
-  if ((runtime == "command") == fields["command"].empty() ||
-      (runtime != "command") == fields["program"].empty()) {
-    throw std::invalid_argument(where() + (runtime == "command" ? "a command, and no program"
-                                                                : "a program, and no command"));
-  }
-  if (const std::string& mech = fields["mechanism"];
-      mech != "one_at_a_time" && mech != "thread_per_request" && mech != "event_loop" &&
-      mech != "event_loop_per_core") {
-    throw std::invalid_argument(where() + "mechanism '" + mech + "' is not one of one_at_a_time, " +
-                                "thread_per_request, event_loop, event_loop_per_core");
-  }
-  const std::string& one = fields["one_at_a_time"];
-  if (!one.empty() && one != "true" && one != "false") {
-    throw std::invalid_argument(where() + "one_at_a_time is true or false");
-  }
-  order = 100;
-  if (const auto& o = fields["order"]; !o.empty()) {
-    const auto [end, ec] = std::from_chars(o.data(), o.data() + o.size(), order);
-    if (ec != std::errc{} || end != o.data() + o.size()) {
-      throw std::invalid_argument(where() + "order is a whole number");
-    }
-  }
-  auto keep = [&text](const std::string& v) -> std::string_view { return text.emplace_back(v); };
-  reference_info r{{keep(name), keep(fields["summary"]), one == "true", false, false,
-                    keep(fields["library"]), keep(fields["mechanism"]), keep(fields["interface"])},
-                   reference_runner::child};
-  r.runtime = keep(runtime);
-  r.program = keep(fields["program"]);
-  r.needs = keep(fields["needs"]);
-  r.package = keep(fields["package"]);
-  r.command = keep(fields["command"]);
-  return r;
-}
-
-// Every *.ref in `dir`, by their order, then name; wrk last.
-reference_table load_table(const std::filesystem::path& dir) {
-  reference_table t;
-  std::vector<std::pair<int, reference_info>> found;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".ref") continue;
-    int order = 0;
-    found.emplace_back(0, read_manifest(entry.path(), t.text, order));
-    found.back().first = order;
-  }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : a.second.info.name < b.second.info.name;
-  });
-  std::set<std::string_view> names{kWrk};
-  for (const auto& [order, r] : found) {
-    if (!names.insert(r.info.name).second) {
-      throw std::invalid_argument(dir.string() + ": two references are named '" +
-                                  std::string(r.info.name) + "'");
-    }
-  }
-  for (auto& [order, r] : found) t.rows.push_back(r);
-  t.rows.push_back(kWrkReference);
-  return t;
-}
-
 reference_table& table() {
-  static reference_table t = load_table(reference_dir());
+  static reference_table t = [] {
+    reference_table t;
+    t.rows = read_manifests(reference_dir(), t.text);
+    t.rows.push_back(kWrkReference);
+    return t;
+  }();
   return t;
 }
 
@@ -296,15 +196,6 @@ ErrorKind kind_of(std::string_view s) {
   if (s == "timeout") return ErrorKind::timeout;
   if (s == "reset") return ErrorKind::reset;
   return ErrorKind::bad_response;
-}
-
-// wrk prints durations as 736.00us, 1.25ms, 2.01s, 1.00m.
-double to_ms(double value, std::string_view unit) {
-  if (unit == "us") return value / 1000;
-  if (unit == "ms") return value;
-  if (unit == "s") return value * 1000;
-  if (unit == "m") return value * 60000;
-  return value;
 }
 
 }  // namespace
@@ -487,89 +378,6 @@ child_batch child_runner::run(std::span<const Request> requests) {
          std::to_string(requests.size()) + " requests");
   }
   return out;
-}
-
-std::optional<std::filesystem::path> find_wrk() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto candidate = std::filesystem::path(dir) / "wrk";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
-wrk_result parse_wrk_output(std::string_view text) {
-  const std::string t(text);
-  wrk_result r;
-  std::smatch m;
-  static const std::regex kTotal(R"((\d+) requests in ([\d.]+)(us|ms|s|m))");
-  static const std::regex kRps(R"(Requests/sec:\s+([\d.]+))");
-  static const std::regex kMax(R"(Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s|m))");
-  static const std::regex kNon2xx(R"(Non-2xx or 3xx responses:\s+(\d+))");
-  static const std::regex kSocket(
-      R"(Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+))");
-  if (!std::regex_search(t, m, kTotal)) {
-    throw std::runtime_error("no result in wrk's output: " + t.substr(0, 500));
-  }
-  r.requests = std::stod(m[1]);
-  r.seconds = to_ms(std::stod(m[2]), m[3].str()) / 1000;
-  if (!std::regex_search(t, m, kRps)) {
-    throw std::runtime_error("no Requests/sec in wrk's output: " + t.substr(0, 500));
-  }
-  r.req_per_s = std::stod(m[1]);
-  if (std::regex_search(t, m, kMax)) r.max_ms = to_ms(std::stod(m[1]), m[2].str());
-  for (auto [pct, field] :
-       {std::pair{"50", &wrk_result::p50_ms}, std::pair{"90", &wrk_result::p90_ms},
-        std::pair{"99", &wrk_result::p99_ms}}) {
-    const std::regex line(std::string(R"(\n\s*)") + pct + R"(%\s+([\d.]+)(us|ms|s|m))");
-    if (!std::regex_search(t, m, line)) {
-      throw std::runtime_error(std::string("no ") + pct + "% latency in wrk's output (--latency?)");
-    }
-    r.*field = to_ms(std::stod(m[1]), m[2].str());
-  }
-  if (std::regex_search(t, m, kNon2xx)) r.errors += std::stod(m[1]);
-  if (std::regex_search(t, m, kSocket)) {
-    for (int i = 1; i <= 4; ++i) r.errors += std::stod(m[i]);
-  }
-  return r;
-}
-
-wrk_result run_wrk(const std::filesystem::path& wrk, const std::string& url, std::size_t threads,
-                   std::size_t connections, std::chrono::seconds duration) {
-  spawn_options o;
-  o.argv = {wrk.string(),
-            "-t" + std::to_string(threads),
-            "-c" + std::to_string(connections),
-            "-d" + std::to_string(duration.count()) + "s",
-            "--latency",
-            url};
-  o.pipe_stdout = true;
-  o.stderr_to_stdout = true;
-  const child_process child = spawn_child(o);
-  std::string text;
-  std::array<char, 4096> buf{};
-  for (ssize_t n; (n = ::read(child.stdout_fd, buf.data(), buf.size())) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    text.append(buf.data(), static_cast<std::size_t>(n));
-  }
-  ::close(child.stdout_fd);
-  int status = 0;
-  rusage usage{};
-  ::wait4(child.pid, &status, 0, &usage);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("wrk failed: " + text.substr(0, 500));
-  }
-  wrk_result r = parse_wrk_output(text);
-  r.cpu_s = cpu_seconds(usage);
-  const auto csw = csw_of(usage);
-  r.vol_csw = csw.voluntary;
-  r.invol_csw = csw.involuntary;
-  r.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024;
-  return r;
 }
 
 }  // namespace iobench::bench

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -55,6 +56,11 @@ inline constexpr int kProtocolVersion = 1;
 /// (*.ref, by their `order`; or IOBENCH_REFERENCE_DIR), those added by add_reference(), then wrk.
 /// Read once; throws std::invalid_argument naming the file and line of a bad manifest.
 std::span<const reference_info> references();
+/// The references the manifests in `dir` (*.ref) describe, by their `order`, then name; the
+/// strings they view are kept in `text`. Throws std::invalid_argument naming the file and line
+/// of a bad manifest, or two references of one name.
+std::vector<reference_info> read_manifests(const std::filesystem::path& dir,
+                                           std::deque<std::string>& text);
 /// Adds a client that speaks the batch protocol, run as `command` (--reference NAME=COMMAND),
 /// before anything has listed the references. Throws std::invalid_argument, with the reason on
 /// one line, for a name that breaks the registry's rule or is taken, or an empty command.
