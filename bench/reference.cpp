@@ -1,5 +1,7 @@
 #include "reference.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,9 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -41,6 +45,20 @@ constexpr reference_info kWrkReference{
      "event_loop_per_core", "epoll"},
     reference_runner::wrk};
 constexpr std::chrono::milliseconds kChildExitWait = 5s;
+// How long a child may take to start (an interpreter and its imports on a loaded machine), and
+// beyond its batch's own worst case to answer.
+constexpr std::chrono::seconds kChildStartWait = 30s;
+
+std::chrono::milliseconds child_start_wait() {
+  if (const char* env = std::getenv("IOBENCH_CHILD_START_S"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const double s = std::strtod(env, &end);
+    if (*end == '\0' && s > 0 && s < 86400) {
+      return std::chrono::milliseconds(static_cast<long>(s * 1000));
+    }
+  }
+  return kChildStartWait;
+}
 
 // The table references() serves: the manifests in reference_dir(), add_reference()'s, then wrk.
 // A deque, so that the strings the entries view stay where they are.
@@ -277,9 +295,11 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
     o.stderr_file = stderr_file_;
     const child_process child = spawn_child(o);
     pid_ = child.pid;
-    to_child_ = ::fdopen(child.stdin_fd, "w");
-    from_child_ = ::fdopen(child.stdout_fd, "r");
-    if (to_child_ == nullptr || from_child_ == nullptr) fail("fdopen failed");
+    to_child_ = child.stdin_fd;
+    from_child_ = child.stdout_fd;
+    for (const int fd : {to_child_, from_child_})
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    one_at_a_time_ = r->info.one_at_a_time;
     // An empty batch first: once it is answered the child's start-up (an interpreter, its
     // imports) is over, so the kernel's count of its CPU for each batch holds the batch alone.
     run({});
@@ -292,9 +312,9 @@ child_runner::child_runner(std::string_view impl, const Options& options) : opti
 child_runner::~child_runner() { stop(); }
 
 void child_runner::stop() noexcept {
-  if (to_child_ != nullptr) std::fclose(to_child_);  // EOF on its stdin: the child exits
-  if (from_child_ != nullptr) std::fclose(from_child_);
-  to_child_ = from_child_ = nullptr;
+  if (to_child_ >= 0) ::close(to_child_);  // EOF on its stdin: the child exits
+  if (from_child_ >= 0) ::close(from_child_);
+  to_child_ = from_child_ = -1;
   if (pid_ > 0) reap_child(pid_, kChildExitWait);
   pid_ = -1;
   std::error_code ec;
@@ -304,7 +324,74 @@ void child_runner::stop() noexcept {
 }
 
 void child_runner::fail(const std::string& what) {
-  throw std::runtime_error(what + "; its stderr: " + tail_of(stderr_file_));
+  const std::string err = tail_of(stderr_file_);
+  throw std::runtime_error(what + (err.empty() ? "; no stderr" : "; its stderr: " + err));
+}
+
+namespace {
+
+// Waits for `events` on `fd` until `deadline`: false when it passed.
+bool ready(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return true;  // let the read or write say what is wrong
+  }
+}
+
+std::string seconds_of(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+}  // namespace
+
+void child_runner::send(std::string_view bytes, Clock::time_point deadline,
+                        const std::string& what) {
+  const auto start = Clock::now();
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(to_child_, bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      fail("cannot write " + what + " to the reference child: " + std::strerror(errno));
+    }
+    if (!ready(to_child_, POLLOUT, deadline)) {
+      fail("the reference child did not read " + what + " within " +
+           seconds_of(Clock::now() - start));
+    }
+  }
+}
+
+std::string child_runner::receive(Clock::time_point deadline, const std::string& what) {
+  const auto start = Clock::now();
+  std::array<char, 65536> buf{};
+  for (;;) {
+    if (const auto eol = received_.find('\n'); eol != std::string::npos) {
+      std::string line = received_.substr(0, eol + 1);
+      received_.erase(0, eol + 1);
+      return line;
+    }
+    const ssize_t n = ::read(from_child_, buf.data(), buf.size());
+    if (n > 0) {
+      received_.append(buf.data(), static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) return {};  // it closed its stdout: it ended
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return {};
+    if (!ready(from_child_, POLLIN, deadline)) {
+      fail("the reference child did not answer " + what + " within " +
+           seconds_of(Clock::now() - start));
+    }
+  }
 }
 
 child_batch child_runner::run(std::span<const Request> requests) {
@@ -319,17 +406,17 @@ child_batch child_runner::run(std::span<const Request> requests) {
       {"timeout_s", std::chrono::duration<double>(options_.timeout).count()},
       {"connect_timeout_s", std::chrono::duration<double>(options_.connect_timeout).count()}};
   const std::string line = json::serialize(spec) + "\n";
+  // The longest a batch may honestly take: every wave at its timeout; then the start-up's wait
+  // again, for a loaded machine (and, for the empty first batch, the start-up itself).
+  const std::size_t c = one_at_a_time_ ? 1 : std::max<std::size_t>(1, options_.concurrency);
+  const auto waves = static_cast<long>((requests.size() + c - 1) / c);
+  const auto deadline = Clock::now() + waves * options_.timeout + child_start_wait();
+  const std::string what = requests.empty() ? "the empty first batch (its start-up)"
+                                            : "a batch of " + std::to_string(requests.size());
   const auto cpu_before = process_cpu_s_of(pid_);
-  if (std::fwrite(line.data(), 1, line.size(), to_child_) != line.size() ||
-      std::fflush(to_child_) != 0) {
-    fail("cannot write to the reference child");
-  }
-  char* buf = nullptr;
-  std::size_t cap = 0;
-  const ssize_t n = ::getline(&buf, &cap, from_child_);
-  const std::string answer = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  std::free(buf);
-  if (n <= 0) fail("the reference child ended without an answer");
+  send(line, deadline, what);
+  const std::string answer = receive(deadline, what);
+  if (answer.empty()) fail("the reference child ended without an answer");
   const auto cpu_after = process_cpu_s_of(pid_);
 
   child_batch out;

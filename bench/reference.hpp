@@ -90,7 +90,10 @@ struct child_batch {
 };
 
 /// A reference client as a child process that runs batch after batch (one JSON line each way:
-/// docs/reference_protocol.md), started by an empty batch it must answer first. Throws
+/// docs/reference_protocol.md), started by an empty batch it must answer first. A child that
+/// does not answer in time (its start-up: kChildStartWait, IOBENCH_CHILD_START_S to change it; a
+/// batch: every wave at its timeout, then as long again as the start-up) fails the run, never
+/// hangs it. Throws
 /// std::runtime_error when it cannot start or dies, with its stderr. Its stderr file
 /// (/tmp/iobench-ref-*) is removed at the end, and on SIGINT/SIGTERM (interrupt.hpp).
 class child_runner {
@@ -108,10 +111,16 @@ class child_runner {
   [[noreturn]] void fail(const std::string& what);
   // Ends the child, removes the stderr file, forgets the interrupt registration.
   void stop() noexcept;
+  // Writes all of `bytes` to the child by `deadline`; fails (throws) past it, or when it left.
+  void send(std::string_view bytes, Clock::time_point deadline, const std::string& what);
+  // The child's next line by `deadline`; fails past it; empty when it closed its stdout.
+  std::string receive(Clock::time_point deadline, const std::string& what);
   Options options_;
+  bool one_at_a_time_ = false;
   pid_t pid_ = -1;
-  FILE* to_child_ = nullptr;
-  FILE* from_child_ = nullptr;
+  int to_child_ = -1;     ///< its stdin, non-blocking
+  int from_child_ = -1;   ///< its stdout, non-blocking
+  std::string received_;  ///< what it wrote past the last line taken
   std::filesystem::path stderr_file_;
   int cleanup_ = -1;  ///< on_interrupt token for stderr_file_
 };

@@ -137,3 +137,19 @@ def test_a_bad_manifest_is_named_on_one_line(bins, tmp_path, text, why):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and why in lines[0], r.stderr
+
+
+@pytest.mark.parametrize("command,why", [
+    ("/bin/sleep 100", "did not answer the empty first batch (its start-up) within 2 s"),
+    ("/bin/true", "the reference child ended without an answer; no stderr"),
+])
+def test_a_client_that_never_answers_fails_the_row_and_never_hangs_the_run(bins, tmp_path,
+                                                                           command, why):
+    out = tmp_path / "results.json"
+    r = subprocess.run([str(bins / "iobench"), "--suite", "smoke", "--reference",
+                        f"mute={command}", "--impls", "mute", f"--benchmark_out={out}",
+                        "--benchmark_out_format=json"], capture_output=True, text=True,
+                       timeout=120, env={"IOBENCH_CHILD_START_S": "2", "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1, r.stderr
+    mute = rows(json.loads(out.read_text()), "mute")
+    assert len(mute) == 2 and all(why in b["error_message"] for b in mute), mute
