@@ -99,7 +99,8 @@ class Child:
             self.proc.stdin.write(json.dumps(spec) + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError as e:
-            raise Broken(f"the client exited before a batch; {self.stderr()}") from e
+            raise Broken(f"the client ended without an answer (it closed its stdin); "
+                         f"{self.stderr()}") from e
         line = self.proc.stdout.readline()
         after = cpu_of(self.proc.pid)
         if not line:
