@@ -39,8 +39,8 @@ common=(
 )
 # clang (the distribution's default: 14 on Debian 12, 19 on Debian 13, 18 on Ubuntu 24.04) and its
 # runtimes (libFuzzer, the sanitizers; only recommended by clang, so named) are for scripts/fuzz.sh
-# alone: everything else builds with g++. clang-format checks the C++'s layout (tests/scripts/
-# test_lint.py, with Debian 12's 14 only). debootstrap is for scripts/fresh-root.sh alone.
+# alone: everything else builds with g++. clang-format checks the C++'s layout (tests/python/
+# project/test_lint.py, with Debian 12's 14 only). debootstrap is for scripts/fresh-root.sh alone.
 # python3-uvloop, nodejs and golang-go are the references' runtimes (py_uvloop, node_fetch,
 # go_goroutines: docs/models.md); without one, its rows are skipped with one line.
 # python3-scipy is deliberately absent: on Debian 12 it depends on python3-pythran, which depends

@@ -23,5 +23,5 @@ bin_dir=build/bin
 [[ $preset == asan ]] && bin_dir=build/asan/bin
 sanitized=0
 [[ $preset == asan ]] && sanitized=1
-IOBENCH_BIN="$PWD/$bin_dir" IOBENCH_SANITIZED=$sanitized /usr/bin/python3 -m pytest -q tests/scripts
+IOBENCH_BIN="$PWD/$bin_dir" IOBENCH_SANITIZED=$sanitized /usr/bin/python3 -m pytest -q tests/python
 echo "test.sh: all tests passed ($preset)"

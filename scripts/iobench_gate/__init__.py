@@ -1,1 +1,0 @@
-"""The regression gate's parts; scripts/compare.py is its command line."""
