@@ -119,6 +119,12 @@ def inline(text: str) -> str:
     return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(str(text)))
 
 
+def _cell(value) -> str:
+    """A table cell: escaped, and a benchmark name (fetch/model/requests:N/...) may break after
+    each slash, so that a table of them fits a 1280-pixel window instead of running off it."""
+    return html.escape(str(value)).replace("/", "/<wbr>")
+
+
 def _html_block(b: Block) -> str:
     if isinstance(b, Paragraph):
         return f"<p>{inline(b.text)}</p>"
@@ -126,7 +132,7 @@ def _html_block(b: Block) -> str:
         return "<ul>" + "".join(f"<li>{inline(i)}</li>" for i in b.items) + "</ul>"
     if isinstance(b, Table):
         head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in r) + "</tr>"
                        for r in b.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return (f"<img src='{html.escape(b.stem)}.svg' alt='{html.escape(b.title)}'>"

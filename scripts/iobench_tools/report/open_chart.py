@@ -156,7 +156,7 @@ def _above_cell(ln: ol.Line) -> str:
     r = ln.above()
     if r is None:
         return "– (the top of the sweep)"
-    return f"{ol.rate(r.offered)}: {ln.why(r)}"
+    return f"{ol.rate(r.offered)}: {ln.code(r)}"
 
 
 def _counted_cell(ln: ol.Line) -> str:
@@ -189,7 +189,14 @@ def _step_cells(ln: ol.Line, r: OpenRow) -> list[str]:
             fmt(r.m("latency_p50_ms")), fmt(r.m("latency_p99_ms")), fmt(r.m("service_p99_ms")),
             fmt(r.m("send_lag_p99_ms")), fmt(r.m("peak_queue"), 0), fmt(r.m("failed"), 0),
             fmt(r.m("incomplete"), 0), fmt(r.m("server_late_p99_ms")),
-            ("max sustainable" if r is ln.best else ln.why(r))]
+            ln.code(r)]
+
+
+def _codes(run: Run, above: bool) -> set[str]:
+    """The codes a table shows: of each line's next step up, or of every step."""
+    return {c for ln in ol.lines(run)
+            for r in ([ln.above()] if above else ln.steps) if r is not None
+            for c in ln.code(r).split("+")}
 
 
 def steps_table(run: Run) -> Table:
@@ -208,11 +215,12 @@ def section(run: Run, fig: Figure | None) -> Section | None:
                          + " “The next step up” says what the first step above it missed; "
                          "“counting server-bound steps” gives the maximum the model's own "
                          "numbers would allow if those steps were judged."),
-               sustainable_table(run)]
+               sustainable_table(run), Paragraph(ol.legend(_codes(run, above=True)))]
     bound = ol.bound_sentences(run)
     if bound:
         blocks.append(Bullets(bound))
     blocks += [Paragraph("Every step: the rates per second; latency (p50, p99) is corrected, "
                          "from the intended send time; service time is from the actual send, "
-                         "what a closed-loop tool would report."), steps_table(run)]
+                         "what a closed-loop tool would report."), steps_table(run),
+               Paragraph(ol.legend(_codes(run, above=False)))]
     return Section(STEM, "Open loop: latency against offered load", blocks)

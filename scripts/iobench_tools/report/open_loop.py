@@ -48,27 +48,47 @@ def rule(run: Run) -> str:
             "sustainable rate is the highest offered rate of a sustainable step.")
 
 
-def misses(r: OpenRow, slo: float) -> list[str]:
-    """What keeps step `r` from being sustainable under `slo`, one phrase per criterion it
-    misses (server-bound aside); empty: sustainable."""
+# The tables' short verdict codes (a legend under each table says them in words); the sentences
+# (misses, Line.why) carry the numbers.
+CODES = {"OK": "sustainable", "MAX": "the maximum sustainable step",
+         "P99": "corrected p99 above the SLO", "GOODPUT": f"goodput under {GOODPUT_SHARE:.0%} of "
+         "the offered rate", "LOST": f"more than {FAILURE_SHARE:.0%} of the requests failed or "
+         "incomplete", "STOPPED": "stopped early", "UNREPORTED": "a count the step did not "
+         "report", "BOUND": "server-bound, not judged (the list below says why)"}
+
+
+def _missed(r: OpenRow, slo: float) -> list[tuple[str, str]]:
+    """(code, phrase) per criterion step `r` misses under `slo` (server-bound aside)."""
     out = []
     p99 = r.m("latency_p99_ms")
     if not finite(p99):
-        out.append("no corrected p99")
+        out.append(("UNREPORTED", "no corrected p99"))
     elif p99 > slo:
-        out.append(f"corrected p99 {fmt_ms(p99)} ms > {fmt_ms(slo)} ms")
+        out.append(("P99", f"corrected p99 {fmt_ms(p99)} ms > {fmt_ms(slo)} ms"))
     goodput = r.m("goodput")
     if not finite(goodput) or goodput < GOODPUT_SHARE * r.offered:
-        out.append(f"goodput {rate(goodput)} < {GOODPUT_SHARE:.0%} of {rate(r.offered)}")
+        out.append(("GOODPUT",
+                    f"goodput {rate(goodput)} < {GOODPUT_SHARE:.0%} of {rate(r.offered)}"))
     failed = r.m("failed") if finite(r.m("failed")) else r.m("errors")
     lost, scheduled = failed + r.m("incomplete"), r.m("scheduled")  # NaN where one is missing
     if not (finite(lost) and finite(scheduled)):
-        out.append("failed, incomplete or scheduled requests not reported")
+        out.append(("UNREPORTED", "failed, incomplete or scheduled requests not reported"))
     elif lost > FAILURE_SHARE * scheduled:
-        out.append(f"{lost:,.0f} of {scheduled:,.0f} requests failed or incomplete")
+        out.append(("LOST", f"{lost:,.0f} of {scheduled:,.0f} requests failed or incomplete"))
     if finite(r.m("stopped_early")) and r.m("stopped_early") > 0:
-        out.append("stopped early")
+        out.append(("STOPPED", "stopped early"))
     return out
+
+
+def misses(r: OpenRow, slo: float) -> list[str]:
+    """What keeps step `r` from being sustainable under `slo`, one phrase per criterion it
+    misses (server-bound aside); empty: sustainable."""
+    return [phrase for _, phrase in _missed(r, slo)]
+
+
+def legend(codes: set[str]) -> str:
+    """The legend of the codes a table used, in CODES' order."""
+    return "Codes: " + "; ".join(f"{c} {words}" for c, words in CODES.items() if c in codes) + "."
 
 
 @dataclasses.dataclass
@@ -113,6 +133,14 @@ class Line:
         if r.server_bound:
             return f"server-bound: {r.server.why}"
         return "; ".join(misses(r, self.slo_ms)) or "sustainable"
+
+    def code(self, r: OpenRow) -> str:
+        """why() as the tables' short codes: MAX, OK, BOUND or what it missed (P99+GOODPUT)."""
+        if r is self.best:
+            return "MAX"
+        if r.server_bound:
+            return "BOUND"
+        return "+".join(dict.fromkeys(c for c, _ in _missed(r, self.slo_ms))) or "OK"
 
 
 def lines(run: Run) -> list[Line]:

@@ -23,21 +23,30 @@ def chart_section(fig: Figure) -> Section:
 
 
 def claims_section(run: Run) -> Section | None:
+    """The claims, one row each with its prediction and verdict; then the measured makespans,
+    a row per model and a column per claim (13 models across would not fit a window)."""
     claims = fnd.claims(run)
     if not claims:
         return None
     names = [m.name for m in run.models if any(m.name in c.measured for c in claims)]
-    table = Table(["claim", "predicted at once", "predicted one after another"] + names
-                  + ["verdict"],
-                  [[c.claim, fmt_seconds(c.at_once), fmt_seconds(c.one_by_one)]
-                   + [fmt_seconds(c.measured.get(n, math.nan))
-                      + (" (server-bound)" if n in c.bound else "") for n in names]
-                   + [c.verdict] for c in claims])
+    verdicts = Table(["claim", "predicted at once", "predicted one after another", "verdict"],
+                     [[c.claim, fmt_seconds(c.at_once), fmt_seconds(c.one_by_one), c.verdict]
+                      for c in claims])
+    measured = Table(["model"] + [claim_label(i) for i in range(len(claims))],
+                     [[n] + [fmt_seconds(c.measured.get(n, math.nan))
+                             + (" (server-bound)" if n in c.bound else "") for c in claims]
+                      for n in names])
     return Section("claims", "The blog posts' claims", [Paragraph(
         "Each claim's prediction comes from the ideal model (all at once: the slowest request; "
         "one after another: their sum); a claim holds for a model when its measured makespan is "
         f"within {CLAIM_TOLERANCE:.0%} of the prediction for how that model runs; a "
-        "server-bound makespan is the server's, so it is shown but not judged."), table])
+        "server-bound makespan is the server's, so it is shown but not judged."), verdicts,
+        Paragraph("The measured makespans (claim 1 is the first row above)."), measured])
+
+
+def claim_label(i: int) -> str:
+    """The column of the i-th claim (from 0) in the table of measured makespans."""
+    return f"claim {i + 1}"
 
 
 def _gap_cell(gap: fnd.Gap, name: str, c: int) -> str:

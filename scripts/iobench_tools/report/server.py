@@ -7,7 +7,7 @@ from iobench_tools import results
 from iobench_tools.gate.samples import OWN, TIMING, judged_metrics, metrics_text
 
 from . import machine
-from .document import Paragraph, Section, Table
+from .document import Bullets, Paragraph, Section, Table
 from .rows import CEILING, Row, Run, examples, finite, fmt, join_names
 from .scale import BURST  # connections opened at once (N = C) from which a batch is a burst
 
@@ -73,8 +73,9 @@ def _other_sentence(ctx: dict, rs: list[Row], alone: bool) -> str:
 
 
 def summary(run: Run) -> tuple[str, dict] | None:
-    """The finding: how many rows were server-bound, why, which by design; or that the file
-    cannot say. None when the run has no rows."""
+    """The finding, one line: how many rows were server-bound and why, how many by design; or
+    that the file cannot say. None when the run has no rows. explanation() says the rest, in the
+    server-bound section."""
     if not run.rows:
         return None
     unjudged = [r for r in run.rows if not r.server.judged]
@@ -95,16 +96,26 @@ def summary(run: Run) -> tuple[str, dict] | None:
               "overflows": "listen-queue overflows"}
     count = ", ".join(f"{sum(c in r.server.causes for r in bound)} with {text}"
                       for c, text in causes.items() if any(c in r.server.causes for r in bound))
+    heavy = len(facts["by_design"])
+    design = (f"; {heavy} of them server-heavy by design" if heavy
+              else "; none of them was meant to load the server")
+    return (f"{len(bound)} of {len(run.rows)} benchmarks "
+            f"{'was' if len(bound) == 1 else 'were'} server-bound ({count}{design}): drawn "
+            "hollow and left out of the findings, the ratios and the claims' verdicts; "
+            "“Server-bound benchmarks” lists them and says why." + missing, facts)
+
+
+def explanation(run: Run) -> list[str]:
+    """Why the server set the pace, per kind of row: the zero-delay points and the bursts that
+    load it by design (in the machine's words), and the others, with what the machine was
+    doing. Empty when no row was server-bound."""
+    bound = [r for r in run.rows if r.server_bound]
     zero = [r for r in bound if by_design(r) == "zero delay"]
     burst = [r for r in bound if by_design(r).startswith("burst")]
     other = [r for r in bound if not by_design(r)]
-    parts = ([_zero_delay_sentence(run.context, zero)] if zero else []) + (
+    return ([_zero_delay_sentence(run.context, zero)] if zero else []) + (
         [_burst_sentence(run.context, burst)] if burst else []) + (
         [_other_sentence(run.context, other, alone=len(other) == len(bound))] if other else [])
-    return (f"{len(bound)} of {len(run.rows)} benchmarks "
-            f"{'was' if len(bound) == 1 else 'were'} server-bound ({count}): drawn hollow, "
-            "listed under “Server-bound benchmarks”, and left out of the findings, the ratios "
-            "and the claims' verdicts. " + " ".join(parts) + missing, facts)
 
 
 def section(run: Run) -> Section | None:
@@ -119,6 +130,7 @@ def section(run: Run) -> Section | None:
                   "still judges the client's own cost on it, which is the model's whoever set "
                   f"the pace ({metrics_text(OWN)}), and its failed requests; on every other "
                   "benchmark it judges the timings as well."),
+        Bullets(explanation(run)),
         Table(["benchmark", "why", "server-heavy by design", "the regression gate judges"],
               [[r.name, r.server.why, by_design(r) or "no", gate_judges(r)] for r in bound])])
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from iobench_tools import results
-from iobench_tools.report import charts, findings, open_chart, open_loop, rows, sections
+from iobench_tools.report import charts, document, findings, open_chart, open_loop, rows, sections
 from report_docs import doc_of, edit
 from report_docs import run_of as server_bound_run_of
 
@@ -262,3 +262,22 @@ def test_cli_slo(tmp_path):
     assert "open_latency_vs_load.svg" in (tmp_path / "index.html").read_text()
     bad = report(FIXTURES / OPEN, "--out", tmp_path / "bad", "--slo", "soon")
     assert bad.returncode == 2 and "'soon' is no duration" in bad.stderr
+
+
+def test_the_tables_give_verdicts_as_codes_with_a_legend(run):
+    # Sentences in a narrow column wrapped into a column of single words; codes fit, and the
+    # legend under each table says them in words.
+    sec = open_chart.section(run, None)
+    tables = [b for b in sec.blocks if isinstance(b, document.Table)]
+    legends = [b.text for b in sec.blocks
+               if isinstance(b, document.Paragraph) and b.text.startswith("Codes: ")]
+    assert len(tables) == 2 and len(legends) == 2
+    above = [c.split(": ", 1)[1] for c in tables[0].column("the next step up")
+             if c != "– (the top of the sweep)"]
+    steps = tables[1].column("verdict")
+    assert above and "MAX" in steps and "BOUND" in steps
+    for cells, legend in ((above, legends[0]), (steps, legends[1])):
+        used = {code for cell in cells for code in cell.split("+")}
+        assert used <= set(open_loop.CODES), used
+        assert all(f"{code} {open_loop.CODES[code]}" in legend for code in used)
+        assert max(map(len, cells)) <= 20

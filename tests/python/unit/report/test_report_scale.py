@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 
-from iobench_tools.report import charts, document, findings, rows, scale, sections
+from iobench_tools.report import charts, document, rows, scale, sections, server
 from report_docs import doc_of, run_of
 
 TEMPLATE = "fetch/coroutine/requests:100/delay_ms:100/concurrency:100/bytes:0"
@@ -94,7 +94,7 @@ def test_the_report_puts_the_table_under_the_chart_and_keeps_the_headline(run, t
     doc = sections.report(run, figures)
     sec = doc.section("makespan_vs_connections")
     assert [type(b) for b in sec.blocks] == [document.Figure, document.Paragraph, document.Table]
-    said = {f.kind: f for f in findings.findings(run)}["server_bound"].text
+    said = " ".join(server.explanation(run))
     assert "1 is a burst of N = C ≥ 1,000 connections, server-heavy by design" in said
     assert "the server's 1 accept loop" in said
 

@@ -82,10 +82,16 @@ def test_the_finding_counts_them_and_says_why_none_was_by_design(pinned):
     found = {f.kind: f for f in findings.findings(pinned)}
     f = found["server_bound"]
     assert f.text.startswith("24 of 115 benchmarks were server-bound (21 with the server's "
-                             "timers late, 3 with listen-queue overflows)")
-    assert "None of them was meant to load the server" in f.text
-    assert "load average 13.3 over the last minute on 2 CPUs" in f.text
-    assert "another program's overflows count too" in f.text
+                             "timers late, 3 with listen-queue overflows; ")
+    # One line at the top; why, and the list, in the server-bound section.
+    assert "none of them was meant to load the server" in f.text and "\n" not in f.text
+    assert "“Server-bound benchmarks” lists them and says why" in f.text
+    assert LATE not in f.text and len(f.text) < 300
+    why = " ".join(server.explanation(pinned))
+    assert "None of them was meant to load the server" in why
+    assert "load average 13.3 over the last minute on 2 CPUs" in why
+    assert "another program's overflows count too" in why
+    assert why in " ".join(server.section(pinned).first(document.Bullets).items)
     assert set(f.facts["bound"]) == {r.name for r in pinned.rows if r.server_bound}
     assert f.facts["by_design"] == [] and f.facts["unjudged"] == 0
     assert "late_server" not in found  # the rule covers late timers where the evidence exists
@@ -119,9 +125,10 @@ def test_they_are_out_of_the_findings_ratios_and_claims(pinned):
     three = next(c for c in findings.claims(pinned) if c.claim.startswith("three"))
     assert three.bound == ["py_threads"] and three.failing == []
     assert three.verdict == "holds; not judged (server-bound): py_threads"
-    table = sections.claims_section(pinned).first(document.Table)
-    cells = dict(zip(table.header, table.row(three.claim)))
-    assert cells["py_threads"] == "1.42 s (server-bound)"
+    tables = [b for b in sections.claims_section(pinned).blocks if isinstance(b, document.Table)]
+    column = sections.claim_label(tables[0].column("claim").index(three.claim))
+    assert dict(zip(tables[1].header, tables[1].row("py_threads")))[column] == \
+        "1.42 s (server-bound)"
 
 
 def test_a_claim_all_of_whose_rows_were_server_bound_is_not_judged(pinned):
@@ -167,7 +174,9 @@ def test_zero_delay_points_bound_by_the_server_cpu_are_named_by_design(tmp_path)
     run = run_of(saturated(doc_of()), tmp_path)
     heavy = [r for r in run.rows if server.by_design(r) == "zero delay"]
     assert len(heavy) == 10
-    text = server.summary(run)[0]
+    assert "34 of 115 benchmarks were server-bound" in server.summary(run)[0]
+    assert "10 of them server-heavy by design" in server.summary(run)[0]
+    text = " ".join(server.explanation(run))
     assert ("10 are zero-delay throughput points, server-heavy by design" in text)
     assert ("the server's 1 event-loop thread on CPU 0 against the client's 1 CPU work as fast "
             "as the client lets them" in text)
@@ -195,7 +204,7 @@ def test_the_section_says_what_the_gate_judges_on_them(pinned):
 def test_the_by_design_sentence_follows_the_context(tmp_path):
     doc = saturated(doc_of())
     doc["context"].update(num_cpus=16, server_cpus="0-3", client_cpus="4-15", server_threads="4")
-    text = server.summary(run_of(doc, tmp_path))[0]
+    text = " ".join(server.explanation(run_of(doc, tmp_path)))
     assert ("the server's 4 event-loop threads on CPUs 0-3 against the client's 12 CPUs"
             in text)
     assert not re.search(r"\b(1 CPU|2 CPUs)\b", text)
@@ -207,7 +216,7 @@ def test_a_burst_is_server_heavy_by_design(pinned):
     r.requests = r.concurrency = 8000
     r.metrics["listen_overflows"] = 40.0
     assert server.by_design(r) == "burst of 8,000 connections"
-    assert "1 is a burst of N = C ≥ 1,000 connections" in server.summary(run)[0]
+    assert "1 is a burst of N = C ≥ 1,000 connections" in " ".join(server.explanation(run))
 
 
 def test_an_older_file_says_the_evidence_is_missing():
