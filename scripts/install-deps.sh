@@ -43,16 +43,22 @@ common=(
 # project/test_lint.py, with Debian 12's 14 only). debootstrap is for scripts/fresh-root.sh alone.
 # python3-uvloop, nodejs and golang-go are the references' runtimes (py_uvloop, node_fetch,
 # go_goroutines: docs/models.md); without one, its rows are skipped with one line.
+# chromium (Debian's) renders the report headless for its layout test (tests/python/e2e/
+# test_report_layout.py): every table fits a 1280-pixel window.
 # python3-scipy is deliberately absent: on Debian 12 it depends on python3-pythran, which depends
 # on libboost-dev (1.74), and that conflicts with libboost1.81-dev. scripts/compare.py carries its
 # own Mann-Whitney U test instead.
 case "$distro" in
   debian:12)
     packages=("${common[@]}" libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-              nginx-light) ;;
+              nginx-light chromium) ;;
   # Debian 13 has Boost 1.83 (its default) and 1.88; 1.83 is the one Ubuntu 24.04 has too.
-  # nginx-light is only a transitional package there.
-  debian:13|ubuntu:24.04)
+  # nginx-light is only a transitional package there. Ubuntu's chromium is a snap, which
+  # neither a container nor a chroot runs: the report's layout test is skipped there.
+  debian:13)
+    packages=("${common[@]}" libboost1.83-dev libboost-json1.83-dev libboost-url1.83-dev nginx
+              chromium) ;;
+  ubuntu:24.04)
     packages=("${common[@]}" libboost1.83-dev libboost-json1.83-dev libboost-url1.83-dev nginx) ;;
   ubuntu:22.04)
     echo "install-deps: Ubuntu 22.04 packages Boost 1.74 only; iobench needs Boost >= 1.81" \

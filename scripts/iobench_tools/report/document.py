@@ -112,11 +112,13 @@ CSS = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;p
        "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
        "p.caption{color:#555;font-size:14px}li{margin:.4em 0}")
 _CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
 
 
 def inline(text: str) -> str:
-    """Escaped text with `code` spans as <code>."""
-    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(str(text)))
+    """Escaped text with `code` spans as <code> and **bold** as <strong>."""
+    text = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(str(text)))
+    return _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", text)
 
 
 def _cell(value) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from . import answer
 from . import findings as fnd
 from . import machine, matrix, open_chart, runtimes, scale, server, work
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
@@ -67,6 +68,17 @@ def _ceiling_cell(gap: fnd.Gap, c: int) -> str:
     return f"server-bound ({rps})" if (CEILING, c) in gap.bound else f"1.00 ({rps})"
 
 
+def no_ceiling_remedy(ctx: dict) -> str:
+    """What would give a ceiling where the load generator was server-bound: a server that
+    outruns the client, with more CPUs here or on a host of its own."""
+    server_at = machine.server_phrase(ctx)
+    return ("A ceiling there needs a server that outruns the client"
+            + (f" ({server_at} could not)" if server_at else "") + ": more server CPUs, each an "
+            "event loop (`iobench --server-cpus LIST`, on a machine with more cores than this "
+            "one), or the server on a host of its own (`iobench --server URL`; the user guide's "
+            "“The server on its own host”).")
+
+
 def gap_section(run: Run) -> Section | None:
     gap = fnd.gap(run)
     if gap is None:
@@ -89,7 +101,8 @@ def gap_section(run: Run) -> Section | None:
     notes = server.above_sentences(gap.above)
     if bound_ceiling:
         notes.append(f"At C = {join_names([str(c) for c in bound_ceiling])} {CEILING} itself "
-                     "was server-bound, so that column has no ceiling to divide by.")
+                     "was server-bound, so that column has no ceiling to divide by. " +
+                     no_ceiling_remedy(run.context))
     if gap.above and machine.load_note(run.context):
         notes.append(machine.load_note(run.context))
     if notes:
@@ -177,7 +190,7 @@ def report(run: Run, figures: list[Figure]) -> Document:
     special = {scale.STEM: lambda f: scale.section(run, f),
                open_chart.STEM: lambda f: open_chart.section(run, f),
                work.STEM: lambda f: work.section(run, f)}
-    sections = [findings_section(run)] + [
+    sections = [answer.section(run), findings_section(run)] + [
         special.get(f.stem, chart_section)(f) for f in figures] + [
         None if any(f.stem == open_chart.STEM for f in figures)
         else open_chart.section(run, None),  # the open loop's numbers, even without a chart

@@ -224,7 +224,7 @@ def test_none_in_the_sweep(tmp_path):
 
 def test_the_report_has_the_open_section_only_when_the_run_has_steps(run, tmp_path):
     doc = sections.report(run, charts.draw_all(run, tmp_path))
-    assert doc.keys()[:2] == ["findings", "open_latency_vs_load"]
+    assert doc.keys()[:3] == ["answer", "findings", "open_latency_vs_load"]
     assert "results" not in doc.keys()  # no batch, no table of batches
     (finding,) = [f for f in findings.findings(run) if f.kind == "open_loop"]
     assert finding.facts["best"][(10, "coroutine")] is None
