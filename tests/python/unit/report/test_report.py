@@ -78,8 +78,8 @@ def test_one_at_a_time_comes_from_the_registry(quick):
 
 def test_the_report_has_its_sections_in_order(quick):
     doc = sections.report(quick, [document.Figure(s, s, "c") for s in CHARTS])
-    assert doc.keys() == ["answer", "findings"] + CHARTS + ["claims", "gap", "models", "results",
-                                                  "machine"]
+    assert doc.keys() == ["answer", "findings"] + CHARTS + ["claims", "gap", "models",
+                                                            "results", "machine"]
 
 
 def test_results_table_has_one_row_per_benchmark(quick):
