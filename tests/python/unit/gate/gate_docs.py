@@ -50,7 +50,7 @@ def repetitions(doc: dict, name: str | None = None) -> list[dict]:
 
 def failing(doc: dict, name: str = SLOW, errors: float = 975, iterations: int = 6,
             efficiency: float = 3.55, which: range | None = None) -> dict:
-    """`name` as the issue found it with `--max-connections 5`: 975 of its 200 x 6 requests
+    """`name` as a real run broke it with `--max-connections 5`: 975 of its 200 x 6 requests
     failed, fast, so its batch beat the ideal (efficiency 3.55)."""
     doc = copy.deepcopy(doc)
     for i, b in enumerate(repetitions(doc, name)):

@@ -33,7 +33,7 @@ def strict_json(text: str):
 # --- failed requests ------------------------------------------------------------------------
 
 def test_failed_requests_fail_the_gate_whatever_the_timings(tmp_path):
-    # The reproduction: before, "improved" and PASS.
+    # Failed requests are fast: judged on timings alone this read "improved" and PASS.
     r = run_compare(tmp_path, base_doc(), failing(base_doc()))
     assert r.returncode == 1, r.stdout + r.stderr
     assert (f"compare.py: ERRORS {SLOW}: 975 of 1,200 requests failed in every repetition "
