@@ -330,6 +330,32 @@ void child_runner::fail(const std::string& what) {
 
 namespace {
 
+// SIGPIPE blocked on this thread while it writes to a child: a child that has exited makes the
+// write fail with EPIPE, which fails its row, instead of raising SIGPIPE, which would kill the
+// run. The signal the write raised is taken before the mask is restored. Only this thread and
+// only while writing: iobench's own output to a closed pipe still ends it as it would any tool,
+// and children never inherit a changed disposition.
+class sigpipe_blocked {
+ public:
+  sigpipe_blocked() {
+    ::sigemptyset(&pipe_);
+    ::sigaddset(&pipe_, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~sigpipe_blocked() {
+    const timespec now{};
+    while (::sigtimedwait(&pipe_, nullptr, &now) > 0) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  sigpipe_blocked(const sigpipe_blocked&) = delete;
+  sigpipe_blocked& operator=(const sigpipe_blocked&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+};
+
 // Waits for `events` on `fd` until `deadline`: false when it passed.
 bool ready(int fd, short events, Clock::time_point deadline) {
   for (;;) {
@@ -352,6 +378,7 @@ std::string seconds_of(std::chrono::nanoseconds d) {
 
 void child_runner::send(std::string_view bytes, Clock::time_point deadline,
                         const std::string& what) {
+  const sigpipe_blocked guard;
   const auto start = Clock::now();
   while (!bytes.empty()) {
     const ssize_t n = ::write(to_child_, bytes.data(), bytes.size());
@@ -360,6 +387,9 @@ void child_runner::send(std::string_view bytes, Clock::time_point deadline,
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    // A child that exits (or closes its stdin) before reading its batch: the same as one that
+    // ends without answering, whichever of the two iobench sees first.
+    if (n < 0 && errno == EPIPE) fail("the reference child ended without an answer");
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
       fail("cannot write " + what + " to the reference child: " + std::strerror(errno));
     }
