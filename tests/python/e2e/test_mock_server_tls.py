@@ -216,3 +216,41 @@ def test_the_url_scheme_follows_tls(mock_server, tmp_path):
     assert urllib.parse.urlparse(plain.url).scheme == "http"
     s, _ = tls_server(mock_server, tmp_path)
     assert urllib.parse.urlparse(s.url).scheme == "https"
+
+
+# --- iobench-fetch over https ---------------------------------------------------------------
+
+def fetch(bins, *args):
+    return subprocess.run([str(bins / "iobench-fetch"), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("impl", ["sequential", "thread_pool", "curl_multi"])
+def test_iobench_fetch_speaks_https_with_the_models_that_do(bins, mock_server, tmp_path, impl):
+    s, ca = tls_server(mock_server, tmp_path)
+    r = fetch(bins, "--impl", impl, "-n", "20", "-c", "4", "--cacert", str(ca), "--json",
+              f"{s.url}/x?bytes=100")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["succeeded"] == 20 and doc["body_bytes"] == 2000
+    # One handshake per connection it opened (the /stats read opens one more).
+    assert stats(s, ca)["tls_handshakes"] == doc["details"]["connect_ms"]["count"] + 1
+    untrusted = fetch(bins, "--impl", impl, "-n", "3", "--json", f"{s.url}/x")
+    assert untrusted.returncode == 1
+    assert json.loads(untrusted.stdout)["errors"] == {"connect": 3, "timeout": 0, "reset": 0,
+                                                      "bad_response": 0}
+    insecure = fetch(bins, "--impl", impl, "-n", "3", "--insecure", f"{s.url}/x")
+    assert insecure.returncode == 0, insecure.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--impl", "coroutine", "https://127.0.0.1:1/x"],
+     "--impl coroutine does not speak https; these do: sequential, thread_pool, curl_multi"),
+    (["--impl", "thread_pool", "--cacert", "ca.pem", "http://127.0.0.1:1/x"],
+     "--cacert and --insecure are for an https:// URL"),
+    (["--impl", "thread_pool", "--cacert", "/no/such/ca.pem", "https://127.0.0.1:1/x"],
+     "--cacert: cannot read '/no/such/ca.pem'"),
+])
+def test_iobench_fetch_refuses_https_it_cannot_do_in_one_line(bins, args, needle):
+    r = fetch(bins, *args)
+    assert r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1, r.stderr
