@@ -183,15 +183,17 @@ std::string commit_amount(std::uint64_t n) { return human_bytes(n) + " of commit
 
 }  // namespace
 
-void check_http_url(std::string_view url, std::string_view what, bool base_only) {
+void check_http_url(std::string_view url, std::string_view what, bool base_only, bool https_ok) {
   const std::string got = " (got '" + std::string(url) + "')";
   const auto fail = [&](const std::string& why) {
     throw cli::usage_error(std::string(what) + ": " + why + got);
   };
   const auto u = boost::urls::parse_uri(url);
-  if (!u || u->scheme_id() != boost::urls::scheme::http || u->host().empty()) {
-    throw cli::usage_error(std::string(what) + " must look like http://host[:port]" +
-                           (base_only ? "" : "/path") + got);
+  const bool scheme_ok = u && (u->scheme_id() == boost::urls::scheme::http ||
+                               (https_ok && u->scheme_id() == boost::urls::scheme::https));
+  if (!scheme_ok || u->host().empty()) {
+    throw cli::usage_error(std::string(what) + " must look like http" + (https_ok ? "[s]" : "") +
+                           "://host[:port]" + (base_only ? "" : "/path") + got);
   }
   if (u->has_userinfo()) fail("user info (user:password@) is not supported");
   if (u->has_fragment()) fail("a fragment (#...) never reaches the server; leave it out");

@@ -19,7 +19,9 @@ namespace iobench::bench {
 /// model reads the same way: a host, a port in 1..65535 when one is given, no user info (curl
 /// would send it as Basic auth, the coroutine model would not) and no fragment. With `base_only`
 /// it may have no path or query either: a server's base URL, to which iobench appends its own.
-void check_http_url(std::string_view url, std::string_view what, bool base_only);
+/// With `https_ok` an https:// URL is read the same way (iobench-fetch; the suite is http only).
+void check_http_url(std::string_view url, std::string_view what, bool base_only,
+                    bool https_ok = false);
 
 /// One limit on a resource: how much of it this process can still take, and what to tell a
 /// user who needs more.

@@ -1,5 +1,6 @@
 #include "fetch_args.hpp"
 
+#include <boost/url/parse.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -34,6 +35,9 @@ constexpr std::string_view kOptions = R"(  -n N                 number of reques
   --timeout D          total timeout per request (default 30s)
   --connect-timeout D  connection setup timeout (default 5s)
   --no-keepalive       a new connection per request
+  --cacert FILE        https: trust the certificate authorities in FILE (PEM) instead of the
+                       system's, e.g. the one mock_server --tls --cert-out writes
+  --insecure           https: do not verify the server's certificate or name
   --work D             CPU work after each complete response, on the thread that received it
                        (a calibrated hash; e.g. 200us): on an event loop it holds up the rest
   --block D            a blocking sleep after each complete response, on that thread (a
@@ -164,6 +168,12 @@ options parse_args(int argc, char** argv) {
     } else if (args.is("--no-keepalive")) {
       args.no_value();
       o.fetch.keep_alive = false;
+    } else if (args.is("--cacert")) {
+      o.fetch.cacert = args.value();
+      if (o.fetch.cacert.empty()) throw cli::usage_error("--cacert: expected a file name (got '')");
+    } else if (args.is("--insecure")) {
+      args.no_value();
+      o.fetch.insecure = true;
     } else if (args.is("--json")) {
       args.no_value();
       o.json = true;
@@ -174,11 +184,26 @@ options parse_args(int argc, char** argv) {
     }
   }
   if (o.url.empty()) throw cli::usage_error("missing URL");
-  check_http_url(o.url, "URL", false);
-  if (find_model(o.impl) == nullptr) {
+  check_http_url(o.url, "URL", false, true);
+  const model_info* model = find_model(o.impl);
+  if (model == nullptr) {
     std::string known;
     for (auto n : fetcher_names()) known += (known.empty() ? "" : ", ") + std::string(n);
     throw cli::usage_error("--impl: unknown '" + o.impl + "'; known: " + known);
+  }
+  const bool https = boost::urls::parse_uri(o.url)->scheme_id() == boost::urls::scheme::https;
+  if (https && !model->https) {
+    std::string speak;
+    for (const auto& m : models()) {
+      if (m.https) speak += (speak.empty() ? "" : ", ") + std::string(m.name);
+    }
+    throw cli::usage_error("--impl " + o.impl + " does not speak https; these do: " + speak);
+  }
+  if (!https && (!o.fetch.cacert.empty() || o.fetch.insecure)) {
+    throw cli::usage_error("--cacert and --insecure are for an https:// URL");
+  }
+  if (!o.fetch.cacert.empty() && !std::ifstream(o.fetch.cacert)) {
+    throw cli::usage_error("--cacert: cannot read '" + o.fetch.cacert + "'");
   }
   if (o.fetch.timeout.count() <= 0 || o.fetch.connect_timeout.count() <= 0) {
     throw cli::usage_error("timeouts must be at least 1ms");

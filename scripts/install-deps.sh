@@ -28,7 +28,7 @@ fi
 # they are missing, so those two are a convenience, not a requirement).
 common=(
   g++ make cmake git curl ca-certificates pkg-config ccache
-  libcurl4-openssl-dev libbenchmark-dev libgtest-dev googletest liburing-dev
+  libcurl4-openssl-dev libssl-dev libbenchmark-dev libgtest-dev googletest liburing-dev
   python3 python3-matplotlib python3-numpy python3-pytest python3-aiohttp python3-yaml
   python3-uvloop nodejs golang-go
   python3-pyflakes python3-pycodestyle
@@ -68,8 +68,8 @@ case "$distro" in
   *)
     echo "install-deps: $pretty is not supported (known: Debian 12 and 13, Ubuntu 24.04). iobench" \
       "needs a C++20 compiler (g++ >= 12), CMake >= 3.25, Boost >= 1.81 (headers; URL and JSON" \
-      "are built from them if their libraries are missing), libcurl, liburing, Google Benchmark," \
-      "GoogleTest, Python 3 with matplotlib, numpy, pytest, aiohttp, yaml, pyflakes and" \
+      "are built from them if their libraries are missing), libcurl, OpenSSL 3, liburing, Google" \
+      "Benchmark, GoogleTest, Python 3 with matplotlib, numpy, pytest, aiohttp, yaml, pyflakes and" \
       "pycodestyle; wrk, nginx, ccache, clang (scripts/fuzz.sh) and debootstrap" \
       "(scripts/fresh-root.sh) are optional." >&2
     exit 1 ;;

@@ -97,6 +97,9 @@ TEST(Preflight, UrlsEveryModelReadsAlike) {
         "http://h:99999999999999999999/", "http://u@h/", "http://u:p@h/", "http://h/#x"}) {
     EXPECT_THROW(check_http_url(bad, "URL", false), usage_error) << bad;
   }
+  EXPECT_NO_THROW(check_http_url("https://h:1/x", "URL", false, true));
+  EXPECT_THROW(check_http_url("ftp://h:1/x", "URL", false, true), usage_error);
+  EXPECT_THROW(check_http_url("https://u@h/x", "URL", false, true), usage_error);
   EXPECT_NO_THROW(check_http_url("http://h:1", "--server", true));
   EXPECT_THROW(check_http_url("http://h:1/x", "--server", true), usage_error);
   EXPECT_THROW(check_http_url("http://h:1?x", "--server", true), usage_error);

@@ -37,6 +37,12 @@ ErrorKind classify(CURLcode code, const char* message, const response_guard& gua
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
+    // TLS: the handshake failed, the server's certificate is not trusted or names another host,
+    // or the --cacert file cannot be used. The connection never carried a request.
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
       return ErrorKind::connect;
     case CURLE_UNSUPPORTED_PROTOCOL:
       // Before the request: a scheme other than http. After it: an answer that is not HTTP/1.x
@@ -83,6 +89,8 @@ bool header_pointer_outlives_header() {
 curl_easy::curl_easy(const Options& options)
     : connect_timeout_(options.connect_timeout),
       keep_alive_(options.keep_alive),
+      cacert_(options.cacert),
+      insecure_(options.insecure),
       fresh_handles_(header_pointer_outlives_header()),
       connect_budget_(std::min(options.connect_timeout, options.timeout)),
       timeout_(options.timeout),
@@ -96,7 +104,12 @@ void curl_easy::configure_new_handle() {
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
   timeout_set_ = timeout_;
   curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
-  curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!cacert_.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, cacert_.c_str());
+  if (insecure_) {
+    curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   curl_easy_setopt(handle_, CURLOPT_USERAGENT, "iobench");
   curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout_.count()));
   curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));

@@ -69,6 +69,8 @@ class curl_easy {
   CURLcode run_blocking();
   std::chrono::milliseconds connect_timeout_;  // Options::connect_timeout
   bool keep_alive_;
+  std::string cacert_;  // Options::cacert
+  bool insecure_;       // Options::insecure
   bool fresh_handles_;  // a new handle per transfer: libcurl < 8.1.0 (curl_easy.cpp)
   bool used_ = false;   // the handle has had a transfer
   CURL* handle_ = nullptr;

@@ -17,6 +17,10 @@ target parse_target(const std::string& url) {
     t.error = "invalid URL '" + url + "': " + u.error().message();
     return t;
   }
+  if (u->scheme_id() == boost::urls::scheme::https) {
+    t.error = "this model does not speak https ('" + url + "'); the libcurl models do";
+    return t;
+  }
   if (u->scheme_id() != boost::urls::scheme::http) {
     t.error = "unsupported scheme in '" + url + "' (only http)";
     return t;

@@ -33,7 +33,8 @@ options:
   --bind ADDR            address or host name to listen on (default 127.0.0.1; IPv6 works:
                          ::1; a name is resolved and its addresses tried in order)
   --port N               port, 0 for an ephemeral one (default 0)
-  --port-file FILE       write the bound URL (http://HOST:PORT) to FILE once accepting
+  --port-file FILE       write the bound URL (http://HOST:PORT, https:// with --tls) to FILE
+                         once accepting
   --threads N|auto       event-loop threads, each with its own listening socket on the port
                          (default auto: one per CPU this process may run on)
   --delay D              default delay before each response (default 0ms)
@@ -50,6 +51,14 @@ options:
   --max-connections N    open connections beyond this get 503 and are closed (default 100000)
   --idle-timeout D       close connections idle this long between requests (default 120s)
   --grace D              how long in-flight requests may finish at shutdown (default 5s)
+  --tls                  serve HTTPS (TLS 1.2 and 1.3) instead of HTTP; the URL is https://
+  --cert FILE            the server's PEM certificate chain (with --key); without both, a
+                         certificate authority and a certificate it signed (localhost,
+                         127.0.0.1, ::1, the bound address) are made at start-up
+  --key FILE             the private key of --cert (PEM)
+  --cert-out FILE        write that authority's certificate (PEM) to FILE, for clients to trust
+                         (curl --cacert FILE)
+  --tls-tickets on|off   session resumption by tickets and session ids (default on)
   -h, --help             this text
 
 durations: 250us, 100ms, 1.5s, 2m; a bare number is milliseconds; at most 86400s (a day).
@@ -113,6 +122,7 @@ options parse_args(int argc, char** argv) {
   options o;
   auto& c = o.config;
   cli::arg_reader args(argc, argv);
+  bool tls_flag_seen = false;  // --tls-tickets given, whatever its value
   while (args.next()) {
     if (args.is("-h") || args.is("--help")) {
       args.no_value();
@@ -162,9 +172,35 @@ options parse_args(int argc, char** argv) {
       c.idle_timeout = duration_flag(args, "--idle-timeout", std::chrono::milliseconds{1});
     } else if (args.is("--grace")) {
       o.grace = duration_flag(args, "--grace");
+    } else if (args.is("--tls")) {
+      c.tls.enabled = true;
+    } else if (args.is("--cert")) {
+      c.tls.cert_file = args.value();
+    } else if (args.is("--key")) {
+      c.tls.key_file = args.value();
+    } else if (args.is("--cert-out")) {
+      c.tls.cert_out = args.value();
+    } else if (args.is("--tls-tickets")) {
+      const std::string v = args.value();
+      if (v != "on" && v != "off") {
+        throw cli::usage_error("--tls-tickets: expected on or off (got '" + v + "')");
+      }
+      c.tls.tickets = v == "on";
+      tls_flag_seen = true;
     } else {
       args.unknown();
     }
+  }
+  const auto& t = c.tls;
+  if (!t.enabled &&
+      (tls_flag_seen || !t.cert_file.empty() || !t.key_file.empty() || !t.cert_out.empty())) {
+    throw cli::usage_error("--cert, --key, --cert-out and --tls-tickets need --tls");
+  }
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    throw cli::usage_error("--cert and --key go together");
+  }
+  if (!t.cert_file.empty() && !t.cert_out.empty()) {
+    throw cli::usage_error("--cert-out writes a made certificate; with --cert, trust that file");
   }
   if (auto err = validate(c.defaults, c.lim)) {
     // The same rule a query would break, reported as the flag the user typed.

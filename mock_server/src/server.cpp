@@ -28,6 +28,7 @@
 #include "common/machine.hpp"
 #include "common/open_files.hpp"
 #include "session.hpp"
+#include "tls.hpp"
 
 namespace iobench::mock {
 namespace {
@@ -117,6 +118,7 @@ server::impl::impl(server_config c) : shared(std::move(c)), loops(make_loops(sha
     acceptors.push_back(std::move(a));
   }
   bound = ep;
+  if (cfg.tls.enabled) shared.tls = detail::make_tls_context(cfg.tls, cfg.bind);
   shared.stats.set_topology(static_cast<unsigned>(loops.size()), usable_cpus());
 }
 
@@ -142,6 +144,7 @@ asio::awaitable<void> server::impl::accept_loop(loop& home, tcp::acceptor& accep
 }
 
 asio::awaitable<void> server::impl::reject(tcp::socket s) {
+  if (shared.tls) co_return;  // a 503 would need a handshake first: the connection is closed
   static constexpr std::string_view kBusy =
       "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n"
       "Content-Length: 41\r\n\r\nmax-connections reached; try again later\n";
@@ -256,7 +259,7 @@ std::uint16_t server::port() const { return impl_->bound.port(); }
 
 std::string server::url() const {
   const auto addr = impl_->bound.address();
-  std::string url = "http://";
+  std::string url = impl_->shared.tls ? "https://" : "http://";
   if (addr.is_v6()) {
     url.append("[").append(addr.to_string()).append("]");
   } else {

@@ -1,61 +1,18 @@
 // One connection, one coroutine: it reads a request, serves it, and loops, so pipelined requests
 // are answered in order without any bookkeeping.
 //
-// A delay is a steady_timer raced against "the socket became readable" (awaitable operator ||).
-// Waiting for readability consumes nothing, so losing that race never loses pipelined bytes; when
-// it wins we read what is there: bytes are kept for the next request, EOF means the client left
-// and the request is counted as cancelled (its timer goes with it).
-//
-// Requests are read by a loop of our own around Beast's parser rather than http::async_read, for
-// two checks Beast does not make. It stops after the head, so the framing is judged before any
-// body byte is read (a body the server would frame differently from a proxy in front of it is a
-// smuggled request). And it bounds what the parser leaves unconsumed: Beast waits for a whole
-// chunk line and for the whole trailer section before it consumes any of it, and neither counts
-// against the header or the body limit, so an endless chunk extension or trailer would otherwise
-// grow the read buffer without end. It counts the head's bytes itself, since Beast applies its
-// header limit to what one put() sees and consumes complete field lines as it goes. And where a
-// line of chunked framing ends in a bare LF, it answers 400 rather than waiting, as Beast would,
-// for a CRLF that never comes.
-//
-// A request body is read as it arrives and dropped (counting_body): only its length is kept, for
-// /stats, so a thousand clients each sending a megabyte hold a thousand read buffers, not a
-// gigabyte.
-#include "session.hpp"
-
+// Reading (the request loop, the bytes that arrive during a delay, TLS) is session_read.cpp's.
 #include <algorithm>
 #include <array>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <span>
 
-#include "common/counting_body.hpp"
 #include "common/units.hpp"
-#include "mock_server/wire.hpp"
-#include "request_checks.hpp"
+#include "session_impl.hpp"
 
 namespace iobench::mock::detail {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using boost::system::error_code;
-using namespace asio::experimental::awaitable_operators;
-using namespace std::chrono_literals;
-
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-
-constexpr std::size_t kMaxPipelineBytes = 64 * 1024;  // buffered while a delay runs
-constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::uint64_t kDripPieces = 16;
-constexpr auto kLingerTime = 1s;  // drain input after an error answer
-
-enum class next_step { keep_going, close };
 
 // Sums of durations from a server_config a library user filled in (the command line bounds them
 // to a day) must wait "forever" rather than wrap into the past: both arguments are >= 0.
@@ -68,66 +25,16 @@ steady::time_point deadline_after(std::chrono::nanoseconds d) {
   return d > steady::time_point::max() - now ? steady::time_point::max() : now + d;
 }
 
-using request_parser = http::request_parser<counting_body>;
-
-// How one response is framed on the wire, decided once per request.
-struct framing {
-  bool head_only = false;
-  bool keep_alive = true;
-  bool http10 = false;
-};
-
-class session {
- public:
-  session(tcp::socket s, loop& home, shared_state& shared)
-      : c_(std::move(s), home), shared_(shared), stats_(shared.stats) {
-    home.connections.push_front(&c_);
-    c_.self = home.connections.begin();
-  }
-  ~session() {
-    loop& home = c_.home;
-    if (home.sweep_cursor == c_.self) ++home.sweep_cursor;
-    home.connections.erase(c_.self);
-    stats_.on_close();
-  }
-  session(const session&) = delete;
-  session& operator=(const session&) = delete;
-
-  asio::awaitable<void> run();
-
- private:
-  bool stopping() const { return shared_.stopping.load(std::memory_order_relaxed); }
-
-  asio::awaitable<std::optional<read_failure>> read_request(request_parser& parser);
-  std::optional<read_failure> check_unconsumed(const request_parser& parser) const;
-  asio::awaitable<next_step> serve(http::request<counting_body>& req);
-  asio::awaitable<next_step> serve_behaviour(const behaviour& b, framing f);
-  asio::awaitable<next_step> deliver_fault(const behaviour& b, const wire::head_fields& f,
-                                           bool head_only);
-  asio::awaitable<bool> wait_delay(steady::time_point deadline);
-  // POST /stall's duration, if `query` is a valid "for=D" within the delay limit.
-  [[nodiscard]] std::optional<std::chrono::nanoseconds> stall_duration(
-      std::string_view query) const;
-  asio::awaitable<void> wait_until_gone();
-  asio::awaitable<void> linger_close();
-  asio::awaitable<error_code> write(std::span<const asio::const_buffer> bufs);
-  asio::awaitable<next_step> send_simple(int status, std::string_view body, framing f,
-                                         std::string_view content_type = "text/plain",
-                                         std::string_view extra = {});
-  asio::awaitable<next_step> reject_request(int status, std::string message, framing f,
-                                            std::string_view extra = {});
-
-  connection c_;
-  shared_state& shared_;
-  server_stats& stats_;
-  beast::flat_buffer buf_;       // read ahead: pipelined bytes wait here for their turn
-  chunk_ext_counter chunk_ext_;  // the current request's; the parser holds a reference
-};
+}  // namespace
 
 asio::awaitable<void> session::run() {
   error_code ec;
   c_.socket.set_option(tcp::no_delay(true), ec);
   c_.socket.non_blocking(true, ec);
+  if (tls_ && !co_await handshake()) {
+    c_.socket.close(ec);
+    co_return;
+  }
   for (;;) {
     if (stopping()) break;
     c_.idle = true;
@@ -145,78 +52,9 @@ asio::awaitable<void> session::run() {
     }
     if (co_await serve(parser.get()) == next_step::close) break;
   }
+  end_tls();
   c_.socket.shutdown(tcp::socket::shutdown_send, ec);
   c_.socket.close(ec);
-}
-
-asio::awaitable<std::optional<read_failure>> session::read_request(request_parser& parser) {
-  chunk_ext_.bytes = 0;
-  parser.header_limit(kMaxHeaderBytes);
-  parser.body_limit(kMaxBodyBytes);
-  parser.on_chunk_header(chunk_ext_);
-  parser.eager(false);  // stop after the head: its framing is checked before the body is read
-  bool head_checked = false;
-  // Beast consumes complete field lines as they come and applies its header limit to what each
-  // put() sees, so a head fed in pieces could grow past it: the head's bytes are counted here.
-  std::size_t head_bytes = 0;
-  // The body's bytes, counted into /stats as they arrive (and are dropped).
-  std::uint64_t body_counted = 0;
-  const auto count_body = [&] {
-    const std::uint64_t bytes = parser.get().body().bytes;
-    stats_.on_request_body(bytes - body_counted);
-    body_counted = bytes;
-  };
-  for (;;) {
-    while (buf_.size() > 0 && !parser.is_done()) {
-      error_code ec;
-      const bool in_head = !parser.is_header_done();
-      const std::size_t used = parser.put(buf_.data(), ec);
-      buf_.consume(used);
-      count_body();
-      if (in_head) head_bytes += used;
-      if (head_bytes > kMaxHeaderBytes) co_return head_over_limit();
-      if (chunk_ext_.bytes > kMaxChunkExtBytes) co_return chunk_ext_over_limit();
-      if (ec == http::error::need_more) break;
-      if (ec) co_return parse_failure(ec);
-      if (parser.is_header_done() && !head_checked) {
-        head_checked = true;
-        if (auto bad = check_framing(parser.get())) co_return bad;
-        parser.eager(true);
-      }
-      if (used == 0) break;
-    }
-    if (parser.is_done()) co_return std::nullopt;
-    // What the parser left unconsumed is all head until the head is done.
-    if (!parser.is_header_done() && head_bytes + buf_.size() > kMaxHeaderBytes) {
-      co_return head_over_limit();
-    }
-    if (auto bad = check_unconsumed(parser)) co_return bad;
-    auto [ec, n] = co_await c_.socket.async_read_some(buf_.prepare(kReadChunk), kAwait);
-    // EOF, a reset, or the socket closed by the idle sweeper or stop(): nothing to answer, even
-    // halfway through a request.
-    if (ec) co_return read_failure{};
-    buf_.commit(n);
-  }
-}
-
-std::optional<read_failure> session::check_unconsumed(const request_parser& parser) const {
-  // Only a chunked body leaves bytes unconsumed once the head is parsed: an unfinished chunk line,
-  // or the last chunk and its unfinished trailer section. (The head has Beast's header limit.)
-  if (!parser.is_header_done() || !parser.chunked()) return std::nullopt;
-  const std::string_view pending(static_cast<const char*>(buf_.data().data()), buf_.size());
-  if (auto bad = check_line_ends(pending)) return bad;
-  if (chunk_ext_.bytes + pending.size() <= std::min(kMaxChunkExtBytes, kMaxTrailerBytes)) {
-    return std::nullopt;
-  }
-  // The CRLF that ends the previous chunk's data is left for the next chunk line to consume.
-  const std::size_t from = pending.starts_with("\r\n") ? 2 : 0;
-  if (pending.find("\r\n", from) == std::string_view::npos) {
-    if (chunk_ext_.bytes + pending.size() > kMaxChunkExtBytes) return chunk_ext_over_limit();
-  } else if (pending.size() > kMaxTrailerBytes) {
-    return read_failure{431,
-                        "request trailers over " + std::to_string(kMaxTrailerBytes) + " bytes"};
-  }
-  return std::nullopt;
 }
 
 asio::awaitable<next_step> session::serve(http::request<counting_body>& req) {
@@ -300,37 +138,6 @@ std::optional<std::chrono::nanoseconds> session::stall_duration(std::string_view
   const auto d = parse_duration(query.substr(4));
   if (!d || *d > shared_.cfg.lim.max_delay) return std::nullopt;
   return d;
-}
-
-asio::awaitable<bool> session::wait_delay(steady::time_point deadline) {
-  asio::steady_timer timer(c_.socket.get_executor(), deadline);
-  for (;;) {
-    if (buf_.size() >= kMaxPipelineBytes) {
-      // Enough pipelined input is buffered; stop reading and just wait.
-      co_await timer.async_wait(kAwait);
-      co_return c_.socket.is_open();
-    }
-    auto r =
-        co_await (timer.async_wait(kAwait) || c_.socket.async_wait(tcp::socket::wait_read, kAwait));
-    if (r.index() == 0) co_return c_.socket.is_open();
-    if (std::get<0>(std::get<1>(r))) co_return false;  // socket closed under us (shutdown)
-    error_code ec;
-    const std::size_t n = c_.socket.read_some(buf_.prepare(kReadChunk), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (ec) co_return false;  // EOF or reset: the client has gone
-    buf_.commit(n);           // pipelined bytes: the next request
-  }
-}
-
-asio::awaitable<void> session::wait_until_gone() {
-  std::array<char, 4096> scratch{};
-  for (;;) {
-    auto [ec] = co_await c_.socket.async_wait(tcp::socket::wait_read, kAwait);
-    if (ec) co_return;
-    error_code rec;
-    c_.socket.read_some(asio::buffer(scratch), rec);
-    if (rec && rec != asio::error::would_block && rec != asio::error::try_again) co_return;
-  }
 }
 
 asio::awaitable<next_step> session::serve_behaviour(const behaviour& b, framing f) {
@@ -468,8 +275,9 @@ asio::awaitable<next_step> session::deliver_fault(const behaviour& b, const wire
 }
 
 asio::awaitable<error_code> session::write(std::span<const asio::const_buffer> bufs) {
-  auto [ec, n] = co_await asio::async_write(c_.socket, bufs, kAwait);
-  stats_.on_sent(n);
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, bufs, kAwait)
+                      : co_await asio::async_write(c_.socket, bufs, kAwait);
+  stats_.on_sent(n);  // HTTP bytes, before TLS
   co_return ec;
 }
 
@@ -495,24 +303,6 @@ asio::awaitable<next_step> session::reject_request(int status, std::string messa
   message += '\n';
   co_return co_await send_simple(status, message, f, "text/plain", extra);
 }
-
-asio::awaitable<void> session::linger_close() {
-  // Closing with unread input makes the kernel send RST, which can destroy the error answer
-  // before the client reads it. Half-close, then drain what the client still sends, briefly.
-  error_code ec;
-  c_.socket.shutdown(tcp::socket::shutdown_send, ec);
-  asio::steady_timer timer(c_.socket.get_executor(), kLingerTime);
-  std::array<char, 4096> scratch{};
-  for (;;) {
-    auto r = co_await (timer.async_wait(kAwait) ||
-                       c_.socket.async_read_some(asio::buffer(scratch), kAwait));
-    if (r.index() == 0) break;
-    if (std::get<0>(std::get<1>(r))) break;
-  }
-  c_.socket.close(ec);
-}
-
-}  // namespace
 
 asio::awaitable<void> run_session(tcp::socket socket, loop& home, shared_state& shared) {
   session s(std::move(socket), home, shared);

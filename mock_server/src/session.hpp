@@ -9,9 +9,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <list>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -61,6 +63,8 @@ struct shared_state {
   /// Steady-clock nanoseconds until which behaviour answers are held (POST /stall): a server that
   /// stops answering for a while, as a GC pause or a failover does.
   std::atomic<std::int64_t> stalled_until{0};
+  /// With --tls: every connection's TLS context; null for plain HTTP.
+  std::unique_ptr<boost::asio::ssl::context> tls;
 };
 
 /// Serves one connection on `home`'s thread until the client leaves, a response closes it, or the

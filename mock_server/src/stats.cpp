@@ -96,6 +96,9 @@ stats_snapshot server_stats::snapshot() const {
   s.cancelled = cancelled_.load(std::memory_order_relaxed);
   s.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
   s.request_body_bytes = request_body_bytes_.load(std::memory_order_relaxed);
+  s.tls_handshakes = tls_handshakes_.load(std::memory_order_relaxed);
+  s.tls_resumed = tls_resumed_.load(std::memory_order_relaxed);
+  s.tls_failures = tls_failures_.load(std::memory_order_relaxed);
   s.late_p50_us = late_us_.quantile(0.50);
   s.late_p99_us = late_us_.quantile(0.99);
   s.late_max_us = late_us_.max();
@@ -140,6 +143,9 @@ void server_stats::reset() {
   cancelled_.store(0, std::memory_order_relaxed);
   bytes_sent_.store(0, std::memory_order_relaxed);
   request_body_bytes_.store(0, std::memory_order_relaxed);
+  tls_handshakes_.store(0, std::memory_order_relaxed);
+  tls_resumed_.store(0, std::memory_order_relaxed);
+  tls_failures_.store(0, std::memory_order_relaxed);
   late_us_.reset();
 }
 
@@ -160,6 +166,9 @@ std::string stats_snapshot::to_json() const {
   o["cancelled"] = cancelled;
   o["bytes_sent"] = bytes_sent;
   o["request_body_bytes"] = request_body_bytes;
+  o["tls_handshakes"] = tls_handshakes;
+  o["tls_resumed"] = tls_resumed;
+  o["tls_failures"] = tls_failures;
   o["late_us"] = json::object{
       {"p50", late_p50_us}, {"p99", late_p99_us}, {"max", late_max_us}, {"samples", late_samples}};
   o["threads"] = threads;

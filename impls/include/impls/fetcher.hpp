@@ -183,6 +183,11 @@ struct Options {
   /// A blocking sleep after each complete response, on that thread (a synchronous call inside
   /// the model's loop or worker; after `work` when both are set). 0: none.
   std::chrono::nanoseconds block{0};
+  /// https (the models whose model_info::https is set): a PEM file of the certificate
+  /// authorities to trust instead of the system's (curl's --cacert); empty: the system's.
+  std::string cacert;
+  /// https without verifying the server's certificate or name (curl's --insecure).
+  bool insecure = false;
 };
 
 /// A way of fetching a batch of URLs. Not thread-safe: one fetch_all at a time.
@@ -216,6 +221,9 @@ struct model_info {
   std::string_view
       mechanism;  ///< one_at_a_time, thread_per_request, event_loop, event_loop_per_core
   std::string_view interface;  ///< how it waits on the kernel: blocking, epoll, io_uring
+  /// Speaks https (Options::cacert, Options::insecure). A model that does not fails an https
+  /// request as ErrorKind::connect ("unsupported scheme").
+  bool https = false;
 };
 
 /// Every registered model, in registry order.

@@ -23,6 +23,19 @@ namespace iobench::mock {
 /// Default grace for in-flight requests when the server stops.
 inline constexpr std::chrono::seconds kDefaultGrace{5};
 
+/// HTTPS instead of plain HTTP (docs/mock_server.md, "TLS"). Off unless `enabled`.
+struct tls_config {
+  bool enabled = false;
+  /// PEM certificate chain and private key; both empty: a certificate authority and a server
+  /// certificate it signed are made at start-up.
+  std::string cert_file;
+  std::string key_file;
+  /// Where the made authority's certificate is written (PEM), for clients to trust; "": nowhere.
+  std::string cert_out;
+  /// Session resumption (tickets, and the session cache for TLS 1.2 session ids).
+  bool tickets = true;
+};
+
 /// Everything the command line can set. Defaults match `mock_server --help`.
 struct server_config {
   std::string bind = "127.0.0.1";
@@ -38,9 +51,11 @@ struct server_config {
   /// A connection waiting this long for its next request (or for the rest of its headers) is
   /// closed.
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds{120};
+  tls_config tls;
 };
 
-/// A running mock server. Construction binds and listens (throws std::system_error if it cannot);
+/// A running mock server. Construction binds and listens (throws std::system_error if it cannot;
+/// std::runtime_error for a TLS certificate or key it cannot use);
 /// start() runs the event loops; stop() drains and joins. Not copyable or movable.
 class server {
  public:
@@ -60,7 +75,7 @@ class server {
   [[nodiscard]] unsigned threads() const;
   /// The bound port (the real one when the config asked for 0).
   [[nodiscard]] std::uint16_t port() const;
-  /// "http://HOST:PORT" with the bound address.
+  /// "http://HOST:PORT" with the bound address ("https://" with TLS).
   [[nodiscard]] std::string url() const;
   /// The counters served by GET /stats.
   [[nodiscard]] stats_snapshot stats() const;

@@ -50,6 +50,9 @@ struct stats_snapshot {
   std::uint64_t cancelled = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t request_body_bytes = 0;  ///< request body bytes read (and dropped), decoded
+  std::uint64_t tls_handshakes = 0;      ///< TLS handshakes completed (with --tls)
+  std::uint64_t tls_resumed = 0;         ///< of those, sessions resumed (a ticket or a session id)
+  std::uint64_t tls_failures = 0;        ///< handshakes that failed or were abandoned
   std::uint64_t late_p50_us = 0;
   std::uint64_t late_p99_us = 0;
   std::uint64_t late_max_us = 0;
@@ -89,6 +92,11 @@ class server_stats {
     request_body_bytes_.fetch_add(n, std::memory_order_relaxed);
   }
   void on_late(std::uint64_t us) { late_us_.record(us); }
+  void on_tls_handshake(bool resumed) {
+    tls_handshakes_.fetch_add(1, std::memory_order_relaxed);
+    if (resumed) tls_resumed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void on_tls_failure() { tls_failures_.fetch_add(1, std::memory_order_relaxed); }
   [[nodiscard]] std::int64_t connections_open() const {
     return open_.load(std::memory_order_relaxed);
   }
@@ -117,6 +125,9 @@ class server_stats {
   std::atomic<std::uint64_t> cancelled_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> request_body_bytes_{0};
+  std::atomic<std::uint64_t> tls_handshakes_{0};
+  std::atomic<std::uint64_t> tls_resumed_{0};
+  std::atomic<std::uint64_t> tls_failures_{0};
   latency_histogram late_us_;
   std::atomic<unsigned> threads_{0};
   std::atomic<unsigned> cpus_{0};

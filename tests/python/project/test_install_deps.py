@@ -34,7 +34,8 @@ def test_each_known_distribution_has_its_own_boost_and_nginx(distro, boost, ngin
     assert nginx in packages and absent not in packages
     # The distribution's default clang with its runtimes (libFuzzer) for scripts/fuzz.sh, and
     # debootstrap for scripts/fresh-root.sh; no versioned clang that one of them lacks.
-    assert {"clang", "libclang-rt-dev", "debootstrap", "g++", "cmake"} <= set(packages)
+    assert {"clang", "libclang-rt-dev", "debootstrap", "g++", "cmake",
+            "libssl-dev"} <= set(packages)
     assert not [p for p in packages if p.startswith("clang-") and p != "clang-format"]
     # Debian's chromium renders the report for its layout test; Ubuntu's is a snap.
     assert ("chromium" in packages) == distro.startswith("debian")
