@@ -1,8 +1,9 @@
-// Why a certificate authority and a server certificate, not one self-signed certificate: strict
-// verifiers (Python 3.13's default context, Go) refuse a certificate that is at once a trust
-// anchor and the server's own; a CA that signs a server certificate (CA:FALSE, serverAuth, the
-// names in subjectAltName) passes every client the way a real deployment does. The keys are
-// P-256: cheap to make at start-up and what most servers offer.
+// Why a certificate authority and a server certificate, not one self-signed certificate: a chain
+// of an authority and the server certificate it signed (CA:FALSE, serverAuth, the names in
+// subjectAltName) is what a real deployment presents, so each client verifies it along its usual
+// path. One self-signed certificate that is both trust anchor and server certificate is a case
+// verifiers treat each in their own way (strict modes check a CA's key usage, for one). The keys
+// are P-256: cheap to make at start-up and what most servers offer.
 #include "tls.hpp"
 
 #include <openssl/err.h>
