@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <openssl/err.h>
+
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <cerrno>
@@ -31,7 +33,7 @@ Outcome beast_blocking::perform(const Request& request, Clock::time_point deadli
 void beast_blocking::fetch(const std::string& url, Outcome& out, Clock::time_point deadline) {
   if (url != url_) {
     url_ = url;
-    target_ = parse_target(url);
+    target_ = parse_target(url, true);
     if (target_.error.empty()) {
       key_ = target_.host + ":" + target_.port;
       request_ = get_request(target_, options_.keep_alive);
@@ -47,7 +49,10 @@ void beast_blocking::fetch(const std::string& url, Outcome& out, Clock::time_poi
     if (!reused) {
       close();
       const auto began = Clock::now();
-      if (std::string why = connect(deadline); !why.empty()) {
+      std::string why = connect(deadline);
+      if (why.empty() && target_.tls) why = handshake(deadline);
+      if (!why.empty()) {
+        close();
         out.error = ErrorKind::connect;
         out.detail = std::move(why);
         return;
@@ -122,18 +127,99 @@ std::string beast_blocking::connect(Clock::time_point deadline) {
   return {};
 }
 
+std::string beast_blocking::handshake(Clock::time_point deadline) {
+  if (!tls_) tls_ = std::make_unique<tls_client_context>(options_);
+  if (!tls_->error().empty()) return tls_->error();
+  ssl_ = SSL_new(tls_->asio().native_handle());
+  BIO* bio = ssl_ == nullptr ? nullptr : quiet_socket_bio(fd_);
+  if (bio == nullptr) return "tls: cannot set up the connection";
+  SSL_set_bio(ssl_, bio, bio);
+  if (!tls_->prepare(ssl_, target_.host, session_.for_peer(key_))) {
+    return "tls: cannot set up the connection";
+  }
+  const Clock::time_point until = std::min(deadline, Clock::now() + options_.connect_timeout);
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    const int rc = SSL_connect(ssl_);
+    if (rc == 1) return {};
+    const int error = SSL_get_error(ssl_, rc);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      const int ready = wait_for(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, until);
+      if (ready > 0) continue;
+      if (ready == 0) return "connect timeout: tls handshake";
+      return std::string("tls: poll: ") + std::strerror(-ready);
+    }
+    const int system_error = errno;
+    std::string why = tls_error_reason(ssl_);
+    if (why.empty()) {
+      why = error == SSL_ERROR_SYSCALL && system_error != 0 ? std::strerror(system_error)
+                                                            : "the server ended the handshake";
+    }
+    return "tls: " + why;
+  }
+}
+
+namespace {
+
+// What an SSL call's result means as a send or recv's: see send_some.
+ssize_t tls_result(SSL* ssl, int rc, short& events) {
+  if (rc > 0) return rc;
+  const int system_error = errno;
+  switch (SSL_get_error(ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+      events = POLLIN;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      events = POLLOUT;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify, or a close without it (tls_client.hpp)
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      ERR_clear_error();
+      if (system_error == 0) return 0;
+      errno = system_error;
+      return -1;
+    default:
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+}  // namespace
+
+ssize_t beast_blocking::send_some(const char* data, std::size_t size, short& events) {
+  events = POLLOUT;
+  if (ssl_ == nullptr) return ::send(fd_, data, size, MSG_NOSIGNAL);
+  errno = 0;
+  const int rc = SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+  return tls_result(ssl_, rc, events);
+}
+
+ssize_t beast_blocking::recv_some(char* data, std::size_t size, short& events) {
+  events = POLLIN;
+  if (ssl_ == nullptr) return ::recv(fd_, data, size, 0);
+  errno = 0;
+  const int rc = SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+  return tls_result(ssl_, rc, events);
+}
+
 int beast_blocking::send_request(Clock::time_point deadline) {
   std::size_t sent = 0;
   while (sent < request_.size()) {
-    const ssize_t n = ::send(fd_, request_.data() + sent, request_.size() - sent, MSG_NOSIGNAL);
-    if (n >= 0) {
+    short events = 0;
+    const ssize_t n = send_some(request_.data() + sent, request_.size() - sent, events);
+    if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    const int error = errno;
+    const int error = n == 0 ? EPIPE : errno;
     if (error == EINTR) continue;
     if (error != EAGAIN && error != EWOULDBLOCK) return error;
-    const int ready = wait_for(POLLOUT, deadline);
+    const int ready = wait_for(events, deadline);
     if (ready == 0) return ETIMEDOUT;
     if (ready < 0) return -ready;
   }
@@ -146,7 +232,8 @@ ErrorKind beast_blocking::read_response(Clock::time_point deadline, Outcome& out
     std::optional<ErrorKind> ended = response_.parse(buffer_, deadline, out);
     if (!ended) {
       const auto space = buffer_.prepare(response_.room(buffer_));
-      const ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
+      short events = 0;
+      const ssize_t n = recv_some(static_cast<char*>(space.data()), space.size(), events);
       if (n > 0) {
         buffer_.commit(static_cast<std::size_t>(n));
         continue;
@@ -157,7 +244,7 @@ ErrorKind beast_blocking::read_response(Clock::time_point deadline, Outcome& out
       } else if (errno == EINTR) {
         continue;
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        const int ready = wait_for(POLLIN, deadline);
+        const int ready = wait_for(events, deadline);
         if (ready > 0) continue;
         ec = ready == 0 ? error_code(boost::beast::error::timeout)
                         : error_code(-ready, boost::system::system_category());
@@ -190,6 +277,12 @@ int beast_blocking::wait_for(short events, Clock::time_point deadline) const {
 }
 
 void beast_blocking::close() {
+  if (ssl_ != nullptr) {
+    // Without close_notify, as most HTTP clients close: the framing already ended the response.
+    if (SSL_is_init_finished(ssl_) == 1) session_.keep(ssl_, peer_);
+    SSL_free(ssl_);  // and its BIO, which leaves fd_ open
+    ssl_ = nullptr;
+  }
   buffer_.clear();
   peer_.clear();
   if (fd_ < 0) return;

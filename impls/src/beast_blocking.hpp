@@ -9,17 +9,22 @@
 // a byte at a time would never time out), so the socket is non-blocking and a read that finds
 // nothing waits in poll: a syscall more per wait, as in libcurl's blocking transfers, which wait
 // the same way.
+//
+// https (tls_client.hpp): OpenSSL on the same non-blocking socket, waiting in poll for what it
+// asks for (a handshake or a read may need to write, and a write to read).
 #pragma once
 
 #include <sys/socket.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <memory>
 #include <string>
 
 #include "beast_response.hpp"
 #include "descriptor_gate.hpp"
 #include "http_target.hpp"
 #include "impls/fetcher.hpp"
+#include "tls_client.hpp"
 
 namespace iobench::detail {
 
@@ -48,6 +53,13 @@ class beast_blocking {
   void fetch(const std::string& url, Outcome& out, Clock::time_point deadline);
   // Opens and connects a socket to target_; an error message, or empty.
   std::string connect(Clock::time_point deadline);
+  // The TLS handshake on the connected socket (resuming session_ when it is for this server):
+  // why it failed, or empty.
+  std::string handshake(Clock::time_point deadline);
+  // One send or recv, through OpenSSL over https: bytes moved, 0 at the end of the stream, or -1
+  // with errno set (EAGAIN: wait for `events`, which it sets; EPROTO: a TLS failure).
+  ssize_t send_some(const char* data, std::size_t size, short& events);
+  ssize_t recv_some(char* data, std::size_t size, short& events);
   // Sends request_ whole: 0, or the errno it failed with (ETIMEDOUT: the deadline passed).
   int send_request(Clock::time_point deadline);
   ErrorKind read_response(Clock::time_point deadline, Outcome& out);
@@ -59,6 +71,9 @@ class beast_blocking {
   Options options_;
   descriptor_gate* gate_ = nullptr;
   int fd_ = -1;
+  SSL* ssl_ = nullptr;                       // over fd_, for https
+  std::unique_ptr<tls_client_context> tls_;  // made for the first https URL
+  tls_session session_;                      // the last TLS connection's, offered to the next
   std::string peer_;  // "host:port" fd_ is connected to; empty when closed
   // The last URL, what it parsed to and the request it makes: a batch repeats a few URLs.
   std::string url_;

@@ -20,11 +20,18 @@
 //
 // Responses are read by beast_response.hpp (the judge of hostile ones), shared with the other
 // Beast models: they differ from this one in how they wait, not in how they read.
+//
+// https (tls_client.hpp): an ssl::stream over the connection's tcp_stream, so the same deadline
+// covers the handshake, and every read and write goes through OpenSSL on this one thread: with a
+// handshake per request, its public-key work is CPU this loop spends while every other connection
+// waits.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,6 +43,7 @@
 #include "beast_response.hpp"
 #include "http_target.hpp"
 #include "models.hpp"
+#include "tls_client.hpp"
 
 namespace iobench::detail {
 namespace {
@@ -122,10 +130,17 @@ class coroutine_fetcher final : public Fetcher {
     explicit connection(const asio::any_io_executor& ex)
         : stream(ex), buffer(beast_read_buffer()) {}
     beast::tcp_stream stream;
+    std::optional<asio::ssl::stream<beast::tcp_stream&>> tls;  // https: over `stream`
+    tls_session session;  // the last TLS connection's, offered to the next
+    bool handshaken = false;
     beast::flat_buffer buffer;
     std::string peer;         // "host:port" it is connected to; empty when closed
     beast_response response;  // the response being read (kept: it reuses its buffers)
     void close() {
+      // Without close_notify, as most HTTP clients close: the framing already ended the response.
+      if (tls && handshaken) session.keep(tls->native_handle(), peer);
+      tls.reset();
+      handshaken = false;
       error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       stream.close();
@@ -212,10 +227,11 @@ class coroutine_fetcher final : public Fetcher {
 
   asio::awaitable<void> fetch_one(connection& conn, const std::string& url, Outcome& out,
                                   Clock::time_point deadline) {
-    const target t = parse_target(url);
-    if (!t.error.empty()) {
+    const target t = parse_target(url, true);
+    if (t.tls && !tls_) tls_.emplace(options_);  // http runs never load OpenSSL's state
+    if (!t.error.empty() || (t.tls && !tls_->error().empty())) {
       out.error = ErrorKind::connect;
-      out.detail = t.error;
+      out.detail = t.error.empty() ? tls_->error() : t.error;
       co_return;
     }
     const std::string peer = t.host + ":" + t.port;
@@ -233,6 +249,14 @@ class coroutine_fetcher final : public Fetcher {
           co_return;
         }
         conn.peer = peer;
+        if (t.tls) {
+          if (std::string why = co_await handshake(conn, t, deadline); !why.empty()) {
+            conn.close();
+            out.error = ErrorKind::connect;
+            out.detail = std::move(why);
+            co_return;
+          }
+        }
         out.new_connection = true;
         out.connect_time = Clock::now() - began;
       }
@@ -241,7 +265,9 @@ class coroutine_fetcher final : public Fetcher {
       const bool may_retry = reused && attempt == 0;
 
       conn.stream.expires_at(deadline);
-      auto [wec, written] = co_await asio::async_write(conn.stream, asio::buffer(request), kAwait);
+      auto [wec, written] =
+          conn.tls ? co_await asio::async_write(*conn.tls, asio::buffer(request), kAwait)
+                   : co_await asio::async_write(conn.stream, asio::buffer(request), kAwait);
       if (wec) {
         conn.close();
         if (may_retry && wec != beast::error::timeout) continue;
@@ -277,10 +303,13 @@ class coroutine_fetcher final : public Fetcher {
       std::optional<ErrorKind> ended = response.parse(conn.buffer, deadline, out);
       if (!ended) {
         conn.stream.expires_at(deadline);
-        auto [ec, n] = co_await conn.stream.async_read_some(
-            conn.buffer.prepare(response.room(conn.buffer)), kAwait);
+        const auto space = conn.buffer.prepare(response.room(conn.buffer));
+        auto [ec, n] = conn.tls ? co_await conn.tls->async_read_some(space, kAwait)
+                                : co_await conn.stream.async_read_some(space, kAwait);
         conn.buffer.commit(n);
         if (!ec) continue;
+        // A close without close_notify is the end of the stream, as over http (tls_client.hpp).
+        if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
         ended = response.read_ended(ec, out);
       }
       got_bytes = response.got_bytes();
@@ -315,7 +344,27 @@ class coroutine_fetcher final : public Fetcher {
     co_return ec;
   }
 
+  // The TLS handshake on a connected `conn`, resuming its last session with this server when it
+  // has one: why it failed, or empty.
+  asio::awaitable<std::string> handshake(connection& conn, const target& t,
+                                         Clock::time_point deadline) {
+    conn.tls.emplace(conn.stream, tls_->asio());
+    if (!tls_->prepare(conn.tls->native_handle(), t.host, conn.session.for_peer(conn.peer))) {
+      co_return "tls: cannot set up the connection";
+    }
+    conn.stream.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
+    auto [ec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::client, kAwait);
+    if (!ec) {
+      conn.handshaken = true;
+      co_return std::string();
+    }
+    if (ec == beast::error::timeout) co_return "connect timeout: tls handshake";
+    const std::string why = tls_error_reason(conn.tls->native_handle());
+    co_return "tls: " + (why.empty() ? ec.message() : why);
+  }
+
   Options options_;
+  std::optional<tls_client_context> tls_;  // made for the first https URL
   asio::io_context ctx_{1};
 };
 

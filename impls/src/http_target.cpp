@@ -10,19 +10,20 @@
 
 namespace iobench::detail {
 
-target parse_target(const std::string& url) {
+target parse_target(const std::string& url, bool https) {
   target t;
   const auto u = boost::urls::parse_uri(url);
   if (!u) {
     t.error = "invalid URL '" + url + "': " + u.error().message();
     return t;
   }
-  if (u->scheme_id() == boost::urls::scheme::https) {
-    t.error = "this model does not speak https ('" + url + "'); the libcurl models do";
+  t.tls = u->scheme_id() == boost::urls::scheme::https;
+  if (t.tls && !https) {
+    t.error = "this model does not speak https ('" + url + "'); the libcurl and Beast models do";
     return t;
   }
-  if (u->scheme_id() != boost::urls::scheme::http) {
-    t.error = "unsupported scheme in '" + url + "' (only http)";
+  if (!t.tls && u->scheme_id() != boost::urls::scheme::http) {
+    t.error = "unsupported scheme in '" + url + "' (only http" + (https ? " and https)" : ")");
     return t;
   }
   if (u->host_type() == boost::urls::host_type::ipv6) {
@@ -36,7 +37,7 @@ target parse_target(const std::string& url) {
   }
   // port_number() is 0 for an empty port, port 0 and most ports over 65535, but Boost.URL 1.81
   // wraps some (99999 reads as 34463): a number that does not spell the port as written is none.
-  t.port_number = u->has_port() ? u->port_number() : 80;
+  t.port_number = u->has_port() ? u->port_number() : (t.tls ? 443 : 80);
   t.port = std::to_string(t.port_number);
   std::string_view written = u->port();
   while (written.size() > 1 && written.front() == '0') written.remove_prefix(1);
@@ -46,7 +47,7 @@ target parse_target(const std::string& url) {
   }
   t.authority = u->encoded_host_and_port();
   t.path = u->encoded_target();
-  if (t.path.empty()) t.path = "/";
+  if (t.path.empty()) t.path.push_back('/');  // (= "/" trips a GCC 12 -Wrestrict false alarm)
   return t;
 }
 
