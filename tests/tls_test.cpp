@@ -1,8 +1,9 @@
 // Every fetcher against the mock server over TLS (mock_server --tls, a certificate authority made
 // at start-up and written for the client to trust): a model that speaks https fetches the same
-// bodies as over http, handshakes once per connection it opens, fails an untrusted certificate
-// as `connect`, and reports each fault with the kind it reports over http (docs/models.md); a
-// model that does not speak https fails every https request as `connect`, saying so.
+// bodies as over http, handshakes once per connection it opens, resumes the last connection's
+// session on the next, fails an untrusted certificate as `connect`, and reports each fault with
+// the kind it reports over http (docs/models.md); a model that does not speak https fails every
+// https request as `connect`, saying so.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -99,6 +100,17 @@ TEST_P(Tls, WithoutKeepAliveEveryRequestPaysAHandshake) {
   for (const auto& r : out) EXPECT_EQ(r.error, ErrorKind::none) << describe(r);
   EXPECT_TRUE(test::eventually([&] { return server_.stats().tls_handshakes == 10U; }))
       << server_.stats().tls_handshakes;
+}
+
+TEST_P(Tls, ANewConnectionResumesTheLastSession) {
+  if (!https()) GTEST_SKIP() << GetParam() << " does not speak https";
+  Options o = trusting(1);
+  o.keep_alive = false;
+  for (const auto& r : fetch("/x?bytes=10", 8, o))
+    EXPECT_EQ(r.error, ErrorKind::none) << describe(r);
+  EXPECT_TRUE(test::eventually([&] { return server_.stats().tls_handshakes == 8U; }));
+  // One full handshake; each later connection offers the session the one before it closed.
+  EXPECT_EQ(server_.stats().tls_resumed, 7U);
 }
 
 TEST_P(Tls, AnUntrustedCertificateIsAConnectError) {

@@ -2,12 +2,11 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <openssl/err.h>
-
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <cerrno>
@@ -279,7 +278,7 @@ int beast_blocking::wait_for(short events, Clock::time_point deadline) const {
 void beast_blocking::close() {
   if (ssl_ != nullptr) {
     // Without close_notify, as most HTTP clients close: the framing already ended the response.
-    if (SSL_is_init_finished(ssl_) == 1) session_.keep(ssl_, peer_);
+    if (SSL_is_init_finished(ssl_) == 1) session_.keep_at_close(ssl_, peer_);
     SSL_free(ssl_);  // and its BIO, which leaves fd_ open
     ssl_ = nullptr;
   }

@@ -74,7 +74,7 @@ class beast_blocking {
   SSL* ssl_ = nullptr;                       // over fd_, for https
   std::unique_ptr<tls_client_context> tls_;  // made for the first https URL
   tls_session session_;                      // the last TLS connection's, offered to the next
-  std::string peer_;  // "host:port" fd_ is connected to; empty when closed
+  std::string peer_;                         // "host:port" fd_ is connected to; empty when closed
   // The last URL, what it parsed to and the request it makes: a batch repeats a few URLs.
   std::string url_;
   target target_;

@@ -138,7 +138,7 @@ class coroutine_fetcher final : public Fetcher {
     beast_response response;  // the response being read (kept: it reuses its buffers)
     void close() {
       // Without close_notify, as most HTTP clients close: the framing already ended the response.
-      if (tls && handshaken) session.keep(tls->native_handle(), peer);
+      if (tls && handshaken) session.keep_at_close(tls->native_handle(), peer);
       tls.reset();
       handshaken = false;
       error_code ignored;

@@ -96,6 +96,9 @@ curl_easy::curl_easy(const Options& options)
       timeout_(options.timeout),
       timeout_set_(options.timeout) {
   ensure_curl_global();
+  sessions_ = curl_share_init();
+  if (sessions_ == nullptr) throw std::runtime_error("curl_share_init failed");
+  curl_share_setopt(sessions_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   configure_new_handle();
 }
 
@@ -103,7 +106,8 @@ void curl_easy::configure_new_handle() {
   handle_ = curl_easy_init();
   if (handle_ == nullptr) throw std::runtime_error("curl_easy_init failed");
   timeout_set_ = timeout_;
-  curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts: we use threads
+  curl_easy_setopt(handle_, CURLOPT_SHARE, sessions_);  // one thread: no locks needed
+  curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);      // no SIGALRM for timeouts: we use threads
   curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!cacert_.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, cacert_.c_str());
   if (insecure_) {
@@ -142,6 +146,7 @@ void curl_easy::configure_new_handle() {
 curl_easy::~curl_easy() {
   end_batch();
   curl_easy_cleanup(handle_);
+  curl_share_cleanup(sessions_);  // after the last handle that used it
 }
 
 // A return value other than size * n makes libcurl abort with CURLE_WRITE_ERROR; the guard

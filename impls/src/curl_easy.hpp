@@ -74,6 +74,9 @@ class curl_easy {
   bool fresh_handles_;  // a new handle per transfer: libcurl < 8.1.0 (curl_easy.cpp)
   bool used_ = false;   // the handle has had a transfer
   CURL* handle_ = nullptr;
+  // The handle's TLS sessions, kept across the fresh handles of libcurl < 8.1.0, so that a new
+  // connection resumes the last one's session as libcurl >= 8.1.0 does with one handle.
+  CURLSH* sessions_ = nullptr;
   CURLM* batch_ = nullptr;  // blocking use: the multi handle perform() drives
   response_guard guard_;
   int socket_errno_ = 0;  // why the last socket() failed, 0 if none did

@@ -1,5 +1,5 @@
-// Internal: an http:// (or https://) URL as a worker writing its own requests needs it (where to connect, what to send), or
-// why it cannot be fetched.
+// Internal: an http:// (or https://) URL as a worker writing its own requests needs it (where to
+// connect, what to send), or why it cannot be fetched.
 #pragma once
 
 #include <sys/socket.h>

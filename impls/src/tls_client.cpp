@@ -1,9 +1,9 @@
 #include "tls_client.hpp"
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -17,7 +17,9 @@ bool is_address(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), bytes) == 1;
 }
 
-int bio_fd(BIO* bio) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio))); }
+int bio_fd(BIO* bio) {
+  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
+}
 
 // Sets the retry flags OpenSSL reads to tell "would block" (SSL_ERROR_WANT_*) from a failure.
 int bio_result(BIO* bio, ssize_t n, bool reading) {
@@ -71,9 +73,9 @@ tls_client_context::tls_client_context(const Options& options)
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_verify(ctx, verify_ ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   if (!verify_) return;
-  const bool loaded = options.cacert.empty()
-                          ? SSL_CTX_set_default_verify_paths(ctx) == 1
-                          : SSL_CTX_load_verify_locations(ctx, options.cacert.c_str(), nullptr) == 1;
+  const bool loaded = options.cacert.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
+                                             : SSL_CTX_load_verify_locations(
+                                                   ctx, options.cacert.c_str(), nullptr) == 1;
   if (!loaded) {
     error_ = options.cacert.empty() ? "tls: cannot load the system's certificate authorities: "
                                     : "tls: cannot use --cacert '" + options.cacert + "': ";
@@ -94,7 +96,10 @@ bool tls_client_context::prepare(SSL* ssl, const std::string& host, SSL_SESSION*
   return session == nullptr || SSL_set_session(ssl, session) == 1;
 }
 
-void tls_session::keep(SSL* ssl, const std::string& peer) {
+void tls_session::keep_at_close(SSL* ssl, const std::string& peer) {
+  // SSL_free of a connection that was not shut down takes it for cut off and makes its session
+  // unresumable; this one ends by HTTP's framing, so it is marked as shut down, quietly.
+  SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_SESSION* session = SSL_get1_session(ssl);
   if (session == nullptr) return;
   if (SSL_SESSION_is_resumable(session) != 1) {

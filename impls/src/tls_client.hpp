@@ -54,8 +54,10 @@ class tls_session {
   tls_session(const tls_session&) = delete;
   tls_session& operator=(const tls_session&) = delete;
 
-  /// Keeps `ssl`'s session for `peer` ("host:port") when the server will take it back.
-  void keep(SSL* ssl, const std::string& peer);
+  /// Keeps `ssl`'s session for `peer` ("host:port") when the server will take it back. Call
+  /// just before freeing `ssl` (REQUIRES: its handshake finished): it marks it shut down, without
+  /// a close_notify, which keeps its session resumable.
+  void keep_at_close(SSL* ssl, const std::string& peer);
   /// The session kept for `peer`, or null.
   [[nodiscard]] SSL_SESSION* for_peer(const std::string& peer) const {
     return peer == peer_ ? session_ : nullptr;

@@ -244,8 +244,9 @@ def test_iobench_fetch_speaks_https_with_the_models_that_do(bins, mock_server, t
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--impl", "coroutine", "https://127.0.0.1:1/x"],
-     "--impl coroutine does not speak https; these do: sequential, thread_pool, curl_multi"),
+    (["--impl", "epoll", "https://127.0.0.1:1/x"],
+     "--impl epoll does not speak https; these do: sequential, thread_pool, beast_sync, "
+     "beast_pool, coroutine, curl_multi, coroutine_mt"),
     (["--impl", "thread_pool", "--cacert", "ca.pem", "http://127.0.0.1:1/x"],
      "--cacert and --insecure are for an https:// URL"),
     (["--impl", "thread_pool", "--cacert", "/no/such/ca.pem", "https://127.0.0.1:1/x"],
