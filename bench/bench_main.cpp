@@ -39,6 +39,8 @@ constexpr double kMaxIterations = 100;
 constexpr double kZeroDelayRequestS = 1.0 / 25000;
 constexpr double kConnectionSetupS = 60e-6;
 constexpr double kPythonRequestS = 1.0 / 3000;
+// A TLS handshake per request (a /close/tls:1 row): client and server CPU of one, resumed.
+constexpr double kTlsHandshakeS = 1e-3;
 
 double target_seconds(std::string_view suite) {
   if (suite == "smoke") return 0;
@@ -52,7 +54,9 @@ double target_seconds(std::string_view suite) {
 
 double iterations_for(const point& p, double target_s) {
   const double setup = kConnectionSetupS * static_cast<double>(p.effective_concurrency());
-  const double per_request = kind_of(p) == row_kind::child ? kPythonRequestS : kZeroDelayRequestS;
+  const double per_request =
+      (kind_of(p) == row_kind::child ? kPythonRequestS : kZeroDelayRequestS) +
+      (p.tls && !p.keep_alive ? kTlsHandshakeS : 0);
   const double expected =
       std::max(ideal_makespan_s(p), per_request * static_cast<double>(p.requests)) + setup;
   return std::clamp(std::round(target_s / expected), 1.0, kMaxIterations);
@@ -90,6 +94,10 @@ class suite_run {
 
  private:
   const std::string& server();
+  // The https server of the /tls:1 rows, a second mock_server started with --tls for the first
+  // of them (on the server's CPUs, with --server-args), and watched as the first is: its base
+  // URL, or "" with tls_error_ saying why there is none.
+  const std::string& tls_server();
 
   options opts_;
   std::filesystem::path server_binary_;
@@ -98,6 +106,10 @@ class suite_run {
   std::unique_ptr<server_watch> watch_;  ///< declared after own_server_: stops watching first
   std::string server_url_;
   std::string server_error_;
+  std::unique_ptr<server_process> tls_server_;
+  std::unique_ptr<server_watch> tls_watch_;  ///< after tls_server_: stops watching first
+  std::string tls_url_;
+  std::string tls_error_;
   std::size_t total_runs_ = 0;
   std::size_t runs_started_ = 0;
 };
@@ -128,6 +140,27 @@ const std::string& suite_run::server() {
   return server_url_;
 }
 
+const std::string& suite_run::tls_server() {
+  if (tls_url_.empty() && tls_error_.empty()) {
+    if (!opts_.server.empty()) {
+      tls_error_ =
+          "not run: a /tls:1 row needs the suite's own mock_server, started with --tls; "
+          "--server names another";
+    } else {
+      try {
+        tls_server_ =
+            std::make_unique<server_process>(server_binary_, opts_.server_args, cpus_.server, true);
+        tls_url_ = tls_server_->url();
+        std::cerr << "iobench: started mock_server --tls at " << tls_url_ << "\n";
+        tls_watch_ = std::make_unique<server_watch>(tls_url_, tls_server_.get());
+      } catch (const std::exception& e) {
+        tls_error_ = std::string("cannot start mock_server --tls: ") + e.what();
+      }
+    }
+  }
+  return tls_url_;
+}
+
 run_placement suite_run::where_it_runs() {
   const std::string all = "all (not pinned)";
   run_placement where;
@@ -150,18 +183,23 @@ run_placement suite_run::where_it_runs() {
 void suite_run::run_point(benchmark::State& state, const point& p) {
   const std::string name = benchmark_name(p);
   std::fprintf(stderr, "[%zu/%zu] %s\n", ++runs_started_, total_runs_, name.c_str());
-  const std::string& base = server();
-  if (base.empty()) {
+  if (server().empty()) {
     skip_run(state, server_error_);
     return;
   }
+  const std::string& base = p.tls ? tls_server() : server();
+  if (base.empty()) {
+    skip_run(state, tls_error_);
+    return;
+  }
+  server_watch* const watch = p.tls ? tls_watch_.get() : watch_.get();
   if (!p.error.empty()) {
-    const auto why = watch_->gone();
+    const auto why = watch->gone();
     skip_run(state, p.error + (why.empty() ? "" : "; " + why));
     return;
   }
   // Once the server is gone, the rest of the run is errored at once, each with why.
-  if (const auto why = watch_->gone(); !why.empty()) {
+  if (const auto why = watch->gone(); !why.empty()) {
     skip_run(state, "not run: " + why);
     return;
   }
@@ -176,9 +214,10 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
   o.keep_alive = p.keep_alive;
   o.work = std::chrono::microseconds{p.work_us};
   o.block = std::chrono::microseconds{p.block_us};
-  o.completed = watch_->progress();
+  if (p.tls) o.cacert = tls_server_->cacert();
+  o.completed = watch->progress();
   measured m;
-  m.own_threads = server_watch::threads();
+  m.own_threads = server_watch::threads() * (tls_watch_ ? 2 : 1);
   m.latencies_ms.reserve(p.requests * static_cast<std::size_t>(state.max_iterations));
   const char* step = "setup";
   try {
@@ -186,12 +225,12 @@ void suite_run::run_point(benchmark::State& state, const point& p) {
     placement where{
         base, read_server_stats(base),
         static_cast<double>(cpus_.client.empty() ? allowed_cpus().size() : cpus_.client.size())};
-    where.progress = watch_->progress();
+    where.progress = watch->progress();
     step = kind_of(p) == row_kind::open_loop ? "the open-loop step" : "the batch";
     run_row(state, {p, requests, o, where, wrk_duration(opts_.suite)}, m);
   } catch (const std::exception& e) {
     // A request failed because the server went away says only "refused" or "timed out": say why.
-    const auto why = watch_->check_now();
+    const auto why = watch->check_now();
     skip_run(state, std::string(step) + " failed: " + (why.empty() ? "" : why + "; ") + e.what());
   }
 }

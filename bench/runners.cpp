@@ -146,7 +146,15 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const p
   c["threads"] = m.threads;
   c["errors"] = static_cast<double>(m.errors);
   c["client_cpu_util"] = m.wall_s > 0 ? m.cpu_s / (m.wall_s * where.client_cpus) : 0;
-  server_evidence(c, where, read_server_stats(where.base));
+  const server_counters after = read_server_stats(where.base);
+  server_evidence(c, where, after);
+  if (p.tls && total_requests > 0) {
+    // The /stats read above came over a connection of its own: one handshake that is not the
+    // row's (the control calls never resume).
+    const double handshakes = after.tls_handshakes - where.before.tls_handshakes - 1;
+    c["tls_handshakes_per_req"] = std::max(0.0, handshakes) / total_requests;
+    c["tls_resumed_per_req"] = (after.tls_resumed - where.before.tls_resumed) / total_requests;
+  }
   std::string label = p.label;
   if (m.errors > 0) {
     label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";

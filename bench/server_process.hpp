@@ -28,14 +28,18 @@ class server_usage_error : public std::runtime_error {
 class server_process {
  public:
   /// `cpus`: the CPUs the server may run on (empty: this process's); with `--threads auto` (its
-  /// default) the server runs one event loop per CPU it is given.
+  /// default) the server runs one event loop per CPU it is given. `tls`: it serves https
+  /// (`--tls`), with a certificate authority made at its start whose certificate is cacert().
   server_process(const std::filesystem::path& binary, const std::vector<std::string>& args,
-                 const std::vector<int>& cpus = {});
+                 const std::vector<int>& cpus = {}, bool tls = false);
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
 
   [[nodiscard]] const std::string& url() const { return url_; }
+  /// With tls: the PEM file of the authority that signed the server's certificate (for
+  /// Options::cacert); empty without.
+  [[nodiscard]] const std::string& cacert() const { return cacert_; }
 
   /// Why the child no longer runs ("exited with status 0", "was killed by SIGKILL"), reaping it
   /// if it has ended; empty while it runs. Thread-safe (a watch thread asks while benchmarks run).
@@ -47,7 +51,7 @@ class server_process {
 
  private:
   // Starts the child in dir_ and waits until it answers.
-  void start(const std::filesystem::path& binary, const std::vector<std::string>& args,
+  void start(const std::filesystem::path& binary, std::vector<std::string> args,
              const std::vector<int>& cpus);
   // Stops the child, removes dir_, forgets the interrupt registrations.
   void stop() noexcept;
@@ -57,13 +61,16 @@ class server_process {
   std::string ended_;  ///< why the child ended, once reaped by ended()
   std::filesystem::path dir_;
   std::string url_;
+  std::string cacert_;
   std::vector<int> cleanup_;  ///< on_interrupt tokens for the child and the directory
 };
 
 /// What the suite reads from a server's /stats. The last four describe the server, not the
 /// benchmark; older servers lack them (0, and -1 for listen_overflows).
 struct server_counters {
-  double requests = 0;  ///< requests it read (every path: /stats too)
+  double requests = 0;        ///< requests it read (every path: /stats too)
+  double tls_handshakes = 0;  ///< TLS handshakes completed (with --tls; 0 without)
+  double tls_resumed = 0;     ///< of which resumed a session
   double max_in_flight = 0;
   double late_p99_ms = 0;
   double threads = 0;            ///< event-loop threads

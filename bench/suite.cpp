@@ -79,6 +79,7 @@ std::string benchmark_name(const point& p) {
                      "/concurrency:" + std::to_string(p.concurrency) +
                      "/bytes:" + std::to_string(p.bytes);
   if (!p.keep_alive) name += "/close";
+  if (p.tls) name += "/tls:1";
   if (p.work_us > 0) name += "/work_us:" + std::to_string(p.work_us);
   if (p.block_us > 0) name += "/block_us:" + std::to_string(p.block_us);
   return name;
@@ -117,6 +118,11 @@ std::optional<point> parse_benchmark_name(std::string_view name) {
   p.bytes = *b;
   p.keep_alive = !name.starts_with("close");
   if (!p.keep_alive) take("close");
+  if (name.starts_with("tls:")) {
+    const auto t = number(take("tls:"));
+    if (!t || *t != 1) return std::nullopt;
+    p.tls = true;
+  }
   if (name.starts_with("work_us:")) {
     const auto w = number(take("work_us:"));
     if (!w) return std::nullopt;

@@ -30,6 +30,9 @@ struct point {
   /// (Options::block), in microseconds; 0: none. Named /work_us:W and /block_us:B.
   std::size_t work_us = 0;
   std::size_t block_us = 0;
+  /// Over https, to the suite's TLS mock_server (named /tls:1): a handshake per connection, the
+  /// row's counters say how many per request, and how many of them resumed a session.
+  bool tls = false;
   // Open loop (open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C>): requests on a schedule for
   // duration_s instead of a batch of `requests`.
   double rate = 0;              ///< > 0: requests per second offered
@@ -73,8 +76,8 @@ bool one_at_a_time(std::string_view impl);
 /// all_impls()' names.
 std::vector<std::string> all_impl_names();
 
-/// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close][/work_us:<W>]
-/// [/block_us:<B>]
+/// fetch/<impl>/requests:<N>/delay_ms:<L>/concurrency:<C>/bytes:<B>[/close][/tls:1]
+/// [/work_us:<W>][/block_us:<B>]
 std::string benchmark_name(const point& p);
 
 /// Parses a closed-loop name made by benchmark_name (the fields it encodes); nullopt if it is not
@@ -92,7 +95,8 @@ double ideal_makespan_s(const point& p);
 /// Efficiency: ideal / measured, in (0, ~1]; 0 when either is not positive.
 double efficiency(double ideal_s, double measured_s);
 
-/// The suites: quick, default, full, seed, ci, and smoke (tiny, for tests).
+/// The suites: quick, default, full, seed, ci, scale, open, work, tls, and smoke (tiny, for
+/// tests).
 std::span<const std::string_view> suite_names();
 
 /// The points of a suite restricted to `impls` (all when empty). Throws std::invalid_argument

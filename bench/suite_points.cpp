@@ -57,6 +57,7 @@ struct batch {
   std::string label;
   std::size_t work_us = 0;   // CPU work after each response (point::work_us)
   std::size_t block_us = 0;  // a blocking sleep after each response (point::block_us)
+  bool tls = false;          // over https (point::tls): for the impls that speak it
   // A one-at-a-time impl runs at concurrency 1 whatever is asked: grids over concurrency keep
   // it only in their C = 1 column (false elsewhere), so it appears once, not once per C.
   bool one_at_a_time_too = true;
@@ -82,6 +83,7 @@ class builder {
     for (const auto& impl : impls_) {
       if (impl == kWrk) continue;  // wrk only measures zero-delay throughput, see add_wrk
       if (one_at_a_time(impl) && !b.one_at_a_time_too) continue;
+      if (b.tls && !find_impl(impl)->info.https) continue;  // refused: the report says which
       point p;
       p.impl = impl;
       p.requests = b.requests;
@@ -93,6 +95,7 @@ class builder {
       p.label = b.label;
       p.work_us = b.work_us;
       p.block_us = b.block_us;
+      p.tls = b.tls;
       if (ideal_makespan_s(p) > kMaxBatchSeconds) continue;
       if (!seen_.insert(benchmark_name(p)).second) continue;
       points_.push_back(std::move(p));
@@ -181,6 +184,24 @@ class builder {
   std::set<std::string> seen_;
 };
 
+// What TLS costs each model, against the same batch in plaintext: with keep-alive (a handshake
+// per connection, then encryption) and with a connection per request (a handshake per request,
+// resumed where the server allows: mock_server's default), at zero delay (CPU-bound: what the
+// cost is) and at 10 ms (whether the wait hides it). The models that speak https only.
+void tls_rows(builder& b, std::initializer_list<int> delays) {
+  for (const int l : delays) {
+    for (const bool keep_alive : {true, false}) {
+      for (const bool tls : {false, true}) {
+        b.add({.requests = l == 0 ? 2000U : 320U,
+               .delays_ms = {l},
+               .concurrency = 16,
+               .keep_alive = keep_alive,
+               .tls = tls});
+      }
+    }
+  }
+}
+
 // The suites. Each is a function of a builder: the lines it adds are its points, for every
 // selected impl, in the order of the lines.
 
@@ -243,6 +264,8 @@ void default_suite(builder& b) {
   // What a connection per request costs, and bodies.
   b.add({.requests = 2000, .concurrency = 16, .keep_alive = false});
   b.add({.requests = 1000, .concurrency = 16, .bytes = 65536});
+  // The same two over https: what TLS costs with keep-alive and with a handshake per request.
+  tls_rows(b, {0});
   b.add_seed(1, false);
   // Open loop: latency against offered load, below, near and above each model's capacity.
   b.add_open(kOpenDefaultSweep, 10, kOpenConcurrency, 0.4);
@@ -265,6 +288,7 @@ void full(builder& b) {
     }
   }
   b.add({.requests = 2000, .concurrency = 16, .keep_alive = false});
+  tls_rows(b, {0, 10});
   for (std::size_t c : kScaleConnections) {
     b.add({.requests = c, .delays_ms = {100}, .concurrency = c});
   }
@@ -327,21 +351,27 @@ void work(builder& b) {
   b.add(blocked);
 }
 
+void tls(builder& b) {
+  b.without_references();
+  tls_rows(b, {0, 10});
+}
+
 struct suite_def {
   std::string_view name;
   void (*points)(builder&);
 };
 
 // The order --help lists them in.
-constexpr std::array<suite_def, 9> kSuiteTable{{{"quick", quick},
-                                                {"default", default_suite},
-                                                {"full", full},
-                                                {"seed", seed},
-                                                {"ci", ci},
-                                                {"scale", scale},
-                                                {"open", open_loop},
-                                                {"work", work},
-                                                {"smoke", smoke}}};
+constexpr std::array<suite_def, 10> kSuiteTable{{{"quick", quick},
+                                                 {"default", default_suite},
+                                                 {"full", full},
+                                                 {"seed", seed},
+                                                 {"ci", ci},
+                                                 {"scale", scale},
+                                                 {"open", open_loop},
+                                                 {"work", work},
+                                                 {"tls", tls},
+                                                 {"smoke", smoke}}};
 
 constexpr auto kSuites = [] {
   std::array<std::string_view, kSuiteTable.size()> names{};

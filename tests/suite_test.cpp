@@ -100,6 +100,19 @@ TEST(Names, FollowTheContractAndParseBack) {
   EXPECT_TRUE(work_only->keep_alive);
   EXPECT_EQ(work_only->work_us, 200U);
   EXPECT_EQ(work_only->block_us, 0U);
+  EXPECT_FALSE(work_only->tls);
+  // https comes after /close and before the work.
+  p.keep_alive = false;
+  p.tls = true;
+  EXPECT_EQ(benchmark_name(p),
+            "fetch/io_uring-2.v1/requests:1000/delay_ms:100/concurrency:64/bytes:65536/close"
+            "/tls:1/work_us:200");
+  const auto tls = parse_benchmark_name(benchmark_name(p) + "/repeats:2");
+  ASSERT_TRUE(tls.has_value());
+  EXPECT_TRUE(tls->tls);
+  EXPECT_FALSE(tls->keep_alive);
+  EXPECT_EQ(tls->work_us, 200U);
+  EXPECT_FALSE(parse_benchmark_name("fetch/x/requests:1/delay_ms:0/concurrency:1/bytes:0/tls:2"));
 }
 
 std::set<std::string> names_of(bool references) {
@@ -201,11 +214,39 @@ TEST(Suites, EverySuiteCoversEveryImplWithUniqueNames) {
       EXPECT_EQ(impls, models) << "the gate judges our own models only";
     } else if (suite == "work") {
       EXPECT_EQ(impls, models) << "the references do no work per response";
+    } else if (suite == "tls") {
+      EXPECT_EQ(impls, models) << "plaintext beside TLS for our own models";
     } else if (suite != "seed") {
       for (const auto& r : references) {
         if (expected(r)) {
           EXPECT_TRUE(impls.count(r)) << suite << " lacks " << r;
         }
+      }
+    }
+  }
+}
+
+// A /tls:1 row is only for a model that speaks https, and always beside the same batch in
+// plaintext, so that the report can say what TLS cost it.
+TEST(Suites, TlsRowsPairWithPlaintextForEveryModelThatSpeaksHttps) {
+  for (const std::string_view suite : {"tls", "default", "full"}) {
+    const auto points = suite_points(suite, {});
+    std::set<std::string> names;
+    for (const auto& p : points) names.insert(benchmark_name(p));
+    std::set<std::pair<std::string, bool>> tls;  // (impl, keep-alive)
+    for (const auto& p : points) {
+      if (!p.tls) continue;
+      EXPECT_TRUE(find_impl(p.impl)->info.https) << suite << ": " << benchmark_name(p);
+      point plain = p;
+      plain.tls = false;
+      EXPECT_TRUE(names.count(benchmark_name(plain)))
+          << suite << " lacks " << benchmark_name(plain);
+      tls.emplace(p.impl, p.keep_alive);
+    }
+    for (const auto& m : models()) {
+      for (const bool keep_alive : {true, false}) {
+        EXPECT_EQ(tls.count({std::string(m.name), keep_alive}), m.https ? 1U : 0U)
+            << suite << ": " << m.name << (keep_alive ? " keep-alive" : " close");
       }
     }
   }
