@@ -132,6 +132,7 @@ std::string models_json() {
                                           {"kind", i.reference ? "reference" : "model"},
                                           {"one_at_a_time", i.info.one_at_a_time},
                                           {"baseline", i.info.baseline},
+                                          {"https", i.info.https},
                                           {"summary", i.info.summary},
                                           {"runtime", i.runtime},
                                           {"library", i.info.library},

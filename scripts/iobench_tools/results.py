@@ -25,6 +25,12 @@ WORK_RE = re.compile(
     rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
     r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?"
     r"(?=/work_us:|/block_us:)(?:/work_us:(?P<w>\d+))?(?:/block_us:(?P<bl>\d+))?$")
+# The same batch over https, to the suite's TLS mock_server: /tls:1 (docs/results.md). Not plain
+# batches either (a handshake per connection is not what the plain rows measure): entries() and
+# runs() skip them; tls_entries() reads them.
+TLS_RE = re.compile(
+    rf"^fetch/(?P<impl>{IMPL_PATTERN})/requests:(?P<n>\d+)/delay_ms:(?P<l>\d+)"
+    r"/concurrency:(?P<c>\d+)/bytes:(?P<b>\d+)(?P<close>/close)?/tls:1$")
 # open/<impl>/rate:<R>/delay_ms:<L>/concurrency:<C> (docs/results.md): one open-loop step, R
 # requests per second sent on a schedule whether or not the earlier ones are done. These rows are
 # no batch: entries() and runs() skip them (so does the gate); open_entries() reads them.
@@ -99,12 +105,12 @@ def _check_rows(doc: dict, path: Path) -> None:
         if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
             continue
         name = str(b.get("run_name") or b.get("name", ""))
-        if name.startswith(("fetch/", "open/")) and not (NAME_RE.match(name) or OPEN_RE.match(name)
-                                                         or WORK_RE.match(name)):
+        if name.startswith(("fetch/", "open/")) and not any(
+                p.match(name) for p in (NAME_RE, OPEN_RE, WORK_RE, TLS_RE)):
             raise ResultsError(
                 f"{path}: benchmark {_excerpt(name)} breaks the iobench name pattern "
                 "fetch/<model>/requests:N/delay_ms:L/concurrency:C/bytes:B[/close]"
-                "[/work_us:W][/block_us:B] (or "
+                "[/tls:1 | /work_us:W][/block_us:B] (or "
                 f"open/<model>/rate:R/delay_ms:L/concurrency:C), a <model> being {IMPL_RULE}")
         rep, run = b.get("repetition_index"), b.get("merged_run")
         if not is_number(rep):
@@ -140,6 +146,9 @@ def entries(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
         found = True
         yield name, b
     if not found:
+        if any(True for _ in tls_entries(doc)):
+            raise NoBenchmarks(f"{path} has only batches over https (.../tls:1), no plain "
+                               "batch (fetch/<impl>/requests:N/...)")
         if any(True for _ in work_entries(doc)):
             raise NoBenchmarks(f"{path} has only batches with work or a block per response "
                                "(.../work_us:W, .../block_us:B), no plain batch "
@@ -161,6 +170,12 @@ def work_entries(doc: dict) -> Iterator[tuple[str, dict]]:
     """(name, entry) for every repetition of a batch with work or a block per response (WORK_RE),
     those that reported an error included; none (no exception) when the file has no such row."""
     return _iterations(doc, WORK_RE)
+
+
+def tls_entries(doc: dict) -> Iterator[tuple[str, dict]]:
+    """(name, entry) for every repetition of a batch over https (TLS_RE), those that reported an
+    error included; none (no exception) when the file has no such row."""
+    return _iterations(doc, TLS_RE)
 
 
 def runs(doc: dict, path: Path) -> Iterator[tuple[str, dict]]:
@@ -229,6 +244,7 @@ class Model:
     kind: str = "model"          # "model" (a fetcher) or "reference" (Python children, wrk)
     one_at_a_time: bool = False  # runs one request at a time whatever the concurrency asked
     baseline: bool = False       # the denominator of speedup_vs_sequential
+    https: bool = False          # speaks https (False where the file predates the flag)
     summary: str = ""
     # The factors (docs/models.md); "" where the file predates them.
     library: str = ""            # whose HTTP code: libcurl, beast, own, or a reference's
@@ -292,6 +308,7 @@ def parse_models(raw, names: Iterable[str] = ()) -> list[Model]:
         out.append(Model(name=e["name"], kind=e.get("kind", "model"),
                          one_at_a_time=bool(e.get("one_at_a_time", False)),
                          baseline=bool(e.get("baseline", False)),
+                         https=bool(e.get("https", False)),
                          summary=str(e.get("summary", "")),
                          library=str(e.get("library", "")),
                          mechanism=str(e.get("mechanism", "")),
@@ -317,7 +334,7 @@ def models(doc: dict) -> list[Model]:
     names = []
     for b in doc.get("benchmarks", []):
         name = str(b.get("run_name") or b.get("name", "")) if isinstance(b, dict) else ""
-        g = NAME_RE.match(name) or OPEN_RE.match(name) or WORK_RE.match(name)
+        g = next((m for p in (NAME_RE, OPEN_RE, WORK_RE, TLS_RE) if (m := p.match(name))), None)
         if g:
             names.append(g["impl"])
     return parse_models(raw, names)

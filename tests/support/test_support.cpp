@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -231,6 +232,59 @@ std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& in
   std::string name(info.param);
   for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
   return name;
+}
+
+void scheme_test::SetUp() {
+  if (const std::string why = model_unavailable(model()); !why.empty()) {
+    GTEST_SKIP() << model() << " skipped: " << why;
+  }
+  if (https() && !find_model(model())->https) {
+    GTEST_SKIP() << model() << " does not speak https (tls_test.cpp holds it to its refusal)";
+  }
+}
+
+void scheme_test::TearDown() {
+  for (const auto& f : files_) std::filesystem::remove(f);
+}
+
+mock::server_config scheme_test::config(mock::server_config c) {
+  if (!https()) return c;
+  static int next = 0;
+  files_.push_back(
+      std::filesystem::temp_directory_path() /
+      ("iobench-ca-" + std::to_string(::getpid()) + "-" + std::to_string(next++) + ".pem"));
+  c.tls.enabled = true;
+  c.tls.cert_out = files_.back().string();
+  return c;
+}
+
+Options scheme_test::trusting(Options o) {
+  if (!https()) return o;
+  // One file of every authority made so far: a test may run several servers.
+  std::string bundle;
+  for (const auto& f : files_) {
+    if (f.extension() != ".pem") continue;
+    std::ifstream in(f);
+    bundle.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto path =
+      std::filesystem::temp_directory_path() / ("iobench-bundle-" + std::to_string(::getpid()) +
+                                                "-" + std::to_string(files_.size()) + ".crt");
+  std::ofstream(path) << bundle;
+  files_.push_back(path);
+  o.cacert = path.string();
+  return o;
+}
+
+::testing::internal::ParamGenerator<std::tuple<std::string_view, bool>> schemes() {
+  return ::testing::Combine(::testing::ValuesIn(fetcher_names()), ::testing::Bool());
+}
+
+std::string scheme_test_name(
+    const ::testing::TestParamInfo<std::tuple<std::string_view, bool>>& info) {
+  std::string name(std::get<0>(info.param));
+  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) != 0 ? ch : '_';
+  return std::get<1>(info.param) ? name + "_https" : name;
 }
 
 std::string get_request(std::string_view target) {

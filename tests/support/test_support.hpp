@@ -7,13 +7,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "impls/fetcher.hpp"
 #include "mock_server/server.hpp"
 
 namespace iobench::test {
@@ -107,6 +110,34 @@ class model_test : public ::testing::TestWithParam<std::string_view> {
 /// A test name for a model (fetcher_names()), for INSTANTIATE_TEST_SUITE_P: gtest names allow
 /// letters, digits and '_' only, model names '.' and '-' too.
 std::string model_test_name(const ::testing::TestParamInfo<std::string_view>& info);
+
+/// The fixture of a suite run over every model and both schemes (INSTANTIATE_TEST_SUITE_P over
+/// schemes()): each test runs over http, and again over https for each model that speaks it
+/// (model_info::https) against servers made with config(), trusted by the options trusting()
+/// gives. Skips a model this machine refuses, as model_test does; tls_test.cpp covers the
+/// models that refuse https.
+class scheme_test : public ::testing::TestWithParam<std::tuple<std::string_view, bool>> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  [[nodiscard]] std::string_view model() const { return std::get<0>(GetParam()); }
+  [[nodiscard]] bool https() const { return std::get<1>(GetParam()); }
+  /// `c` for this test's scheme: with https, TLS with a certificate authority made at the
+  /// server's start and written to a file this test removes.
+  mock::server_config config(mock::server_config c = {});
+  /// `o` trusting the authority of every server config() made so far (none over http).
+  Options trusting(Options o = {});
+
+ private:
+  std::vector<std::filesystem::path> files_;  // authorities, then the bundles trusting() wrote
+};
+
+/// Every model, over http and over https: scheme_test's parameters.
+::testing::internal::ParamGenerator<std::tuple<std::string_view, bool>> schemes();
+
+/// model_test_name, with "_https" for the https runs.
+std::string scheme_test_name(
+    const ::testing::TestParamInfo<std::tuple<std::string_view, bool>>& info);
 
 /// The bytes of "GET target HTTP/1.1" with a Host and nothing else.
 std::string get_request(std::string_view target);

@@ -99,7 +99,8 @@ def _build(args, run: rows.Run | None, stage: Path) -> int:
     except OSError as e:
         print(f"report.py: cannot write the report to {args.out}: {e.strerror}", file=sys.stderr)
         return 2
-    count = len(run.rows) + len(run.open_rows) + len(run.work_rows) if run else 0
+    count = (len(run.rows) + len(run.open_rows) + len(run.work_rows) + len(run.tls_rows)
+             if run else 0)
     print(f"report.py: {count} benchmarks, {len(figures)} charts -> "
           f"{args.out / 'index.html'}")
     return 0

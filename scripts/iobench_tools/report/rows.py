@@ -96,6 +96,28 @@ class WorkRow(Measured):
 
 
 @dataclasses.dataclass
+class TlsRow(Measured):
+    """A batch over https to the suite's TLS server (results.TLS_RE); repetitions summarised by
+    their median. Its metrics add tls_handshakes_per_req and tls_resumed_per_req."""
+    name: str
+    model: results.Model
+    requests: int
+    delay_ms: int
+    concurrency: int
+    bytes: int
+    keep_alive: bool
+    makespan_s: float
+    repetitions: int
+    metrics: dict
+
+    def same_batch(self, r: Row) -> bool:
+        """`r` is this batch in plaintext."""
+        return (r.impl, r.requests, r.delay_ms, r.concurrency, r.bytes, r.keep_alive) == (
+            self.impl, self.requests, self.delay_ms, self.concurrency, self.bytes,
+            self.keep_alive)
+
+
+@dataclasses.dataclass
 class OpenRow(Measured):
     """One open-loop step (results.OPEN_RE): `rate` requests per second offered for a duration,
     on a schedule; repetitions summarised by their median."""
@@ -126,6 +148,7 @@ class Run:
     gaps: list[str] = dataclasses.field(default_factory=list)
     open_rows: list[OpenRow] = dataclasses.field(default_factory=list)
     work_rows: list[WorkRow] = dataclasses.field(default_factory=list)
+    tls_rows: list[TlsRow] = dataclasses.field(default_factory=list)
     # report.py --slo: the open loop's latency objective in ms; None: 5 x each step's delay.
     slo_ms: float | None = None
 
@@ -210,10 +233,31 @@ def _work_rows(doc: dict, model: dict, dropped: list[str]) -> list[WorkRow]:
     return out
 
 
+TLS_METRICS = ["tls_handshakes_per_req", "tls_resumed_per_req"]
+
+
+def _tls_rows(doc: dict, model: dict, dropped: list[str]) -> list[TlsRow]:
+    out = []
+    for name, ok in _ran(results.tls_entries(doc)).items():
+        g = results.TLS_RE.match(name)
+        makespans = [m / 1000 for m in map(results.makespan_ms, ok) if m is not None]
+        out.append(TlsRow(name=name, model=model[g["impl"]], requests=int(g["n"]),
+                          delay_ms=int(g["l"]), concurrency=int(g["c"]), bytes=int(g["b"]),
+                          keep_alive=not g["close"],
+                          makespan_s=statistics.median(makespans) if makespans else math.nan,
+                          repetitions=len(ok),
+                          metrics=_medians(name, ok,
+                                           results.COUNTERS + EXTRA_METRICS + TLS_METRICS,
+                                           dropped)))
+    return out
+
+
 def _errored_open(doc: dict) -> dict[str, str]:
-    """The open-loop steps and the batches with work per response that reported an error."""
+    """The open-loop steps and the batches with work per response or over https that reported
+    an error."""
     out: dict[str, str] = {}
-    for name, b in [*results.open_entries(doc), *results.work_entries(doc)]:
+    for name, b in [*results.open_entries(doc), *results.work_entries(doc),
+                    *results.tls_entries(doc)]:
         if b.get("error_occurred"):
             out.setdefault(name, str(b.get("error_message") or "no message"))
     return out
@@ -258,6 +302,7 @@ def load(path: Path) -> Run:
                         repetitions=len(ok), label=str(ok[0].get("label", "")), metrics=metrics))
     open_rows = _open_rows(doc, model, dropped)
     work_rows = _work_rows(doc, model, dropped)
+    tls_rows = _tls_rows(doc, model, dropped)
     if not rows and not open_rows:
         first = next(iter(errored.items()))
         raise InputError(f"{path}: every benchmark reported an error (first {first[0]}: "
@@ -274,7 +319,7 @@ def load(path: Path) -> Run:
                     f"was measured there: {examples(idle)}.")
     if bare:
         gaps.append(f"{len(bare)} benchmark(s) report none of the counters: {examples(bare)}.")
-    shown = set(by_name) | {r.name for r in open_rows} | {r.name for r in work_rows}
+    shown = set(by_name) | {r.name for r in open_rows + work_rows + tls_rows}
     only_errored = sorted(set(errored) - shown)
     if only_errored:
         gaps.append(f"{len(only_errored)} benchmark(s) reported an error and are not shown: "
@@ -283,7 +328,8 @@ def load(path: Path) -> Run:
     if not isinstance(ctx, dict):
         gaps.append("The file has no context: the machine and the build are unknown.")
     return Run(context=ctx if isinstance(ctx, dict) else {}, models=registry, rows=rows,
-               source=path, gaps=gaps, open_rows=open_rows, work_rows=work_rows)
+               source=path, gaps=gaps, open_rows=open_rows, work_rows=work_rows,
+               tls_rows=tls_rows)
 
 
 # --- selections -----------------------------------------------------------------------------

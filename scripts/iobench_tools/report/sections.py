@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import answer
 from . import findings as fnd
-from . import machine, matrix, open_chart, runtimes, scale, server, work
+from . import machine, matrix, open_chart, runtimes, scale, server, tls, work
 from .document import Bullets, Document, Figure, Paragraph, Section, Table
 from .rows import (CEILING, CLAIM_TOLERANCE, Row, Run, fmt, fmt_seconds, join_names,
                    one_at_a_time_names)
@@ -195,6 +195,7 @@ def report(run: Run, figures: list[Figure]) -> Document:
         None if any(f.stem == open_chart.STEM for f in figures)
         else open_chart.section(run, None),  # the open loop's numbers, even without a chart
         None if any(f.stem == work.STEM for f in figures) else work.section(run, None),
+        tls.section(run),
         claims_section(run), matrix.section(run), runtimes.section(run), gap_section(run),
         server.section(run),
         models_section(run),

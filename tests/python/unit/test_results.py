@@ -142,3 +142,39 @@ def test_the_factors_are_read_and_default_to_empty():
                                  "interface": "epoll"}, {"name": "old"}])
     assert (got[0].library, got[0].mechanism, got[0].interface) == ("own", "event_loop", "epoll")
     assert (got[1].library, got[1].mechanism, got[1].interface) == ("", "", "")
+
+
+def test_https_rows_are_read_apart_from_plain_batches(tmp_path):
+    plain = "fetch/coroutine/requests:10/delay_ms:0/concurrency:2/bytes:0/close"
+    doc = {"context": {"models": [{"name": "coroutine", "https": True}]}, "benchmarks": [
+        {"name": plain, "run_type": "iteration"},
+        {"name": plain + "/tls:1", "run_type": "iteration"},
+        {"name": "fetch/coroutine/requests:10/delay_ms:0/concurrency:2/bytes:0/tls:1",
+         "run_type": "iteration"}]}
+    path = results_file(tmp_path, doc)
+    read = results.read(path)
+    assert [n for n, _ in results.entries(read, path)] == [plain]
+    assert [results.TLS_RE.match(n)["close"] for n, _ in results.tls_entries(read)] == \
+        ["/close", None]
+    assert [(m.name, m.https) for m in results.models(read)] == [("coroutine", True)]
+
+
+@pytest.mark.parametrize("suffix", ["/tls:0", "/tls:2", "/tls", "/tls:1/close"])
+def test_a_broken_https_suffix_breaks_the_name_pattern(tmp_path, suffix):
+    doc = {"benchmarks": [{"name": "fetch/coroutine/requests:10/delay_ms:0/concurrency:2/bytes:0"
+                           + suffix, "run_type": "iteration"}]}
+    with pytest.raises(results.ResultsError, match="breaks the iobench name pattern"):
+        results.read(results_file(tmp_path, doc))
+
+
+def test_a_file_of_https_rows_alone_says_so(tmp_path):
+    doc = {"benchmarks": [{"name": "fetch/curl_multi/requests:10/delay_ms:0/concurrency:2/bytes:0"
+                           "/tls:1", "run_type": "iteration"}]}
+    path = results_file(tmp_path, doc)
+    with pytest.raises(results.NoBenchmarks, match=r"only batches over https \(.../tls:1\)"):
+        list(results.entries(results.read(path), path))
+
+
+def test_the_https_flag_is_read_and_defaults_to_false():
+    got = results.parse_models([{"name": "coroutine", "https": True}, {"name": "epoll"}])
+    assert [m.https for m in got] == [True, False]
