@@ -2,7 +2,8 @@
 // kind, whatever the model; interim 1xx responses skipped; bytes past a complete response
 // discarded; endless input stopped by a limit in bounded memory, or by the total timeout on time;
 // proxy settings in the environment ignored. The table these tests hold the models to is the one
-// docs/models.md states. The only durations asserted are the timeout contract's.
+// docs/models.md states, over http and, for each model that speaks it, over https (the same
+// scripts inside TLS). The only durations asserted are the timeout contract's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,13 +30,16 @@ constexpr std::size_t kRssMarginBytes = 64UL << 20;
 // The total timeout holds within 10%, plus this for stamping and scheduling on a loaded machine.
 constexpr auto kTimeoutSlack = 150ms;
 
-class Hostile : public iobench::test::model_test {
+class Hostile : public iobench::test::scheme_test {
  protected:
+  Hostile() : server_(https()) {
+    if (https()) trust(server_.ca());
+  }
   std::unique_ptr<Fetcher> make(std::size_t concurrency, std::chrono::milliseconds timeout) {
     Options o;
     o.concurrency = concurrency;
     o.timeout = timeout;
-    return make_fetcher(GetParam(), o);
+    return make_fetcher(model(), trusting(o));
   }
   hostile_server server_;
 };
@@ -270,7 +274,7 @@ class scoped_env {
 TEST_P(Hostile, ProxyEnvironmentIsIgnored) {
   // A proxy that does not exist (port 9, discard): a model that used it would fail every request
   // or measure the proxy. The variables are set before the fetcher exists and restored after.
-  running_server s;
+  running_server s(config());
   const scoped_env http("http_proxy", "http://127.0.0.1:9");
   const scoped_env http_upper("HTTP_PROXY", "http://127.0.0.1:9");
   const scoped_env all("all_proxy", "http://127.0.0.1:9");
@@ -279,6 +283,23 @@ TEST_P(Hostile, ProxyEnvironmentIsIgnored) {
   ASSERT_EQ(out.size(), 4U);
   for (const auto& o : out) EXPECT_TRUE(o.succeeded() && o.body_bytes == 5) << describe(o);
   EXPECT_EQ(s.stats().requests, 4U) << "every request reached the server itself";
+}
+
+TEST_P(Hostile, AnUntrustedCertificateIsAConnectError) {
+  // Over https a client that does not trust the server's certificate sends no request: the fault
+  // is the connection's, whatever the model (the system's authorities never signed this one).
+  if (!https()) GTEST_SKIP() << "a certificate is an https fault";
+  Options o;
+  o.concurrency = 2;
+  o.timeout = 5s;
+  const auto out =
+      make_fetcher(model(), o)->fetch_all(std::vector<Request>(4, {server_.url() + "/ok?n=3"}));
+  ASSERT_EQ(out.size(), 4U);
+  for (const auto& r : out) {
+    EXPECT_EQ(to_string(r.error), to_string(ErrorKind::connect)) << describe(r);
+    EXPECT_NE(r.detail.find("certificate"), std::string::npos) << describe(r);
+  }
+  EXPECT_EQ(server_.requests(), 0U);
 }
 
 TEST(HostileServer, EveryScriptTheTestsNameExists) {
@@ -310,7 +331,6 @@ TEST(HostileServer, AnswersByScriptAndCountsConnections) {
   EXPECT_EQ(s.requests(), 3U);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(fetcher_names()),
-                         test::model_test_name);
+INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, test::schemes(), test::scheme_test_name);
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "hostile_server.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +19,8 @@
 #include <system_error>
 
 #include "hostile_sets.hpp"
+#include "mock_server/server.hpp"
+#include "tls.hpp"  // mock_server/src: the certificate the mock server makes
 
 namespace iobench::test {
 namespace {
@@ -44,6 +50,23 @@ enum class then {
 class peer {
  public:
   peer(int fd, const std::atomic<bool>& stopping) : fd_(fd), stopping_(stopping) {}
+  ~peer() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+  }
+  peer(const peer&) = delete;
+  peer& operator=(const peer&) = delete;
+
+  // Takes the client's TLS handshake on the socket (made non-blocking); false if it fails.
+  bool accept_tls(SSL_CTX* ctx) {
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    ssl_ = SSL_new(ctx);
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return false;
+    for (;;) {
+      const int rc = SSL_accept(ssl_);
+      if (rc == 1) return true;
+      if (!wait_for_tls(rc)) return false;
+    }
+  }
 
   // Reads one request head; returns its target, or "" when the client left or sent no request.
   std::string read_request() {
@@ -69,6 +92,14 @@ class peer {
 
   // Sends every byte; false when the client is gone or the server stops.
   bool send(std::string_view bytes) {
+    while (ssl_ != nullptr && !bytes.empty()) {
+      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+      } else if (!wait_for_tls(n)) {
+        return false;
+      }
+    }
     while (!bytes.empty()) {
       if (!wait(POLLOUT)) return false;
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -96,6 +127,7 @@ class peer {
   // FIN; then waits for the client's own close, so that no unread byte turns the close into a
   // reset.
   void close() {
+    if (ssl_ != nullptr) SSL_shutdown(ssl_);  // close_notify, not waiting for the client's
     ::shutdown(fd_, SHUT_WR);
     hold();
   }
@@ -118,9 +150,24 @@ class peer {
     }
   }
 
+  // After an SSL call returned `rc` <= 0: waits for what OpenSSL asked for; false when it
+  // failed, or the client left, or the server stops.
+  bool wait_for_tls(int rc) {
+    const int error = SSL_get_error(ssl_, rc);
+    if (error == SSL_ERROR_WANT_READ) return wait(POLLIN);
+    if (error == SSL_ERROR_WANT_WRITE) return wait(POLLOUT);
+    return false;
+  }
+
   bool read_some(std::string& out) {
-    if (!wait(POLLIN)) return false;
     std::array<char, std::size_t{16} * 1024> buf{};
+    if (ssl_ != nullptr) {
+      const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
+      if (n <= 0) return wait_for_tls(n);
+      out.append(buf.data(), static_cast<std::size_t>(n));
+      return true;
+    }
+    if (!wait(POLLIN)) return false;
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) return errno == EINTR || errno == EAGAIN;
     if (n == 0) return false;
@@ -130,6 +177,7 @@ class peer {
 
   int fd_;
   const std::atomic<bool>& stopping_;
+  SSL* ssl_ = nullptr;   // over fd_, with TLS
   std::string pending_;  // bytes read past the last request head
 };
 
@@ -420,7 +468,22 @@ std::pair<std::string_view, std::size_t> parse_target(std::string_view target) {
 
 }  // namespace
 
-hostile_server::hostile_server() {
+struct hostile_server::tls_state {
+  std::unique_ptr<boost::asio::ssl::context> context;
+};
+
+hostile_server::hostile_server(bool tls) {
+  if (tls) {
+    static std::atomic<int> next{0};
+    ca_ = std::filesystem::temp_directory_path() /
+          ("iobench-hostile-ca-" + std::to_string(::getpid()) + "-" + std::to_string(next++) +
+           ".pem");
+    mock::tls_config cfg;
+    cfg.enabled = true;
+    cfg.cert_out = ca_.string();
+    tls_ = std::make_shared<tls_state>();
+    tls_->context = mock::detail::make_tls_context(cfg, "127.0.0.1");
+  }
   listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener_ < 0) fail("socket");
   const int one = 1;
@@ -451,9 +514,12 @@ hostile_server::~hostile_server() {
   }
   for (auto& t : workers_) t.join();  // the acceptor is gone: nothing adds to workers_ now
   ::close(listener_);
+  if (!ca_.empty()) std::filesystem::remove(ca_);
 }
 
-std::string hostile_server::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string hostile_server::url() const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+}
 
 std::vector<std::string_view> hostile_server::scripts() {
   std::vector<std::string_view> names;
@@ -475,8 +541,15 @@ void hostile_server::accept_loop() {
 }
 
 void hostile_server::serve(int fd) {
+  // OpenSSL writes with write(2): a client that has gone would raise SIGPIPE, which ends the test
+  // binary. Blocked on this thread alone, the signal stays pending here and the write fails.
+  sigset_t pipe;
+  ::sigemptyset(&pipe);
+  ::sigaddset(&pipe, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   peer p(fd, stopping_);
-  for (;;) {
+  const bool ready = !tls_ || p.accept_tls(tls_->context->native_handle());
+  while (ready) {
     const std::string target = p.read_request();
     if (target.empty()) break;
     ++requests_;

@@ -6,6 +6,10 @@
 //
 // Plain POSIX sockets and one thread per connection: nothing here shares code with the mock
 // server (or with Beast's or libcurl's parsers), so the bytes on the wire are exactly the script's.
+// With TLS the same scripts run inside OpenSSL on that socket: the bytes of the HTTP stream are
+// the script's, a close sends close_notify before the FIN, a reset stays a bare RST. Only the
+// certificate comes from the mock server's code (a certificate authority and a server
+// certificate made at start, the authority's written to ca()).
 //
 // Scripts are looked up by the path's first segment (`/100-continue?n=5`); `n` (default 0) sizes
 // the body of a well-formed response, so a test can tell each request's answer apart. An unknown
@@ -16,6 +20,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -27,14 +33,17 @@ namespace iobench::test {
 /// Starts a hostile server on 127.0.0.1:0; stops it, closing every connection, on scope exit.
 class hostile_server {
  public:
-  hostile_server();
+  /// `tls`: serve the scripts over TLS (see the file note).
+  explicit hostile_server(bool tls = false);
   ~hostile_server();
   hostile_server(const hostile_server&) = delete;
   hostile_server& operator=(const hostile_server&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  /// "http://127.0.0.1:PORT".
+  /// "http://127.0.0.1:PORT" ("https://" with TLS).
   [[nodiscard]] std::string url() const;
+  /// With TLS: the file of the authority that signed the server's certificate; empty without.
+  [[nodiscard]] std::string ca() const { return ca_.string(); }
   /// Connections accepted so far.
   [[nodiscard]] std::size_t connections_accepted() const { return accepted_.load(); }
   /// Requests read so far (every connection, every script).
@@ -47,6 +56,9 @@ class hostile_server {
   void accept_loop();
   void serve(int fd);
 
+  struct tls_state;  // the TLS context, when serving TLS
+  std::filesystem::path ca_;
+  std::shared_ptr<tls_state> tls_;
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -262,8 +263,10 @@ Options scheme_test::trusting(Options o) {
   if (!https()) return o;
   // One file of every authority made so far: a test may run several servers.
   std::string bundle;
-  for (const auto& f : files_) {
-    if (f.extension() != ".pem") continue;
+  std::vector<std::filesystem::path> cas = others_;
+  std::copy_if(files_.begin(), files_.end(), std::back_inserter(cas),
+               [](const std::filesystem::path& f) { return f.extension() == ".pem"; });
+  for (const auto& f : cas) {
     std::ifstream in(f);
     bundle.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }

@@ -125,11 +125,15 @@ class scheme_test : public ::testing::TestWithParam<std::tuple<std::string_view,
   /// `c` for this test's scheme: with https, TLS with a certificate authority made at the
   /// server's start and written to a file this test removes.
   mock::server_config config(mock::server_config c = {});
-  /// `o` trusting the authority of every server config() made so far (none over http).
+  /// `o` trusting the authority of every server config() made so far and of trust() (none
+  /// over http).
   Options trusting(Options o = {});
+  /// Makes trusting() trust the authority in `ca` too (a server not made with config()).
+  void trust(std::filesystem::path ca) { others_.push_back(std::move(ca)); }
 
  private:
-  std::vector<std::filesystem::path> files_;  // authorities, then the bundles trusting() wrote
+  std::vector<std::filesystem::path> files_;   // authorities, then the bundles trusting() wrote
+  std::vector<std::filesystem::path> others_;  // trust()'s, owned by their servers
 };
 
 /// Every model, over http and over https: scheme_test's parameters.
