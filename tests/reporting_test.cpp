@@ -20,11 +20,12 @@ TEST(Reporting, ModelsContextIsTheRegistryThenTheReferences) {
     const auto& row = doc[i].as_object();
     const bool reference = i >= models().size();
     const auto& want = reference ? references()[i - models().size()].info : models()[i];
-    EXPECT_EQ(row.size(), 9U);
+    EXPECT_EQ(row.size(), 10U);
     EXPECT_EQ(row.at("name").as_string(), want.name);
     EXPECT_EQ(row.at("kind").as_string(), reference ? "reference" : "model");
     EXPECT_EQ(row.at("one_at_a_time").as_bool(), want.one_at_a_time);
     EXPECT_EQ(row.at("baseline").as_bool(), want.baseline);
+    EXPECT_EQ(row.at("https").as_bool(), want.https) << want.name;
     EXPECT_EQ(row.at("summary").as_string(), want.summary);
     EXPECT_EQ(row.at("library").as_string(), want.library);
     EXPECT_EQ(row.at("mechanism").as_string(), want.mechanism);
