@@ -330,13 +330,16 @@ child_batch child_runner::run(std::span<const Request> requests) {
   json::array urls;
   urls.reserve(requests.size());
   for (const auto& r : requests) urls.emplace_back(r.url);
-  const json::object spec{
+  json::object spec{
       {"protocol", kProtocolVersion},
       {"urls", std::move(urls)},
       {"concurrency", options_.concurrency},
       {"keep_alive", options_.keep_alive},
       {"timeout_s", std::chrono::duration<double>(options_.timeout).count()},
       {"connect_timeout_s", std::chrono::duration<double>(options_.connect_timeout).count()}};
+  // A field version 1 children ignore (unknown fields are): one that does not speak https fails
+  // its requests, which the row reports.
+  if (!options_.cacert.empty()) spec["cacert"] = options_.cacert;
   const std::string line = json::serialize(spec) + "\n";
   // The longest a batch may honestly take: every wave at its timeout; then the start-up's wait
   // again, for a loaded machine (and, for the empty first batch, the start-up itself).

@@ -37,8 +37,8 @@ reference_info read_manifest(const std::filesystem::path& file, std::deque<std::
     };
     std::string key = trim(line.substr(0, eq));
     static const std::set<std::string, std::less<>> kKeys{
-        "name",          "order",   "summary",   "runtime",   "program", "command",
-        "one_at_a_time", "library", "mechanism", "interface", "needs",   "package"};
+        "name",    "order",     "summary",   "runtime", "program", "command", "one_at_a_time",
+        "library", "mechanism", "interface", "needs",   "package", "https"};
     if (!kKeys.contains(key)) throw std::invalid_argument(where() + "unknown key '" + key + "'");
     if (fields.contains(key)) throw std::invalid_argument(where() + "'" + key + "' given twice");
     fields[key] = trim(line.substr(eq + 1));
@@ -69,8 +69,11 @@ reference_info read_manifest(const std::filesystem::path& file, std::deque<std::
                                 "thread_per_request, event_loop, event_loop_per_core");
   }
   const std::string& one = fields["one_at_a_time"];
-  if (!one.empty() && one != "true" && one != "false") {
-    throw std::invalid_argument(where() + "one_at_a_time is true or false");
+  const std::string& https = fields["https"];
+  for (const auto& [key, value] : {std::pair{"one_at_a_time", one}, std::pair{"https", https}}) {
+    if (!value.empty() && value != "true" && value != "false") {
+      throw std::invalid_argument(where() + key + " is true or false");
+    }
   }
   order = 100;
   if (const auto& o = fields["order"]; !o.empty()) {
@@ -83,6 +86,7 @@ reference_info read_manifest(const std::filesystem::path& file, std::deque<std::
   reference_info r{{keep(name), keep(fields["summary"]), one == "true", false, false,
                     keep(fields["library"]), keep(fields["mechanism"]), keep(fields["interface"])},
                    reference_runner::child};
+  r.info.https = https == "true";
   r.runtime = keep(runtime);
   r.program = keep(fields["program"]);
   r.needs = keep(fields["needs"]);

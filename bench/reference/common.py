@@ -3,7 +3,7 @@ the outcome record, and the measurements a child reports about itself.
 
 Protocol: one JSON object per line on stdin, one per line on stdout, until stdin closes.
   in:  {"urls": [...], "concurrency": C, "keep_alive": true, "timeout_s": 30,
-        "connect_timeout_s": 5}
+        "connect_timeout_s": 5, "cacert": "ca.pem"}   (cacert: optional, for https URLs)
   out: {"wall_s": ..., "cpu_s": ..., "vol_csw": ..., "invol_csw": ..., "rss_start_kib": ...,
         "max_rss_kib": ..., "threads": ...,
         "outcomes": [[status, body_bytes, start_s, end_s, error, detail], ...]}
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import resource
+import ssl
 import sys
 import threading
 import time
@@ -43,17 +44,28 @@ class Batch:
     keep_alive: bool
     timeout_s: float
     connect_timeout_s: float
+    cacert: str = ""  # https: the authorities to trust instead of the system's
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The batch's one TLS context (verifying names, trusting `cacert` or the system's);
+        raises ssl.SSLError or OSError when the file cannot be used, which the request that
+        asked fails with, as `connect`."""
+        if getattr(self, "_tls", None) is None:
+            self._tls = ssl.create_default_context(cafile=self.cacert or None)
+        return self._tls
 
 
-def split_url(url: str) -> tuple[str, int, str]:
-    """host, port and path?query of an http URL; ValueError if it is not one."""
+def split_url(url: str) -> tuple[str, int, str, bool]:
+    """host, port, path?query of an http or https URL, and whether it is https; ValueError if it
+    is neither."""
     u = urlsplit(url)
-    if u.scheme != "http" or not u.hostname:
-        raise ValueError(f"not an http URL: {url!r}")
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"not an http or https URL: {url!r}")
     path = u.path or "/"
     if u.query:
         path += "?" + u.query
-    return u.hostname, u.port or 80, path
+    tls = u.scheme == "https"
+    return u.hostname, u.port or (443 if tls else 80), path, tls
 
 
 class PeakThreads:
@@ -88,7 +100,8 @@ def serve(fetch_all: Callable[[Batch], list[Outcome]]) -> None:
         batch = Batch(urls=list(spec["urls"]), concurrency=max(1, int(spec.get("concurrency", 1))),
                       keep_alive=bool(spec.get("keep_alive", True)),
                       timeout_s=float(spec.get("timeout_s", 30)),
-                      connect_timeout_s=float(spec.get("connect_timeout_s", 5)))
+                      connect_timeout_s=float(spec.get("connect_timeout_s", 5)),
+                      cacert=str(spec.get("cacert", "")))
         before = resource.getrusage(resource.RUSAGE_SELF)
         with PeakThreads() as threads:
             t0 = time.monotonic()

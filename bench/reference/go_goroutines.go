@@ -7,12 +7,16 @@
 // It speaks the batch protocol (docs/reference_protocol.md): one JSON object per line in, one
 // per line out, until stdin closes. Each batch gets a Transport of its own, with at most C
 // connections and C idle ones, closed when the batch ends. Standard library only: built by the
-// harness with Debian's golang-go, offline.
+// harness with Debian's golang-go, offline. Over https (the batch's cacert) the Transport
+// verifies against that authority and keeps no session cache, so every connection pays a full
+// handshake, as net/http does by default.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +38,7 @@ type batch struct {
 	KeepAlive       *bool    `json:"keep_alive"`
 	TimeoutS        float64  `json:"timeout_s"`
 	ConnectTimeoutS float64  `json:"connect_timeout_s"`
+	CACert          string   `json:"cacert"`
 }
 
 type answer struct {
@@ -70,6 +75,15 @@ func classify(err error, gotResponse bool) string {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return "connect"
 	}
+	// A failed handshake or a certificate it does not trust: no request was sent.
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var alert tls.RecordHeaderError
+	if !gotResponse && (errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &alert) || strings.Contains(err.Error(), "tls: ")) {
+		return "connect"
+	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) && (strings.Contains(uerr.Err.Error(), "unsupported protocol") ||
 		strings.Contains(uerr.Err.Error(), "no Host") || strings.Contains(uerr.Err.Error(), "invalid port")) {
@@ -86,12 +100,15 @@ func classify(err error, gotResponse bool) string {
 	return "reset"
 }
 
-func fetchOne(client *http.Client, raw string, keepAlive bool) []any {
+func fetchOne(client *http.Client, raw string, keepAlive bool, tlsErr error) []any {
 	start := now()
 	status, bytes, kind, detail := 0, int64(0), "none", ""
 	req, err := http.NewRequest(http.MethodGet, raw, nil)
-	if err == nil && req.URL.Scheme != "http" {
-		err = fmt.Errorf("unsupported scheme in %q (only http)", raw)
+	if err == nil && req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		err = fmt.Errorf("unsupported scheme in %q (only http and https)", raw)
+	}
+	if err == nil && req.URL.Scheme == "https" && tlsErr != nil {
+		err = tlsErr
 	}
 	if err != nil {
 		kind, detail = "connect", err.Error()
@@ -113,6 +130,24 @@ func fetchOne(client *http.Client, raw string, keepAlive bool) []any {
 	return []any{status, bytes, start, now(), kind, detail}
 }
 
+// The TLS settings for the batch: the system's authorities, or those in cacert; an error when the
+// file cannot be used, which each https request fails with.
+func tlsFor(cacert string) (*tls.Config, error) {
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cacert == "" {
+		return config, nil
+	}
+	pem, err := os.ReadFile(cacert)
+	if err != nil {
+		return config, fmt.Errorf("cacert: %w", err)
+	}
+	config.RootCAs = x509.NewCertPool()
+	if !config.RootCAs.AppendCertsFromPEM(pem) {
+		return config, fmt.Errorf("cacert: no certificate in %q", cacert)
+	}
+	return config, nil
+}
+
 func threadCount() int {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -127,7 +162,9 @@ func run(b batch) answer {
 		c = 1
 	}
 	keepAlive := b.KeepAlive == nil || *b.KeepAlive
+	tlsConfig, tlsErr := tlsFor(b.CACert)
 	transport := &http.Transport{
+		TLSClientConfig:     tlsConfig,
 		Proxy:               nil, // never the environment's proxy: a model never measures one
 		DialContext:         (&net.Dialer{Timeout: time.Duration(b.ConnectTimeoutS * float64(time.Second))}).DialContext,
 		MaxConnsPerHost:     c,
@@ -169,7 +206,7 @@ func run(b batch) answer {
 		wg.Add(1)
 		go func(i int, u string) {
 			defer wg.Done()
-			outcomes[i] = fetchOne(client, u, keepAlive)
+			outcomes[i] = fetchOne(client, u, keepAlive, tlsErr)
 			<-slots
 		}(i, u)
 	}

@@ -3,7 +3,9 @@
 http.client's timeout applies to each socket operation; here every operation gets what is left
 of the request's total timeout, so the total holds like the C++ fetchers' does. A request that
 fails on a reused connection before any response byte is retried once on a fresh one (the
-server may have closed it while idle), as libcurl and the C++ models do.
+server may have closed it while idle), as libcurl and the C++ models do. Over https the
+connection is http.client's HTTPSConnection with the batch's TLS context: a handshake per
+connection, never resumed (http.client keeps no sessions).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import http.client
 import socket
 import time
 
-from common import Outcome, split_url
+from common import Batch, Outcome, split_url
 
 CHUNK = 64 * 1024
 
@@ -19,10 +21,11 @@ CHUNK = 64 * 1024
 class Connection:
     """One keep-alive connection, reused while the host and port stay the same."""
 
-    def __init__(self, connect_timeout_s: float, timeout_s: float, keep_alive: bool):
-        self.connect_timeout_s = connect_timeout_s
-        self.timeout_s = timeout_s
-        self.keep_alive = keep_alive
+    def __init__(self, batch: Batch):
+        self.batch = batch
+        self.connect_timeout_s = batch.connect_timeout_s
+        self.timeout_s = batch.timeout_s
+        self.keep_alive = batch.keep_alive
         self.conn: http.client.HTTPConnection | None = None
         self.peer = None
 
@@ -35,7 +38,7 @@ class Connection:
     def get(self, url: str) -> Outcome:
         out = Outcome(start=time.monotonic())
         try:
-            host, port, path = split_url(url)
+            host, port, path, tls = split_url(url)
         except ValueError as e:
             out.error, out.detail, out.end = "connect", str(e), time.monotonic()
             return out
@@ -46,8 +49,10 @@ class Connection:
             try:
                 if not reused:
                     self.close()
-                    self.conn = http.client.HTTPConnection(
-                        host, port, timeout=min(self.connect_timeout_s, self.timeout_s))
+                    timeout = min(self.connect_timeout_s, self.timeout_s)
+                    self.conn = (http.client.HTTPSConnection(
+                        host, port, timeout=timeout, context=self.batch.tls_context()) if tls
+                        else http.client.HTTPConnection(host, port, timeout=timeout))
                     self.conn.connect()
                     self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     self.peer = (host, port)

@@ -21,6 +21,12 @@ function classify(err, gotResponse) {
        "UND_ERR_CONNECT_TIMEOUT", "ERR_INVALID_URL"].includes(code)) {
     return "connect";
   }
+  // https: a certificate it does not trust (Node's OpenSSL codes) or a failed handshake. Node 18's
+  // fetch trusts the system's authorities only (no per-request CA), so the suite gives this
+  // reference no https row; an https URL still fails as the models fail it.
+  if (!gotResponse && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code)) {
+    return "connect";
+  }
   if (err instanceof TypeError && !gotResponse &&
       (!err.cause || err.cause.message === "bad port")) {
     return "connect";  // a bad URL, or a port fetch refuses to dial (as a browser would)

@@ -22,6 +22,8 @@ CHUNK = 64 * 1024
 
 
 def classify(e: BaseException, got_response: bool) -> str:
+    # ClientConnectorError: a refused connection, and (its subclasses) a failed TLS handshake or
+    # an untrusted certificate.
     if isinstance(e, (aiohttp.ClientConnectorError, aiohttp.InvalidURL, ValueError)):
         return "connect"
     if isinstance(e, aiohttp.ServerTimeoutError) and "onnect" in str(e):
@@ -37,12 +39,19 @@ def classify(e: BaseException, got_response: bool) -> str:
     return "bad_response"
 
 
-async def fetch(session: aiohttp.ClientSession, slots: asyncio.Semaphore, url: str) -> Outcome:
+async def fetch(session: aiohttp.ClientSession, slots: asyncio.Semaphore, url: str,
+                batch) -> Outcome:
     async with slots:
         out = Outcome(start=time.monotonic())
         got_response = False
         try:
-            async with session.get(url) as resp:
+            # https: the batch's TLS context (aiohttp resumes no sessions across connections).
+            tls = batch.tls_context() if url.startswith("https:") else None
+        except OSError as e:  # a cacert file it cannot use: no connection is possible
+            out.error, out.detail, out.end = "connect", f"{type(e).__name__}: {e}", time.monotonic()
+            return out
+        try:
+            async with session.get(url, ssl=tls) as resp:
                 got_response = True
                 out.status = resp.status
                 async for chunk in resp.content.iter_chunked(CHUNK):
@@ -65,7 +74,7 @@ async def run(batch) -> list[Outcome]:
     # The session (and its connections) lives for one batch, as in the posts.
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      auto_decompress=False) as session:
-        return list(await asyncio.gather(*(fetch(session, slots, u) for u in batch.urls)))
+        return list(await asyncio.gather(*(fetch(session, slots, u, batch) for u in batch.urls)))
 
 
 def fetch_all(batch) -> list[Outcome]:

@@ -13,7 +13,7 @@ from http_client import Connection
 
 
 def fetch_all(batch):
-    conn = Connection(batch.connect_timeout_s, batch.timeout_s, batch.keep_alive)
+    conn = Connection(batch)
     try:
         return [conn.get(url) for url in batch.urls]
     finally:

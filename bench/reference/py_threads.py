@@ -24,8 +24,7 @@ def fetch_all(batch):
     def get(url):
         conn = getattr(local, "conn", None)
         if conn is None:
-            conn = local.conn = Connection(batch.connect_timeout_s, batch.timeout_s,
-                                           batch.keep_alive)
+            conn = local.conn = Connection(batch)
             with lock:
                 opened.append(conn)
         return conn.get(url)

@@ -222,7 +222,7 @@ struct model_info {
       mechanism;  ///< one_at_a_time, thread_per_request, event_loop, event_loop_per_core
   std::string_view interface;  ///< how it waits on the kernel: blocking, epoll, io_uring
   /// Speaks https (Options::cacert, Options::insecure). A model that does not fails an https
-  /// request as ErrorKind::connect ("unsupported scheme").
+  /// request as ErrorKind::connect ("does not speak https").
   bool https = false;
 };
 

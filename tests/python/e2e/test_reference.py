@@ -37,9 +37,11 @@ class Child:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
 
-    def batch(self, urls, concurrency=1, timeout_s=10.0, keep_alive=True):
+    def batch(self, urls, concurrency=1, timeout_s=10.0, keep_alive=True, cacert=None):
         spec = {"urls": urls, "concurrency": concurrency, "timeout_s": timeout_s,
                 "connect_timeout_s": 2.0, "keep_alive": keep_alive}
+        if cacert is not None:
+            spec["cacert"] = str(cacert)
         self.proc.stdin.write(json.dumps(spec) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
@@ -133,6 +135,40 @@ def test_several_batches_in_one_process(child, mock_server):
         out = child.batch([s.url + "/b?bytes=2"] * n, concurrency=2)["outcomes"]
         assert [o[1] for o in out] == [2] * n
     child.close()
+
+
+# The references whose manifests say `https = true`: they take the batch's cacert.
+HTTPS = [p for p in PROGRAMS if "https = true" in (REF / f"{p}.ref").read_text()]
+
+
+def test_the_manifests_say_who_speaks_https():
+    assert HTTPS == ["py_asyncio", "py_threads", "py_sequential", "py_uvloop", "go_goroutines"]
+
+
+def test_over_https_the_same_bodies_and_faults_keep_their_kinds(child, mock_server, tmp_path):
+    ca = tmp_path / "ca.pem"
+    s = mock_server("--tls", "--cert-out", str(ca))
+    assert s.url.startswith("https://")
+    if child.name not in HTTPS:
+        # No cacert for it: the system's authorities never signed the made one.
+        out = child.batch([s.url + "/x"] * 2, cacert=ca)["outcomes"]
+        assert [o[4] for o in out] == ["connect"] * 2, out
+        return
+    cases = [("/f?bytes=5000", "none"), ("/f?fail=reset", "reset"), ("/f?fail=close", "reset"),
+             ("/f?fail=truncate&bytes=1000", "bad_response"),
+             ("/f?fail=garbage", "bad_response"), ("/f?bytes=100&chunked=1", "none")]
+    out = child.batch([s.url + p for p, _ in cases], concurrency=2, timeout_s=5, cacert=ca)
+    for (status, body, _, _, error, detail), (path, kind) in zip(out["outcomes"], cases):
+        assert error == kind, f"{child.name} {path}: {error} ({detail})"
+    assert [o[1] for o in out["outcomes"]][::5] == [5000, 100]
+
+
+def test_over_https_an_untrusted_certificate_is_a_connect_error(child, mock_server, tmp_path):
+    s = mock_server("--tls", "--cert-out", str(tmp_path / "ca.pem"))
+    for cacert in (None, tmp_path / "missing.pem"):
+        out = child.batch([s.url + "/x"] * 3, concurrency=2, cacert=cacert)["outcomes"]
+        assert [o[4] for o in out] == ["connect"] * 3, (cacert, out)
+        assert all(o[0] == 0 and o[5] for o in out)
 
 
 @pytest.mark.parametrize("program", [p for p in PROGRAMS if p.startswith("py_")])
