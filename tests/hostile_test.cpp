@@ -121,6 +121,26 @@ std::size_t peak_rss() {
   return 0;
 }
 
+// What the allocator may hold beyond a fetcher's own memory. Under ASan, freed memory waits in a
+// quarantine (quarantine_size_mb of ASAN_OPTIONS, 256 MiB by default; the asan preset sets 32)
+// before it is reused, plus its shadow (an eighth): a client that allocates per TLS record fills
+// it while holding nothing. Plain builds reuse at once.
+std::size_t allocator_slack() {
+#if defined(__SANITIZE_ADDRESS__)
+  std::size_t mib = 256;
+  if (const char* options = std::getenv("ASAN_OPTIONS")) {
+    const std::string o(options);
+    constexpr std::string_view kKey = "quarantine_size_mb=";
+    if (const auto at = o.find(kKey); at != std::string::npos) {
+      mib = std::strtoul(o.c_str() + at + kKey.size(), nullptr, 10);
+    }
+  }
+  return (mib << 20) * 9 / 8;
+#else
+  return 0;
+#endif
+}
+
 // Starts a new peak (Linux >= 4.0: "5" resets VmHWM to the current RSS); harmless elsewhere.
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
@@ -245,7 +265,7 @@ TEST_P(Hostile, TotalTimeoutHoldsWhateverTheServerSends) {
         << reqs[i].url << ": a " << kTimeout.count() << " ms timeout took " << took.count()
         << " ms";
   }
-  EXPECT_LE(after, before + kRssMarginBytes)
+  EXPECT_LE(after, before + kRssMarginBytes + allocator_slack())
       << "peak RSS grew by " << ((after - before) >> 20) << " MiB";
 }
 

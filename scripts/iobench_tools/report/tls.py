@@ -30,12 +30,13 @@ def ratio(plain: Row, tls: TlsRow, key: str = "cpu_us_per_req") -> float:
 
 
 def refused(run: Run) -> list[str]:
-    """The models that ran in plaintext here but do not speak https (none where the registry
-    predates the flag: then nobody is known to speak it)."""
+    """The models and references that ran in plaintext here but get no https row: they do not
+    speak it, or (node_fetch, wrk) cannot be told which authority to trust. None where the
+    registry predates the flag: then nobody is known to speak it."""
     if not any(m.https for m in run.models):
         return []
     ran = {r.impl for r in run.rows}
-    return [m.name for m in run.models if m.name in ran and not m.reference and not m.https]
+    return [m.name for m in run.models if m.name in ran and not m.https]
 
 
 def _cpu_cell(pair: tuple[Row, TlsRow] | None) -> str:
@@ -119,7 +120,7 @@ def section(run: Run) -> Section | None:
         blocks.append(Paragraph(found_text))
     no = refused(run)
     if no:
-        blocks.append(Paragraph(f"Not run over https: {join_names(no)}, which do not speak it "
-                                "(they fail an https URL as `connect`, and the suite gives them "
-                                "no /tls:1 row)."))
+        blocks.append(Paragraph(f"Not run over https: {join_names(no)}: the registry says "
+                                "they do not speak it, or cannot be told which certificate "
+                                "authority to trust, so the suite gives them no /tls:1 row."))
     return Section(STEM, "TLS: what https costs each model", blocks)
