@@ -27,7 +27,8 @@ options:
   --suite NAME     )";
 
 constexpr std::string_view kOptions = R"(
-  --server URL     use this mock server instead of starting one next to this binary
+  --server URL     use this mock server instead of starting one next to this binary (the
+                   /tls:1 rows, which need the suite's own TLS server, are then errored)
   --impls a,b      only these (default: all). The models:
 )";
 
@@ -142,6 +143,17 @@ options parse_args(int argc, char** argv) {
       check_http_url(o.server, "--server", true);
     } else if (args.is("--server-args")) {
       append_words(o.server_args, args.verbatim_value());
+      // Every row's server gets these flags; TLS is the suite's to give (its /tls:1 rows).
+      for (const auto& w : o.server_args) {
+        for (const std::string_view tls :
+             {"--tls", "--cert", "--key", "--cert-out", "--tls-tickets"}) {
+          if (w == tls || w.starts_with(std::string(tls) + "=")) {
+            throw cli::usage_error("--server-args: " + std::string(tls) +
+                                   " is the suite's own: it starts a second mock_server with "
+                                   "--tls for the /tls:1 rows (--suite tls)");
+          }
+        }
+      }
     } else if (args.is("--impls")) {
       append_impls(o.impls, args.value());
     } else if (args.is("--reference")) {

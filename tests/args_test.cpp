@@ -112,6 +112,15 @@ TEST(Args, AFlagIsNotTheValueOfAnother) {
   EXPECT_EQ(o.suite, "smoke");
 }
 
+TEST(Args, TlsFlagsAreTheSuitesOwn) {
+  for (const char* flags : {"--tls", "--threads 2 --cert-out ca.pem", "--tls-tickets=off"}) {
+    argv_builder a{"--server-args", flags};
+    expect_usage_error([&] { parse_args(a.argc(), a.argv()); }, "is the suite's own");
+  }
+  argv_builder near{"--server-args", "--tlsx"};
+  EXPECT_NO_THROW(parse_args(near.argc(), near.argv())) << "mock_server judges its own flags";
+}
+
 TEST(Args, TheServerIsAnHttpBaseUrl) {
   for (const char* bad : {"foo", "ftp://h:1", "http://h:99999", "http://h:0", "http://u:p@h:1",
                           "http://h:1/prefix", "http://h:1/?x=1", "http://h:1#top", "http://:1"}) {
