@@ -121,6 +121,23 @@ void server_evidence(benchmark::UserCounters& c, const placement& where,
   c["server_late_p99_ms"] = after.late_p99_ms;
 }
 
+namespace {
+
+// A /tls:1 row's handshakes and resumptions per request, from the server's counts. Each /stats
+// read since `before` came over a connection of its own, a handshake that is not the row's (the
+// control calls never resume): the one that read `after`, and a child's check of what the server
+// answered (run_child).
+void tls_counters(benchmark::UserCounters& c, const point& p, const placement& where,
+                  const server_counters& after, double requests) {
+  if (!p.tls || requests <= 0) return;
+  const double reads = kind_of(p) == row_kind::child ? 2 : 1;
+  const double handshakes = after.tls_handshakes - where.before.tls_handshakes - reads;
+  c["tls_handshakes_per_req"] = std::max(0.0, handshakes) / requests;
+  c["tls_resumed_per_req"] = (after.tls_resumed - where.before.tls_resumed) / requests;
+}
+
+}  // namespace
+
 void fill_counters(benchmark::State& state, const point& p, measured& m, const placement& where) {
   const auto iterations = static_cast<double>(state.iterations());
   const double total_requests = iterations * static_cast<double>(p.requests);
@@ -148,15 +165,7 @@ void fill_counters(benchmark::State& state, const point& p, measured& m, const p
   c["client_cpu_util"] = m.wall_s > 0 ? m.cpu_s / (m.wall_s * where.client_cpus) : 0;
   const server_counters after = read_server_stats(where.base);
   server_evidence(c, where, after);
-  if (p.tls && total_requests > 0) {
-    // Each /stats read since `before` came over a connection of its own, a handshake that is not
-    // the row's (the control calls never resume): the one above, and a child's check of what the
-    // server answered (run_child).
-    const double reads = kind_of(p) == row_kind::child ? 2 : 1;
-    const double handshakes = after.tls_handshakes - where.before.tls_handshakes - reads;
-    c["tls_handshakes_per_req"] = std::max(0.0, handshakes) / total_requests;
-    c["tls_resumed_per_req"] = (after.tls_resumed - where.before.tls_resumed) / total_requests;
-  }
+  tls_counters(c, p, where, after, total_requests);
   std::string label = p.label;
   if (m.errors > 0) {
     label += (label.empty() ? "" : "; ") + std::to_string(m.errors) + " requests failed";
@@ -191,7 +200,9 @@ void run_wrk_point(benchmark::State& state, const point& p, const std::string& u
   c["invol_csw_per_req"] = r.requests > 0 ? r.invol_csw / r.requests : 0;
   c["peak_rss_mib"] = r.peak_rss_mib;
   c["client_cpu_util"] = r.seconds > 0 ? r.cpu_s / (r.seconds * where.client_cpus) : 0;
-  server_evidence(c, where, read_server_stats(where.base));
+  const server_counters after = read_server_stats(where.base);
+  server_evidence(c, where, after);
+  tls_counters(c, p, where, after, r.requests);
   state.SetLabel("wrk -t" + std::to_string(threads) + " -c" + std::to_string(p.concurrency) +
                  " -d" + std::to_string(duration.count()) +
                  "s: " + std::to_string(static_cast<long>(r.requests)) + " requests");

@@ -104,7 +104,9 @@ class builder {
 
   // The ceiling beside a zero-delay throughput point: named with the same N, so it lines up
   // with the models it is compared with (wrk runs for a duration; see the suite's wrk rows).
-  void add_wrk(std::size_t requests, std::size_t concurrency, std::size_t bytes = 0) {
+  // `tls`: over https (wrk verifies no certificate), the ceiling of the keep-alive /tls:1 rows.
+  void add_wrk(std::size_t requests, std::size_t concurrency, std::size_t bytes = 0,
+               bool tls = false) {
     if (std::find(impls_.begin(), impls_.end(), kWrk) == impls_.end()) return;
     point p;
     p.impl = std::string(kWrk);
@@ -112,6 +114,7 @@ class builder {
     p.delays_ms = {0};
     p.concurrency = concurrency;
     p.bytes = bytes;
+    p.tls = tls;
     if (seen_.insert(benchmark_name(p)).second) points_.push_back(std::move(p));
   }
 
@@ -363,7 +366,10 @@ void work(builder& b) {
   b.add(blocked);
 }
 
-void tls(builder& b) { tls_rows(b, {0, 10}, true); }
+void tls(builder& b) {
+  tls_rows(b, {0, 10}, true);
+  for (const bool tls : {false, true}) b.add_wrk(2000, 16, 0, tls);
+}
 
 struct suite_def {
   std::string_view name;
