@@ -1,5 +1,5 @@
-"""The report reads in a 1280-pixel window: index.html of a real default-suite run (2-CPU VM,
-server on CPU 0, client on CPU 1), rendered by headless Chromium, has no table wider than the
+"""The report reads in a 1280-pixel window: index.html of a real default-suite run and of a real
+tls-suite run (2-CPU VM, server on CPU 0, client on CPU 1), rendered by headless Chromium, has no table wider than the
 window and no cell taller than a few lines (a sentence squeezed into a narrow column becomes a
 column of single words). A page built to break both rules is caught, so the check can fail."""
 import html
@@ -69,14 +69,15 @@ def layout(page, tmp_path) -> dict:
     return json.loads(html.unescape(found.group(1)))
 
 
-def test_every_table_of_a_default_run_fits_a_1280_px_window(tmp_path):
+@pytest.mark.parametrize("fixture, tables", [("default_run.json", 10), ("tls_suite.json", 4)])
+def test_every_table_of_a_run_fits_a_1280_px_window(tmp_path, fixture, tables):
     out = tmp_path / "report"
     r = subprocess.run(["/usr/bin/python3", str(ROOT / "scripts" / "report.py"),
-                        str(FIXTURES / "default_run.json"), "--out", str(out)],
+                        str(FIXTURES / fixture), "--out", str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     found = layout(out / "index.html", tmp_path)
-    assert found["tables"] >= 10  # every section's tables were laid out
+    assert found["tables"] >= tables  # every section's tables were laid out
     assert found["wide"] == [], found["wide"]
     assert found["page"] <= found["view"], "the page scrolls sideways"
     assert found["tall"] == [], found["tall"][:10]
