@@ -1,7 +1,8 @@
 """The report reads in a 1280-pixel window: index.html of a real default-suite run and of a real
-tls-suite run (2-CPU VM, server on CPU 0, client on CPU 1), rendered by headless Chromium, has no table wider than the
-window and no cell taller than a few lines (a sentence squeezed into a narrow column becomes a
-column of single words). A page built to break both rules is caught, so the check can fail."""
+tls-suite run (2-CPU VM, server on CPU 0, client on CPU 1), rendered by headless Chromium, has no
+table wider than the window and no cell taller than a few lines (a sentence squeezed into a narrow
+column becomes a column of single words). A page built to break both rules is caught, so the check
+can fail."""
 import html
 import json
 import os
