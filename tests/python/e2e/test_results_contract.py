@@ -25,6 +25,8 @@ GBENCH_CONTEXT = {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
 OPTIONAL_CONTEXT = {"pinning"}
 # Counters of a batch row written for some impls only (the page says which): a reference child's.
 CHILD_COUNTERS = {"kernel_cpu_us_per_req"}
+# Counters of a batch or wrk row over https (/tls:1) only; test_suite_tls.py checks their values.
+TLS_COUNTERS = {"tls_handshakes_per_req", "tls_resumed_per_req"}
 
 
 def documented(heading: str) -> list[str]:
@@ -98,6 +100,9 @@ def test_counters_match_the_page(results, heading, kind):
         if impl not in children:
             assert not written & CHILD_COUNTERS, b["run_name"]
             written |= CHILD_COUNTERS & set(listed)
+        if not b["run_name"].endswith("/tls:1"):
+            assert not written & TLS_COUNTERS, b["run_name"]
+            written |= TLS_COUNTERS & set(listed)
         assert_same(written, listed, b["run_name"])
 
 

@@ -22,8 +22,8 @@ WRK_COUNTERS = ["req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_us_per
                 "peak_rss_mib", "errors"] + SERVER_EVIDENCE
 NAME = re.compile(
     r"^fetch/([A-Za-z0-9_.-]+)/requests:\d+/delay_ms:\d+/concurrency:\d+/bytes:\d+(/close)?$")
-MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "summary", "runtime", "library",
-              "mechanism", "interface"}
+MODEL_KEYS = {"name", "kind", "one_at_a_time", "baseline", "https", "summary", "runtime",
+              "library", "mechanism", "interface"}
 
 
 def iobench(bins, tmp_path, *args, timeout=120):
