@@ -121,6 +121,7 @@ def test_a_manifest_is_a_reference(bins, tmp_path):
     assert not any(b.get("error_occurred") for b in doc["benchmarks"])
     mine = next(m for m in json.loads(doc["context"]["models"]) if m["name"] == "mine")
     assert (mine["runtime"], mine["mechanism"]) == ("python", "thread_per_request")
+    assert mine["https"] is False, "a manifest says https = true, or its client gets no /tls:1 row"
 
 
 @pytest.mark.parametrize("text,why", [
@@ -129,6 +130,8 @@ def test_a_manifest_is_a_reference(bins, tmp_path):
      "interface = epoll\n", "runtime 'ruby' is not one of"),
     ("name = a b\n", "no summary"),
     ("just words\n", "bad.ref:1: expected key = value"),
+    ("name = x\nsummary = s\nruntime = python\nprogram = p\nlibrary = l\n"
+     "mechanism = event_loop\ninterface = epoll\nhttps = yes\n", "https is true or false"),
 ])
 def test_a_bad_manifest_is_named_on_one_line(bins, tmp_path, text, why):
     d = manifest_dir(tmp_path, text, "bad.ref")
