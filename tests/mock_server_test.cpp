@@ -574,6 +574,11 @@ TEST(MockServer, StopDrainsInFlightRequests) {
   client_socket busy(s->port());
   client_socket idle(s->port());
   ASSERT_EQ(idle.get("/x").end, read_end::response);
+  // The idle connection's request leaves in_flight only after its response went out: wait for
+  // that, or the 1 below may still be it, with the busy request not yet read and its connection
+  // idle, which stop() closes (a race that failed it once in CI's ASan run, where 40 runs
+  // alone all passed).
+  ASSERT_TRUE(eventually([&] { return s->stats().in_flight == 0; }));
   busy.send_get("/x?delay=200ms&bytes=4");
   ASSERT_TRUE(eventually([&] { return s->stats().in_flight == 1; }));
   std::thread stopper([&] { s->get().stop(5s); });
